@@ -1,0 +1,55 @@
+# Two commands matter: `make run` (the whole platform locally) and `make test` (the whole suite).
+# Both install what is missing first (tools/bootstrap.sh) and are quiet when all is in place.
+SHELL := /bin/bash
+LISA_CACHE ?= $(HOME)/.cache/lisa
+export LISA_CACHE
+VENV := $(LISA_CACHE)/venv-$(shell sha256sum requirements.txt | cut -c1-12)
+PY := $(VENV)/bin/python
+PULUMI_VERSION := $(shell awk '$$1=="github.com/pulumi/pulumi/pkg/v3" {print $$2; exit}' tools/pulumi/go.mod)
+export LISA_PULUMI_ROOT ?= $(LISA_CACHE)/pulumi/$(PULUMI_VERSION)
+export PATH := $(LISA_PULUMI_ROOT)/bin:$(PATH)
+export PULUMI_PYTHON_CMD := $(PY)
+export PULUMI_HOME ?= $(LISA_CACHE)/pulumi-home
+export PULUMI_SKIP_UPDATE_CHECK := true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export PYTHONPATH := $(CURDIR)
+STATE ?= $(CURDIR)/.lisa
+STAGE ?= dev
+PYTEST_ARGS ?=
+
+.PHONY: run test setup bench-gateway bench-rag bench-lifecycle preview clean-state pulumi-cli
+
+setup:
+	@tools/bootstrap.sh
+
+run:
+	@tools/bootstrap.sh venv pulumi web
+	@$(PY) -m services.local --state-dir "$(STATE)"
+
+test:
+	@tools/bootstrap.sh
+	@$(PY) -m pytest -q $(PYTEST_ARGS)
+
+pulumi-cli:
+	@tools/bootstrap.sh pulumi
+
+bench-gateway:
+	@tools/bootstrap.sh venv
+	@$(PY) benchmarks/gateway.py
+
+bench-rag:
+	@tools/bootstrap.sh venv
+	@$(PY) benchmarks/rag.py
+
+bench-lifecycle:
+	@tools/bootstrap.sh venv pulumi
+	@$(PY) benchmarks/lifecycle.py
+
+preview:
+	@tools/bootstrap.sh venv
+	@$(PY) -m services.local.preview --stage $(STAGE)
+
+clean-state:
+	@rm -rf "$(STATE)"
+	@echo "removed $(STATE)"

@@ -1,0 +1,316 @@
+"""The stage configuration: everything one `pulumi up -s <stage>` needs, validated before any resource exists.
+
+Read from the stack's Pulumi config under the `lisa:` namespace (see `Pulumi.dev.yaml`). Field names follow LISA's
+`config.yaml`; `litellmConfig` keeps LiteLLM's own snake_case keys because it is handed to LiteLLM as is.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from enum import Enum
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, SecretStr, ValidationError, field_validator, model_validator
+
+from core.errors import ConfigError
+from core.models import MODEL_ID_PATTERN, ModelType
+from core.schema import CamelModel, describe_validation_errors
+
+DEPLOYMENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$"
+REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
+ARN_PATTERN = r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$"
+
+
+class Stage(str, Enum):
+    DEV = "dev"
+    TEST = "test"
+    PROD = "prod"
+
+
+class RemovalPolicy(str, Enum):
+    DESTROY = "destroy"
+    RETAIN = "retain"
+
+
+class NewVpcConfig(CamelModel):
+    vpc_cidr: str = "10.0.0.0/16"
+    # One NAT gateway per AZ survives an AZ outage; one in total is the cheap choice for dev.
+    nat_gateways: Annotated[int, Field(ge=1, le=2)] = 1
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"expected an IPv4 network in CIDR form such as 10.0.0.0/16 ({exc})") from None
+        if not 16 <= net.prefixlen <= 22:
+            raise ValueError("the VPC prefix must be between /16 and /22 (room for 4 subnets of /20 to /24)")
+        if not net.is_private:
+            raise ValueError("the VPC CIDR must be a private range (RFC 1918)")
+        return value
+
+
+class ExistingVpcConfig(CamelModel):
+    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$")
+    private_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(min_length=2)
+    public_subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ExistingVpcConfig:
+        overlap = set(self.private_subnet_ids) & set(self.public_subnet_ids)
+        if overlap:
+            raise ValueError(f"a subnet cannot be both private and public: {', '.join(sorted(overlap))}")
+        return self
+
+
+def _vpc_kind(value: Any) -> str:
+    # Pick the branch from the keys so errors name the fields of the branch the user meant.
+    if isinstance(value, dict):
+        return "existing" if "vpcId" in value or "vpc_id" in value else "new"
+    return "existing" if isinstance(value, ExistingVpcConfig) else "new"
+
+
+VpcConfig = Annotated[
+    Union[Annotated[NewVpcConfig, Tag("new")], Annotated[ExistingVpcConfig, Tag("existing")]],
+    Discriminator(_vpc_kind),
+]
+
+
+class OidcAuthConfig(CamelModel):
+    """An existing OpenID Connect provider (Cognito pool, Keycloak, Entra ID…)."""
+
+    provider: Literal["oidc"] = "oidc"
+    authority: str = Field(pattern=r"^https://\S+$", description="the issuer URL, https")
+    client_id: str = Field(min_length=1)
+    admin_group: str = Field(min_length=1)
+    jwt_groups_property: str = Field(default="cognito:groups", min_length=1)
+    additional_scopes: list[str] = Field(default_factory=list)
+
+
+class CognitoAuthConfig(CamelModel):
+    """A Cognito user pool, app client and admin group created by the stack."""
+
+    provider: Literal["cognito"]
+    admin_group: str = Field(default="lisa-admins", min_length=1)
+    domain_prefix: str | None = Field(default=None, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+    callback_urls: list[Annotated[str, Field(pattern=r"^https?://\S+$")]] = Field(default_factory=list)
+    mfa: Literal["off", "optional", "on"] = "optional"
+    additional_scopes: list[str] = Field(default_factory=list)
+
+    @property
+    def jwt_groups_property(self) -> str:
+        return "cognito:groups"
+
+
+AuthConfig = Annotated[Union[OidcAuthConfig, CognitoAuthConfig], Field(discriminator="provider")]
+
+
+class CertificateConfig(CamelModel):
+    acm_certificate_arn: str | None = Field(default=None, pattern=ARN_PATTERN)
+    # An IAM server certificate, as LISA's dev recipe uploads a self-signed one.
+    iam_certificate_arn: str | None = Field(default=None, pattern=ARN_PATTERN)
+    self_signed: bool = False
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CertificateConfig:
+        chosen = [self.acm_certificate_arn is not None, self.iam_certificate_arn is not None, self.self_signed]
+        if sum(chosen) != 1:
+            raise ValueError("give exactly one of acmCertificateArn, iamCertificateArn or selfSigned: true")
+        return self
+
+    @property
+    def arn(self) -> str | None:
+        return self.acm_certificate_arn or self.iam_certificate_arn
+
+
+class ServeConfig(CamelModel):
+    """Sizing of the serve (and api) tasks on Fargate."""
+
+    cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = 1024
+    memory_mib: Annotated[int, Field(ge=512, le=122_880)] = 2048
+    min_tasks: Annotated[int, Field(ge=1, le=100)] = 1
+    max_tasks: Annotated[int, Field(ge=1, le=100)] = 4
+    image: str | None = Field(default=None, description="prebuilt serve image; defaults to one built from services/")
+    target_requests_per_task: Annotated[int, Field(ge=1)] = 500
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ServeConfig:
+        if self.min_tasks > self.max_tasks:
+            raise ValueError(f"minTasks ({self.min_tasks}) must not exceed maxTasks ({self.max_tasks})")
+        return self
+
+
+class OpenSearchConfig(CamelModel):
+    data_nodes: Annotated[int, Field(ge=1, le=20)] = 2
+    data_node_instance_type: str = "r7g.large.search"
+    master_nodes: Annotated[int, Field(ge=0, le=5)] = 0
+    master_node_instance_type: str = "r7g.large.search"
+    volume_size_gib: Annotated[int, Field(ge=10, le=3000)] = 20
+
+    @field_validator("master_nodes")
+    @classmethod
+    def _odd_masters(cls, value: int) -> int:
+        if value not in (0, 3, 5):
+            raise ValueError("dedicated master nodes must be 0, 3 or 5")
+        return value
+
+
+class RdsConfig(CamelModel):
+    instance_class: str = Field(default="db.t4g.medium", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    allocated_storage_gib: Annotated[int, Field(ge=20, le=65536)] = 20
+    username: str = Field(default="lisa", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    multi_az: bool = False
+
+
+class RagRepositoryConfig(CamelModel):
+    repository_id: str = Field(pattern=MODEL_ID_PATTERN)
+    type: Literal["opensearch", "pgvector"]
+    allowed_groups: list[str] = Field(default_factory=list, description="empty: every signed-in user")
+    chunk_size: Annotated[int, Field(ge=64, le=8192)] = 512
+    chunk_overlap: Annotated[int, Field(ge=0, le=4096)] = 51
+    default_embedding_model: str | None = None
+    opensearch_config: OpenSearchConfig | None = None
+    rds_config: RdsConfig | None = None
+
+    @model_validator(mode="after")
+    def _store(self) -> RagRepositoryConfig:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(f"chunkOverlap ({self.chunk_overlap}) must be smaller than chunkSize ({self.chunk_size})")
+        if self.type == "opensearch":
+            if self.rds_config is not None:
+                raise ValueError("rdsConfig applies to pgvector repositories only")
+            self.opensearch_config = self.opensearch_config or OpenSearchConfig()
+        else:
+            if self.opensearch_config is not None:
+                raise ValueError("opensearchConfig applies to opensearch repositories only")
+            self.rds_config = self.rds_config or RdsConfig()
+        return self
+
+
+class LiteLLMParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(min_length=3, pattern=r"^[a-z0-9_-]+/\S+$")
+
+
+class LisaParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model_type: ModelType
+    streaming: bool = False
+
+    @model_validator(mode="after")
+    def _embedding(self) -> LisaParams:
+        if self.model_type is ModelType.EMBEDDING and self.streaming:
+            raise ValueError("embedding models cannot stream")
+        return self
+
+
+class LiteLLMModelEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model_name: str = Field(min_length=1)
+    litellm_params: LiteLLMParams
+    lisa_params: LisaParams
+
+
+class LiteLLMGeneralSettings(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    master_key: SecretStr
+
+    @field_validator("master_key")
+    @classmethod
+    def _prefix(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if not secret.startswith("sk-") or len(secret) < 12:
+            raise ValueError("the master key must start with 'sk-' and be at least 12 characters")
+        return value
+
+
+class LiteLLMConfig(BaseModel):
+    """Handed to LiteLLM as is, so it keeps LiteLLM's snake_case keys."""
+
+    model_config = ConfigDict(extra="forbid")
+    general_settings: LiteLLMGeneralSettings
+    litellm_settings: dict[str, Any] = Field(default_factory=dict)
+    model_list: list[LiteLLMModelEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> LiteLLMConfig:
+        names = [m.model_name for m in self.model_list]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"model_list names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+
+class StageConfig(CamelModel):
+    deployment_name: str = Field(pattern=DEPLOYMENT_NAME_PATTERN, description="2-16 lowercase letters, digits, hyphens")
+    deployment_stage: Stage
+    region: str = Field(pattern=REGION_PATTERN)
+    account_number: str | None = Field(default=None, pattern=r"^\d{12}$")
+    vpc: VpcConfig = Field(default_factory=NewVpcConfig)
+    auth_config: AuthConfig
+    serve_config: ServeConfig = Field(default_factory=ServeConfig)
+    certificate: CertificateConfig
+    rag_repositories: list[RagRepositoryConfig] = Field(default_factory=list)
+    litellm_config: LiteLLMConfig
+    tags: dict[str, str] = Field(default_factory=dict)
+    removal_policy: RemovalPolicy | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    web_app_assets_path: str | None = "web/dist"
+    # Ceiling on GPU instances across all hosted models, so a typo in one model's autoscaling cannot run away.
+    max_gpu_instances: Annotated[int, Field(ge=1, le=1000)] = 16
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        reserved = [k for k in value if k.lower().startswith("aws:")]
+        if reserved:
+            raise ValueError(f"tag keys starting with 'aws:' are reserved: {', '.join(reserved)}")
+        return value
+
+    @model_validator(mode="after")
+    def _stage_rules(self) -> StageConfig:
+        ids = [r.repository_id for r in self.rag_repositories]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"ragRepositories: repositoryId must be unique; repeated: {', '.join(repeated)}")
+        if self.deployment_stage is Stage.PROD and self.certificate.self_signed:
+            raise ValueError("certificate: a prod stage needs a real certificate (acmCertificateArn), not selfSigned")
+        if self.removal_policy is None:
+            self.removal_policy = RemovalPolicy.RETAIN if self.deployment_stage is Stage.PROD else RemovalPolicy.DESTROY
+        return self
+
+    @property
+    def uses_existing_vpc(self) -> bool:
+        return isinstance(self.vpc, ExistingVpcConfig)
+
+    @property
+    def all_tags(self) -> dict[str, str]:
+        return {"lisa:deployment": self.deployment_name, "lisa:stage": self.deployment_stage.value, **self.tags}
+
+
+def parse_stage_config(raw: dict[str, Any]) -> StageConfig:
+    """Validate a raw stage config; ConfigError lists every problem with its field path."""
+    try:
+        return StageConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_errors(exc.errors())) from None
+
+
+def config_from_pulumi_values(values: dict[str, str], namespace: str = "lisa") -> dict[str, Any]:
+    """Turn Pulumi's flat `{"lisa:key": "<json or string>"}` config map into the raw stage dict."""
+    raw: dict[str, Any] = {}
+    prefix = f"{namespace}:"
+    for key, value in values.items():
+        if not key.startswith(prefix):
+            continue
+        try:
+            raw[key[len(prefix):]] = json.loads(value)
+        except (TypeError, ValueError):
+            raw[key[len(prefix):]] = value
+    # Pulumi stores every scalar as a string; these two must stay strings even when they look like numbers.
+    for name in ("deploymentName", "accountNumber"):
+        if name in raw and not isinstance(raw[name], str):
+            raw[name] = json.dumps(raw[name])
+    return raw

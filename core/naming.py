@@ -1,0 +1,137 @@
+"""Every physical resource name in the project, derived from (deployment, stage[, model]) in one place.
+
+The core stack, the local stack (which creates the same resources in the emulator) and the model providers all
+call these, so a name never drifts between the place that creates a thing and the place that looks it up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+# AWS limits that bite: target group / load balancer names ≤ 32 chars, IAM role names ≤ 64, S3 buckets ≤ 63.
+_ELB_MAX = 32
+
+
+def _short_hash(*parts: str, length: int = 6) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def _fit(name: str, limit: int, *salt: str) -> str:
+    """Trim `name` to `limit` keeping it unique: a trimmed name ends with a hash of the full one."""
+    name = re.sub(r"-+", "-", name).strip("-")
+    if len(name) <= limit:
+        return name
+    suffix = _short_hash(name, *salt)
+    return f"{name[: limit - len(suffix) - 1].rstrip('-')}-{suffix}"
+
+
+def prefix(deployment: str, stage: str) -> str:
+    return f"{deployment}-{stage}"
+
+
+# DynamoDB tables
+def models_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-models"
+
+
+def tokens_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-api-tokens"
+
+
+def sessions_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-sessions"
+
+
+def rag_documents_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-rag-documents"
+
+
+# S3 buckets: global namespace, so the account id (when known) keeps two accounts' deployments apart.
+def _bucket(deployment: str, stage: str, purpose: str, account: str | None) -> str:
+    base = f"{prefix(deployment, stage)}-{purpose}"
+    if account:
+        base = f"{base}-{account}"
+    return _fit(base, 63, purpose)
+
+
+def models_bucket(deployment: str, stage: str, account: str | None = None) -> str:
+    return _bucket(deployment, stage, "models", account)
+
+
+def rag_bucket(deployment: str, stage: str, account: str | None = None) -> str:
+    return _bucket(deployment, stage, "rag-docs", account)
+
+
+def state_bucket(deployment: str, stage: str, account: str | None = None) -> str:
+    return _bucket(deployment, stage, "deploy-state", account)
+
+
+def web_bucket(deployment: str, stage: str, account: str | None = None) -> str:
+    return _bucket(deployment, stage, "web", account)
+
+
+def access_logs_bucket(deployment: str, stage: str, account: str | None = None) -> str:
+    return _bucket(deployment, stage, "access-logs", account)
+
+
+# Secrets
+def master_key_secret(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}/litellm-master-key"
+
+
+def model_api_key_secret(deployment: str, stage: str, model_id: str) -> str:
+    return f"{prefix(deployment, stage)}/models/{model_id}/api-key"
+
+
+def rag_db_secret(deployment: str, stage: str, repository_id: str) -> str:
+    return f"{prefix(deployment, stage)}/rag/{repository_id}/db"
+
+
+# Shared model hosting
+def gpu_cluster(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-models"
+
+
+def model_alb(deployment: str, stage: str) -> str:
+    return _fit(f"{prefix(deployment, stage)}-models", _ELB_MAX, deployment, stage)
+
+
+def serve_cluster(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-serve"
+
+
+def serve_alb(deployment: str, stage: str) -> str:
+    return _fit(f"{prefix(deployment, stage)}-serve", _ELB_MAX, deployment, stage)
+
+
+def user_pool(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-users"
+
+
+# One model
+def model_stack(deployment: str, stage: str, model_id: str) -> str:
+    return f"{prefix(deployment, stage)}-model-{model_id}"
+
+
+def model_resource(deployment: str, stage: str, model_id: str) -> str:
+    """Base name of a hosted model's AWS resources (ECS service, ASG, launch template, log group)."""
+    return f"{prefix(deployment, stage)}-{model_id}"
+
+
+def model_target_group(deployment: str, stage: str, model_id: str) -> str:
+    return _fit(f"{prefix(deployment, stage)}-{model_id}", _ELB_MAX, deployment, stage, model_id)
+
+
+def model_capacity_provider(deployment: str, stage: str, model_id: str) -> str:
+    # ECS reserves capacity provider names starting with "aws", "ecs" or "fargate".
+    return _fit(f"cp-{prefix(deployment, stage)}-{model_id}", 255)
+
+
+def model_log_group(deployment: str, stage: str, model_id: str) -> str:
+    return f"/lisa/{prefix(deployment, stage)}/models/{model_id}"
+
+
+def model_path(model_id: str) -> str:
+    """The path prefix of a hosted model on the shared model ALB."""
+    return f"/{model_id}"

@@ -1,0 +1,60 @@
+"""Session-wide servers shared by the integration, engine and e2e tests.
+
+Each is started once per test session on a free port and stopped at the end: the moto server (AWS emulator) and
+the stand-in OpenAI-compatible upstream. Unit tests use none of them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.fixtures import processes
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
+os.environ.setdefault("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
+
+OUTPUT = Path(os.environ.get("LISA_TEST_OUTPUT", processes.REPO / "test-output"))
+
+
+@pytest.fixture(scope="session")
+def test_output() -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    return OUTPUT
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(test_output: Path):
+    """The AWS emulator; every boto3 client in the process points at it through core.aws."""
+    from core import aws
+
+    with processes.moto_server(log=test_output / "moto.log") as endpoint:
+        saved = {k: os.environ.get(k) for k in ("LISA_AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "LISA_REGION")}
+        os.environ.update(LISA_AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                          LISA_REGION="us-east-1")
+        aws.reset()
+        yield endpoint
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        aws.reset()
+
+
+@pytest.fixture(scope="session")
+def stand_in_upstream(test_output: Path):
+    """Base URL (ending in /v1) of the stand-in OpenAI-compatible upstream server (tests/fixtures/upstream.py)."""
+    with processes.stand_in_upstream(log=test_output / "stand-in-upstream.log") as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def stand_in_stats(stand_in_upstream: str):
+    """Reads the stand-in upstream's counters (requests seen, streams the client abandoned)."""
+    root = stand_in_upstream.removesuffix("/v1")
+    return lambda: requests.get(f"{root}/_stand_in/stats", timeout=5).json()

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what `make run` / `make test` need and is missing; prints nothing on a warm machine.
+# Heavy things are cached outside the repo under $LISA_CACHE (default ~/.cache/lisa):
+#   venv-<hash of requirements.txt>/   the Python environment
+#   pulumi/<version>/bin/              the Pulumi CLI built from tools/pulumi, plus the dynamic-provider host
+# Usage: tools/bootstrap.sh [venv] [pulumi] [web] [browser]   (no argument: all of them)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cache=${LISA_CACHE:-$HOME/.cache/lisa}
+mkdir -p "$cache"
+want=${*:-venv pulumi web browser}
+has() { case " $want " in *" $1 "*) return 0;; *) return 1;; esac; }
+log() { echo "bootstrap: $*" >&2; }
+quiet() { local out; if ! out=$("$@" 2>&1); then echo "$out" >&2; return 1; fi; }
+
+venv_dir() { echo "$cache/venv-$(cat "$repo/requirements.txt" | sha256sum | cut -c1-12)"; }
+
+if has venv; then
+  venv=$(venv_dir)
+  if [ ! -x "$venv/.ready" ]; then
+    log "creating the Python environment in $venv (first run only)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    quiet "$venv/bin/pip" install --disable-pip-version-check -r "$repo/requirements.txt"
+    printf '#!/bin/sh\n' > "$venv/.ready" && chmod +x "$venv/.ready"
+  fi
+fi
+
+if has pulumi; then
+  quiet "$repo/tools/pulumi/build.sh"
+fi
+
+if has web && [ -f "$repo/web/package.json" ]; then
+  stamp="$repo/web/dist/.build-$(cat "$repo/web/package.json" "$repo/web/package-lock.json" 2>/dev/null | sha256sum | cut -c1-12)"
+  if [ ! -f "$stamp" ] || [ -n "$(find "$repo/web/src" "$repo/web/index.html" -newer "$stamp" 2>/dev/null | head -1)" ]; then
+    log "building the web UI"
+    (cd "$repo/web" && { [ -d node_modules ] || quiet npm ci --no-audit --no-fund; } && quiet npm run build)
+    touch "$stamp"
+  fi
+fi
+
+if has browser && [ ! -x /usr/bin/chromium ]; then
+  log "installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  quiet $sudo apt-get update -q
+  quiet $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+fi
