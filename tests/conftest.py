@@ -58,3 +58,20 @@ def stand_in_stats(stand_in_upstream: str):
     """Reads the stand-in upstream's counters (requests seen, streams the client abandoned)."""
     root = stand_in_upstream.removesuffix("/v1")
     return lambda: requests.get(f"{root}/_stand_in/stats", timeout=5).json()
+
+
+@pytest.fixture(scope="session")
+def platform(moto_endpoint: str):
+    """The test stage provisioned in the emulator (tables, buckets, secret, GPU cluster, model ALB, Cognito).
+
+    Yields (PlatformOutputs, admin user). `LISA_PLATFORM` is set for apps started in this process or its children.
+    """
+    from core.config import parse_stage_config
+    from services.local.emulated_aws import AdminUser, new_admin_password, provision
+    from tests.fixtures.stage import stage_dict
+
+    admin = AdminUser("admin", new_admin_password())
+    outputs = provision(parse_stage_config(stage_dict()), admin=admin)
+    os.environ["LISA_PLATFORM"] = outputs.model_dump_json()
+    yield outputs, admin
+    os.environ.pop("LISA_PLATFORM", None)
