@@ -75,3 +75,26 @@ def platform(moto_endpoint: str):
     os.environ["LISA_PLATFORM"] = outputs.model_dump_json()
     yield outputs, admin
     os.environ.pop("LISA_PLATFORM", None)
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(test_output: Path):
+    """DSN of an embedded PostgreSQL 18 + pgvector (services/local/postgres.py) in a temp state dir on a free port.
+
+    The `vector` extension exists in its `postgres` database. Stopped and removed at the end of the session.
+    """
+    import shutil
+    import tempfile
+
+    from services.local.postgres import EmbeddedPostgres
+
+    # Not pytest's tmp dirs: they sit under a 0700 dir that the unprivileged postgres user cannot enter.
+    state = Path(tempfile.mkdtemp(prefix="lisa-pg-"))
+    state.chmod(0o755)
+    server = EmbeddedPostgres(state / "pg", processes.free_port(), log_path=test_output / "postgres.log")
+    try:
+        server.start()
+        yield server.dsn
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
