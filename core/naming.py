@@ -63,6 +63,11 @@ def rag_bucket(deployment: str, stage: str, account: str | None = None) -> str:
     return _bucket(deployment, stage, "rag-docs", account)
 
 
+def sessions_bucket(deployment: str, stage: str, account: str | None = None) -> str:
+    """Chat sessions too large for one DynamoDB item."""
+    return _bucket(deployment, stage, "sessions", account)
+
+
 def state_bucket(deployment: str, stage: str, account: str | None = None) -> str:
     return _bucket(deployment, stage, "deploy-state", account)
 

@@ -31,6 +31,8 @@ class Buckets(CamelModel):
     rag_documents: str
     deployment_state: str
     web: str | None = None
+    # Sessions larger than a DynamoDB item are stored here whole; without it they are refused (413).
+    sessions: str | None = None
 
 
 class AuthOutputs(CamelModel):

@@ -73,6 +73,7 @@ def _buckets(config: StageConfig, account: str) -> Buckets:
         "ragDocuments": naming.rag_bucket(d, s, account),
         "deploymentState": naming.state_bucket(d, s, account),
         "web": naming.web_bucket(d, s, account),
+        "sessions": naming.sessions_bucket(d, s, account),
     }
     for name in names.values():
         try:
