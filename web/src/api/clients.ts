@@ -1,0 +1,163 @@
+/** Thin typed calls to serve (`/v2/serve`) and the api app (`/models`, `/tokens`, `/session`, `/repository`). */
+import type { ModelRecord } from "../admin/modelPayload";
+import { parseModelList, type ModelInfo } from "../chat/models";
+import type { ChatRequest } from "../chat/payload";
+import type { ApiSession, PutSession, SessionSummary } from "../sessions/sessionRecords";
+import { HttpClient } from "./http";
+
+export class ServeClient {
+  constructor(readonly http: HttpClient) {}
+
+  async models(signal?: AbortSignal): Promise<ModelInfo[]> {
+    return parseModelList(await this.http.json("/models", { signal }));
+  }
+
+  /** POST /chat/completions; the raw response, streamed or not. */
+  chat(request: ChatRequest, signal?: AbortSignal): Promise<Response> {
+    return this.http.send("/chat/completions", { body: request, signal });
+  }
+}
+
+export interface TokenInfo {
+  tokenId: string;
+  owner: string;
+  username: string;
+  groups: string[];
+  isAdmin: boolean;
+  name: string;
+  createdAt: number;
+  createdBy?: string | null;
+  tokenExpiration?: number | null;
+}
+
+export interface IssueTokenRequest {
+  name: string;
+  owner?: string;
+  groups?: string[];
+  isAdmin?: boolean;
+  tokenExpiration?: number | null;
+}
+
+export interface Repository {
+  repositoryId: string;
+  type: "pgvector" | "opensearch";
+  allowedGroups: string[];
+  chunkSize: number;
+  chunkOverlap: number;
+  defaultEmbeddingModel: string | null;
+  embeddingModel?: string | null;
+  dimension?: number | null;
+}
+
+export type IngestStatus = "INGESTION_PENDING" | "INGESTION_IN_PROGRESS" | "INGESTION_COMPLETED" | "INGESTION_FAILED";
+
+export interface IngestJob {
+  jobId: string;
+  documentId: string;
+  documentName: string;
+  status: IngestStatus;
+  chunks?: number | null;
+  chunksEmbedded?: number | null;
+  error?: string | null;
+  embeddingModel?: string | null;
+  createdDate?: string;
+  updatedDate?: string;
+}
+
+export interface RagDocument extends IngestJob {
+  repositoryId: string;
+  source?: string;
+  contentType?: string;
+  size?: number;
+  uploadDate?: string;
+}
+
+export interface ModelEvent {
+  time: string | number | null;
+  message: string;
+  kind: string;
+}
+
+/** Deployment events in whatever reasonable shape the api lists them: a list, or {events: [...]}. */
+export function parseModelEvents(body: unknown): ModelEvent[] {
+  const list = Array.isArray(body) ? body : body && typeof body === "object" && Array.isArray((body as any).events) ? (body as any).events : [];
+  return list.map((e: any) => {
+    if (typeof e === "string") return { time: null, message: e, kind: "" };
+    const message = e.message ?? e.text ?? e.summary ?? e.diagnostic ?? e.event ?? JSON.stringify(e);
+    return {
+      time: e.time ?? e.timestamp ?? e.createdAt ?? null,
+      message: typeof message === "string" ? message : JSON.stringify(message),
+      kind: String(e.kind ?? e.type ?? e.status ?? e.op ?? ""),
+    };
+  });
+}
+
+export class LisaApiClient {
+  constructor(readonly http: HttpClient) {}
+
+  // Models (admin)
+  async listModels(signal?: AbortSignal): Promise<ModelRecord[]> {
+    return (await this.http.json<{ models: ModelRecord[] }>("/models", { signal })).models ?? [];
+  }
+  async createModel(payload: Record<string, unknown>): Promise<ModelRecord> {
+    return (await this.http.json<{ model: ModelRecord }>("/models", { method: "POST", body: payload })).model;
+  }
+  async updateModel(modelId: string, payload: Record<string, unknown>): Promise<ModelRecord> {
+    return (await this.http.json<{ model: ModelRecord }>(`/models/${encodeURIComponent(modelId)}`, { method: "PUT", body: payload })).model;
+  }
+  async deleteModel(modelId: string): Promise<{ status: string; message: string }> {
+    return this.http.json(`/models/${encodeURIComponent(modelId)}`, { method: "DELETE" });
+  }
+  async modelEvents(modelId: string, signal?: AbortSignal): Promise<ModelEvent[]> {
+    return parseModelEvents(await this.http.json(`/models/${encodeURIComponent(modelId)}/events`, { signal }));
+  }
+
+  // Tokens
+  async listTokens(): Promise<TokenInfo[]> {
+    return (await this.http.json<{ tokens: TokenInfo[] }>("/tokens")).tokens ?? [];
+  }
+  async issueToken(request: IssueTokenRequest): Promise<TokenInfo & { token: string }> {
+    return this.http.json("/tokens", { method: "POST", body: request });
+  }
+  async revokeToken(tokenId: string): Promise<TokenInfo> {
+    return this.http.json(`/tokens/${encodeURIComponent(tokenId)}`, { method: "DELETE" });
+  }
+
+  // Sessions
+  async listSessions(signal?: AbortSignal): Promise<SessionSummary[]> {
+    return (await this.http.json<SessionSummary[]>("/session", { signal })) ?? [];
+  }
+  getSession(sessionId: string, signal?: AbortSignal): Promise<ApiSession> {
+    return this.http.json(`/session/${encodeURIComponent(sessionId)}`, { signal });
+  }
+  putSession(sessionId: string, body: PutSession): Promise<{ sessionId: string; lastUpdated: string }> {
+    return this.http.json(`/session/${encodeURIComponent(sessionId)}`, { method: "PUT", body });
+  }
+  renameSession(sessionId: string, name: string): Promise<{ sessionId: string; lastUpdated: string }> {
+    return this.http.json(`/session/${encodeURIComponent(sessionId)}/name`, { method: "PUT", body: { name } });
+  }
+  deleteSession(sessionId: string): Promise<unknown> {
+    return this.http.json(`/session/${encodeURIComponent(sessionId)}`, { method: "DELETE" });
+  }
+
+  // Repositories
+  async listRepositories(signal?: AbortSignal): Promise<Repository[]> {
+    return (await this.http.json<Repository[]>("/repository", { signal })) ?? [];
+  }
+  async listDocuments(repositoryId: string, signal?: AbortSignal): Promise<RagDocument[]> {
+    return (await this.http.json<{ documents: RagDocument[] }>(`/repository/${encodeURIComponent(repositoryId)}/document`, { signal })).documents ?? [];
+  }
+  async listJobs(repositoryId: string, signal?: AbortSignal): Promise<IngestJob[]> {
+    return (await this.http.json<{ jobs: IngestJob[] }>(`/repository/${encodeURIComponent(repositoryId)}/jobs`, { signal })).jobs ?? [];
+  }
+  deleteDocument(repositoryId: string, documentId: string): Promise<unknown> {
+    return this.http.json(`/repository/${encodeURIComponent(repositoryId)}/${encodeURIComponent(documentId)}`, { method: "DELETE" });
+  }
+  /** RAG chat: POST /repository/{id}/chat/completions (OpenAI body + topK, embeddingModel). */
+  ragChat(repositoryId: string, request: ChatRequest, signal?: AbortSignal): Promise<Response> {
+    return this.http.send(`/repository/${encodeURIComponent(repositoryId)}/chat/completions`, { body: request, signal });
+  }
+  documentUploadUrl(repositoryId: string): string {
+    return this.http.url(`/repository/${encodeURIComponent(repositoryId)}/document`);
+  }
+}

@@ -1,0 +1,59 @@
+/** The one place HTTP calls are made: base URL, bearer token, JSON, and errors turned into ApiError. */
+import { ApiError, errorFromBody } from "./errors";
+
+export type TokenSource = () => Promise<string | null>;
+
+export interface RequestOptions {
+  method?: string;
+  body?: unknown;
+  signal?: AbortSignal;
+  query?: Record<string, string | number | boolean | undefined | null>;
+}
+
+export class HttpClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: TokenSource,
+  ) {}
+
+  url(path: string, query?: RequestOptions["query"]): string {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
+    }
+    const qs = params.toString();
+    return `${this.baseUrl}${path}${qs ? `?${qs}` : ""}`;
+  }
+
+  async headers(json: boolean): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (json) headers["Content-Type"] = "application/json";
+    const token = await this.token();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    return headers;
+  }
+
+  /** A raw response (for streams); non-2xx statuses become ApiError. */
+  async send(path: string, options: RequestOptions = {}): Promise<Response> {
+    const hasBody = options.body !== undefined;
+    const response = await fetch(this.url(path, options.query), {
+      method: options.method ?? (hasBody ? "POST" : "GET"),
+      headers: await this.headers(hasBody),
+      body: hasBody ? JSON.stringify(options.body) : undefined,
+      signal: options.signal,
+    });
+    if (!response.ok) throw errorFromBody(response.status, await response.text());
+    return response;
+  }
+
+  async json<T>(path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.send(path, options);
+    const text = await response.text();
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError(`the server answered something that is not JSON: ${text.slice(0, 120)}`, response.status);
+    }
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The models a user can chat with or embed with, from serve's `GET /v2/serve/models` (OpenAI's list object).
+ *
+ * Serve may add LISA's metadata to each entry, either at the top level or under `lisa`:
+ *   modelType ("textgen" | "embedding"), streaming (bool), static (bool: from the stage's litellmConfig only).
+ * Like LISA's UI, the chat picker leaves out static-only models (they are not managed through the admin API) and
+ * embedding models; the embedding picker offers the embedding models. Entries without metadata count as
+ * streaming-capable text models.
+ */
+
+export interface ModelInfo {
+  id: string;
+  modelType: "textgen" | "embedding";
+  streaming: boolean;
+  static: boolean;
+}
+
+function pick(entry: Record<string, any>, ...keys: string[]): unknown {
+  const nested = entry.lisa && typeof entry.lisa === "object" ? entry.lisa : {};
+  for (const key of keys) {
+    if (key in entry) return entry[key];
+    if (key in nested) return nested[key];
+  }
+  return undefined;
+}
+
+export function parseModelList(body: unknown): ModelInfo[] {
+  const data = body && typeof body === "object" && Array.isArray((body as any).data) ? (body as any).data : [];
+  const models: ModelInfo[] = [];
+  for (const entry of data) {
+    if (!entry || typeof entry !== "object" || typeof entry.id !== "string") continue;
+    const type = pick(entry, "modelType", "model_type");
+    const streaming = pick(entry, "streaming");
+    models.push({
+      id: entry.id,
+      modelType: type === "embedding" ? "embedding" : "textgen",
+      streaming: typeof streaming === "boolean" ? streaming : type !== "embedding",
+      static: pick(entry, "static", "isStatic") === true,
+    });
+  }
+  return models.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+export function chatModels(models: ModelInfo[]): ModelInfo[] {
+  return models.filter((m) => m.modelType === "textgen" && !m.static);
+}
+
+export function embeddingModels(models: ModelInfo[]): ModelInfo[] {
+  return models.filter((m) => m.modelType === "embedding");
+}
+
+/** The model to preselect: the one asked for if still offered, else the first. */
+export function chooseModel(offered: ModelInfo[], wanted: string | null): string | null {
+  if (wanted && offered.some((m) => m.id === wanted)) return wanted;
+  return offered[0]?.id ?? null;
+}

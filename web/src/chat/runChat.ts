@@ -1,0 +1,82 @@
+/**
+ * Sends one chat turn and feeds the answer into the conversation as it arrives: token by token when streaming,
+ * all at once otherwise. Stop = abort the signal (the server then cancels the upstream request).
+ */
+import type { LisaApiClient, ServeClient } from "../api/clients";
+import { describeError } from "../api/errors";
+import { readChatStream } from "../api/sse";
+import {
+  appendDelta,
+  completeTurn,
+  failTurn,
+  historyBefore,
+  setCitations,
+  stopTurn,
+  type Conversation,
+  type Usage,
+} from "./conversation";
+import { buildChatRequest, citationsFromSources } from "./payload";
+
+export type Update = (change: (conversation: Conversation) => Conversation) => void;
+
+export interface TurnOptions {
+  serve: ServeClient;
+  api: LisaApiClient;
+  conversation: Conversation;
+  assistantId: string;
+  modelStreams: boolean;
+  signal: AbortSignal;
+  update: Update;
+}
+
+function isAbort(error: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || (error instanceof DOMException && error.name === "AbortError");
+}
+
+export async function runTurn(options: TurnOptions): Promise<void> {
+  const { serve, api, conversation, assistantId, modelStreams, signal, update } = options;
+  const id = assistantId;
+  if (!conversation.model) {
+    update((c) => failTurn(c, id, "Choose a model first."));
+    return;
+  }
+  const request = buildChatRequest({
+    model: conversation.model,
+    systemPrompt: conversation.systemPrompt,
+    history: historyBefore(conversation, id),
+    parameters: conversation.parameters,
+    modelStreams,
+    rag: conversation.rag,
+  });
+  try {
+    const response = conversation.rag
+      ? await api.ragChat(conversation.rag.repositoryId, request, signal)
+      : await serve.chat(request, signal);
+    if (request.stream && response.body) {
+      let finishReason: string | null = null;
+      let usage: Usage | null = null;
+      let streamError: string | null = null;
+      let done = false;
+      await readChatStream(response.body, (delta) => {
+        if (delta.sources) update((c) => setCitations(c, id, citationsFromSources(delta.sources)));
+        if (delta.content) update((c) => appendDelta(c, id, delta.content));
+        if (delta.error) streamError = delta.error;
+        finishReason = delta.finishReason ?? finishReason;
+        usage = delta.usage ?? usage;
+        done ||= delta.done;
+      });
+      if (streamError) update((c) => failTurn(c, id, streamError!));
+      else if (!done && !finishReason) update((c) => failTurn(c, id, "The answer was cut off: the stream ended before it finished."));
+      else update((c) => completeTurn(c, id, { finishReason, usage }));
+    } else {
+      const body = await response.json();
+      const choice = body?.choices?.[0];
+      if (body?.sources) update((c) => setCitations(c, id, citationsFromSources(body.sources)));
+      update((c) => appendDelta(c, id, String(choice?.message?.content ?? "")));
+      update((c) => completeTurn(c, id, { finishReason: choice?.finish_reason ?? null, usage: body?.usage ?? null }));
+    }
+  } catch (error) {
+    if (isAbort(error, signal)) update((c) => stopTurn(c, id));
+    else update((c) => failTurn(c, id, describeError(error)));
+  }
+}

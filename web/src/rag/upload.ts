@@ -1,0 +1,67 @@
+/** Uploading a document with progress (fetch cannot report upload progress, XMLHttpRequest can). */
+import { ApiError, errorFromBody } from "../api/errors";
+import type { IngestJob } from "../api/clients";
+
+export interface UploadOptions {
+  url: string;
+  token: string | null;
+  file: File;
+  embeddingModel?: string;
+  chunkSize?: number;
+  chunkOverlap?: number;
+  onProgress: (fraction: number) => void;
+  signal?: AbortSignal;
+}
+
+export function uploadDocument(options: UploadOptions): Promise<IngestJob[]> {
+  const { url, token, file, embeddingModel, chunkSize, chunkOverlap, onProgress, signal } = options;
+  const form = new FormData();
+  form.append("file", file, file.name);
+  if (embeddingModel) form.append("embeddingModel", embeddingModel);
+  if (chunkSize) form.append("chunkSize", String(chunkSize));
+  if (chunkOverlap !== undefined) form.append("chunkOverlap", String(chunkOverlap));
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    if (token) xhr.setRequestHeader("Authorization", `Bearer ${token}`);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) onProgress(e.loaded / e.total);
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(1);
+        try {
+          resolve((JSON.parse(xhr.responseText) as { jobs: IngestJob[] }).jobs ?? []);
+        } catch {
+          reject(new ApiError("the server answered something that is not JSON", xhr.status));
+        }
+      } else {
+        reject(errorFromBody(xhr.status, xhr.responseText));
+      }
+    };
+    xhr.onerror = () => reject(new TypeError("the upload failed on the network"));
+    xhr.onabort = () => reject(new DOMException("upload cancelled", "AbortError"));
+    signal?.addEventListener("abort", () => xhr.abort());
+    xhr.send(form);
+  });
+}
+
+export const INGEST_LABELS: Record<string, string> = {
+  INGESTION_PENDING: "Waiting",
+  INGESTION_IN_PROGRESS: "Embedding",
+  INGESTION_COMPLETED: "Ready",
+  INGESTION_FAILED: "Failed",
+};
+
+export function ingestDone(status: string): boolean {
+  return status === "INGESTION_COMPLETED" || status === "INGESTION_FAILED";
+}
+
+/** "12 of 40 chunks" style progress text for a job. */
+export function ingestProgress(job: { status: string; chunks?: number | null; chunksEmbedded?: number | null }): string {
+  const label = INGEST_LABELS[job.status] ?? job.status;
+  if (job.status === "INGESTION_IN_PROGRESS" && job.chunks) return `${label} ${job.chunksEmbedded ?? 0} of ${job.chunks} chunks`;
+  if (job.status === "INGESTION_COMPLETED" && job.chunks != null) return `${label} (${job.chunks} chunks)`;
+  return label;
+}
