@@ -66,6 +66,11 @@ def resource(service: str, *, region_name: str | None = None):
     return cache[key]
 
 
+def credentials():
+    """The session's AWS credentials, for request signers that are not boto3 clients (OpenSearch's SigV4)."""
+    return _session().get_credentials()
+
+
 def reset() -> None:
     """Forget cached clients (after the endpoint or credentials change, e.g. between test sessions)."""
     _client.cache_clear()
