@@ -71,6 +71,18 @@ class PermissionDeniedError(LisaError):
     error = "PermissionDeniedError"
 
 
+class UpstreamError(LisaError):
+    """A model server (or another upstream) refused, was unreachable or answered something unusable."""
+
+    status = 502
+    error = "UpstreamError"
+
+
+class UpstreamTimeoutError(UpstreamError):
+    status = 504
+    error = "UpstreamTimeoutError"
+
+
 class ConfigError(Exception):
     """An invalid stage configuration: one line per problem, each naming the field path."""
 

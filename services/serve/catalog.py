@@ -1,0 +1,105 @@
+"""The models serve routes right now: the registry's registrations plus the stage's static models.
+
+A background task polls the registry's version (one small consistent read) every `poll_s`; only when it moves are
+the registrations scanned, their API keys read from Secrets Manager and the routes rebuilt. The new table replaces
+the old in one assignment, so a request in flight keeps the route it started with and none is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import orjson
+
+from core import aws
+from core.config import LiteLLMModelEntry
+from core.registry import ModelRegistry, Registration
+from services.serve.routing import Route, build_routes
+
+log = logging.getLogger("lisa.serve.catalog")
+
+
+class ModelCatalog:
+    def __init__(self, registry: ModelRegistry, static_models: list[LiteLLMModelEntry], *, passthrough: bool = True,
+                 poll_s: float = 0.5, timeout_s: float = 600.0) -> None:
+        self.registry = registry
+        self.static_models = static_models
+        self.passthrough = passthrough
+        self.poll_s = poll_s
+        self.timeout_s = timeout_s
+        self.version: int | None = None
+        self.routes: dict[str, Route] = {}
+        self.litellm = None  # LiteLLMModels, when any route needs LiteLLM
+        self.models_body = b'{"object":"list","data":[]}'
+        self._task: asyncio.Task | None = None
+
+    async def refresh(self) -> bool:
+        """One poll; True when the routes were rebuilt."""
+        version = await asyncio.to_thread(self.registry.version)
+        if version == self.version:
+            return False
+        registrations = await asyncio.to_thread(self.registry.registrations)
+        api_keys = await asyncio.to_thread(_read_api_keys, registrations)
+        routes = build_routes(registrations, self.static_models, api_keys, passthrough=self.passthrough)
+        self.litellm = self._litellm_for([r for r in routes.values() if r.passthrough is None])
+        self.routes = routes
+        self.models_body = models_list_body(routes)
+        self.version = version
+        log.info("routing %d models (registry version %d)", len(routes), version)
+        return True
+
+    def _litellm_for(self, routes: list[Route]):
+        if not routes:
+            return None
+        from services.serve.litellm_path import LiteLLMModels, router_signature
+
+        if self.litellm is not None and self.litellm.signature == router_signature(routes):
+            return self.litellm
+        return LiteLLMModels(routes, timeout_s=self.timeout_s)
+
+    async def start(self) -> None:
+        try:
+            await self.refresh()
+        except Exception as exc:  # noqa: BLE001 (serve the static models; the poll keeps trying)
+            log.error("could not read the model registry: %s", type(exc).__name__)
+            if self.version is None and not self.routes:
+                self.routes = build_routes([], self.static_models, {}, passthrough=self.passthrough)
+                self.models_body = models_list_body(self.routes)
+        self._task = asyncio.create_task(self._poll())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _poll(self) -> None:
+        failures = 0
+        while True:
+            await asyncio.sleep(self.poll_s)
+            try:
+                await self.refresh()
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 (keep routing what we have)
+                failures += 1
+                if failures in (1, 10) or failures % 100 == 0:
+                    log.warning("registry poll failed (%d in a row): %s", failures, type(exc).__name__)
+
+
+def _read_api_keys(registrations: list[Registration]) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for secret_id in {r.api_key_secret_id for r in registrations if r.api_key_secret_id}:
+        try:
+            keys[secret_id] = aws.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+        except Exception as exc:  # noqa: BLE001 (that model's upstream will refuse us; the others are fine)
+            log.error("could not read the API key secret %s: %s", secret_id, type(exc).__name__)
+    return keys
+
+
+def models_list_body(routes: dict[str, Route]) -> bytes:
+    data = [{"id": r.name, "object": "model", "created": r.created, "owned_by": "lisa"} for r in routes.values()]
+    data.sort(key=lambda m: m["id"])
+    return orjson.dumps({"object": "list", "data": data})

@@ -1,0 +1,98 @@
+"""Models whose upstream does not speak OpenAI's API (Bedrock, SageMaker, …) go through a LiteLLM Router.
+
+LiteLLM is imported only when such a model exists: it costs seconds to import and ~10 ms of CPU per call (measured,
+see benchmarks/gateway.py), which is why OpenAI-compatible upstreams bypass it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, AsyncIterator
+
+from services.serve.openai_errors import OpenAIError
+from services.serve.routing import Route
+from services.serve.streaming import ChatChunkNormalizer
+
+log = logging.getLogger("lisa.serve.litellm")
+
+
+def _litellm():
+    import litellm
+
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+def router_signature(routes: list[Route]) -> tuple:
+    """Equal signatures → the same Router can stay (a reload that changed only pass-through models keeps it)."""
+    return tuple(sorted((r.name, repr(sorted(r.litellm_params.items()))) for r in routes))
+
+
+class LiteLLMModels:
+    def __init__(self, routes: list[Route], *, timeout_s: float) -> None:
+        litellm = _litellm()
+        self.signature = router_signature(routes)
+        model_list = [{"model_name": r.name, "litellm_params": {**r.litellm_params, "timeout": timeout_s}} for r in routes]
+        self.router = litellm.Router(model_list=model_list, num_retries=0, timeout=timeout_s)
+
+    async def call(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
+        args = {k: v for k, v in payload.items() if k not in ("stream", "stream_options")}
+        try:
+            if endpoint == "chat/completions":
+                response = await self.router.acompletion(**args)
+            elif endpoint == "completions":
+                response = await self.router.atext_completion(**args)
+            else:
+                response = await self.router.aembedding(**args)
+        except Exception as exc:  # noqa: BLE001 (every provider error becomes an OpenAI error)
+            raise openai_error_from_litellm(exc) from None
+        return _plain(response)
+
+    async def stream_chat(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """OpenAI-exact chat chunks (see streaming.ChatChunkNormalizer)."""
+        include_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
+        normalizer = ChatChunkNormalizer(payload["model"], include_usage)
+        args = {**payload, "stream": True}
+        try:
+            stream = await self.router.acompletion(**args)
+            async for chunk in stream:
+                for out in normalizer.feed(_plain(chunk)):
+                    yield out
+        except Exception as exc:  # noqa: BLE001
+            raise openai_error_from_litellm(exc) from None
+        for out in normalizer.finish():
+            yield out
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, dict):
+        return obj
+    return obj.model_dump(exclude_none=True) if hasattr(obj, "model_dump") else dict(obj)
+
+
+def openai_error_from_litellm(exc: Exception) -> OpenAIError:
+    litellm = _litellm()
+    name = type(exc).__name__
+    message = getattr(exc, "message", None) or str(exc) or name
+    message = str(message)[:500]
+    if isinstance(exc, litellm.Timeout):
+        return OpenAIError(504, "the upstream did not answer in time", "server_error", "upstream_timeout")
+    if isinstance(exc, litellm.APIConnectionError):
+        return OpenAIError(502, "the upstream refused or is unreachable", "server_error", "upstream_error")
+    status = getattr(exc, "status_code", None)
+    if not isinstance(status, int):
+        log.error("LiteLLM raised %s", name)
+        return OpenAIError(502, "the upstream call failed", "server_error", "upstream_error")
+    if status in (401, 403):
+        return OpenAIError(502, "the upstream refused the gateway's credentials", "server_error", "upstream_auth")
+    headers = []
+    response = getattr(exc, "response", None)
+    retry_after = getattr(getattr(response, "headers", None), "get", lambda _k: None)("retry-after")
+    if retry_after:
+        headers.append((b"retry-after", str(retry_after).encode()))
+    if status == 429:
+        return OpenAIError(429, message, "rate_limit_error", "rate_limit_exceeded", headers=headers)
+    if status >= 500:
+        return OpenAIError(status, message, "server_error", "upstream_error", headers=headers)
+    return OpenAIError(status, message, "invalid_request_error", None)

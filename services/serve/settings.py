@@ -1,0 +1,34 @@
+"""Serve's settings, from the environment (prefix `LISA_SERVE_`). The platform itself comes from `LISA_PLATFORM`
+(JSON) or `LISA_PLATFORM_FILE` (a path), read by core.platform.load_platform."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class ServeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LISA_SERVE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Web UI origins allowed to call serve from a browser (comma-separated); empty: no CORS headers at all.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    upstream_timeout_s: float = Field(default=600.0, gt=0, description="wait for headers, then for each stream chunk")
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    registry_poll_s: float = Field(default=0.5, gt=0)
+    # Off: every model goes through LiteLLM (a kill switch, and how the LiteLLM path is tested and benchmarked).
+    passthrough: bool = True
+    jwks_min_refresh_s: float = Field(default=30.0, ge=0, description="least time between two JWKS fetches")
+    max_body_mib: int = Field(default=32, ge=1, le=1024)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip().rstrip("/") for v in value.split(",") if v.strip()]
+        return value
