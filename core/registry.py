@@ -86,12 +86,13 @@ class ModelRegistry:
 
     def get(self, model_id: str) -> ModelRecord:
         item = self._ddb.get_item(TableName=self.table, Key={"modelId": {"S": model_id}}, ConsistentRead=True).get("Item")
-        if not item or model_id == VERSION_KEY:
+        if not item or model_id.startswith("#"):
             raise ModelNotFoundError(model_id)
         return _record_from_item(item)
 
     def list(self) -> list[ModelRecord]:
-        records = [_record_from_item(i) for i in self._scan() if i["modelId"]["S"] != VERSION_KEY]
+        # `#`-keys are bookkeeping (the version counter, leases), not models.
+        records = [_record_from_item(i) for i in self._scan() if not i["modelId"]["S"].startswith("#")]
         return sorted(records, key=lambda r: (r.created_at or 0, r.model_id))
 
     def update(

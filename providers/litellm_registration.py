@@ -1,0 +1,95 @@
+"""LiteLLMRegistration: the model's entry in the model registry (what serve routes by), as a Pulumi dynamic resource.
+
+Every model has one. `routable` false (a stopped model, or a hosted model not ready yet) keeps the entry withdrawn.
+Each write bumps the registry version, so serve workers pick the change up within their poll interval. Nothing
+here is ever replaced: any change is an in-place rewrite of one item attribute.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi import Input, ResourceOptions
+from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+
+from core.models import ModelSpec
+from core.registry import ModelRegistry, Registration
+from providers.hosted_model_plan import MODEL_HEADER
+
+_AWS_PREFIXES = ("bedrock/", "sagemaker/", "sagemaker_chat/")
+
+
+def registration_for(spec: ModelSpec, *, region: str, endpoint: str | None = None,
+                     api_key_secret_id: str | None = None) -> Registration:
+    """What serve needs to route `spec`: clients ask for the model by its id."""
+    if spec.is_hosted:
+        if endpoint is None:
+            raise ValueError("a hosted model's registration needs its endpoint")
+        # Served under its weights' name by vLLM (TGI/TEI ignore it); the header picks the model's ALB rule.
+        params: dict[str, Any] = {
+            "model": f"openai/{spec.model_name}", "api_base": endpoint, "extra_headers": {MODEL_HEADER: spec.model_id},
+        }
+    else:
+        params = {"model": spec.model_name}
+        if spec.model_url:
+            params["api_base"] = spec.model_url
+        if spec.model_name.startswith(_AWS_PREFIXES):
+            params["aws_region_name"] = region  # LISA's rule: Bedrock and SageMaker in the deployment's region
+    return Registration(model_name=spec.model_id, litellm_params=params, model_type=spec.model_type,
+                        streaming=spec.streaming, api_key_secret_id=api_key_secret_id)
+
+
+def _same(olds: dict[str, Any], news: dict[str, Any], key: str) -> bool:
+    return _canonical(olds.get(key)) == _canonical(news.get(key))
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _publish(props: dict[str, Any]) -> None:
+    registry = ModelRegistry(props["modelsTable"])
+    if props.get("routable"):
+        registry.set_registration(props["modelId"], Registration.model_validate(props["registration"]))
+    else:
+        registry.set_registration(props["modelId"], None)
+
+
+class LiteLLMRegistrationProvider(ResourceProvider):
+    serialize_as_secret_always = False  # pickled by reference, holds nothing
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if not _same(olds, news, "modelId") or not _same(olds, news, "modelsTable"):
+            return DiffResult(changes=True, replaces=["modelId"], delete_before_replace=True)
+        changed = not (_same(olds, news, "registration") and _same(olds, news, "routable"))
+        return DiffResult(changes=changed, replaces=[])
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        _publish(props)
+        return CreateResult(props["modelId"], props)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        _publish(news)
+        return UpdateResult(news)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        ModelRegistry(props["modelsTable"]).set_registration(props["modelId"], None)
+
+
+class LiteLLMRegistration(Resource, module="lisa", name="LiteLLMRegistration"):
+    def __init__(self, name: str, *, models_table: str, registration: Registration, routable: Input[bool],
+                 opts: ResourceOptions | None = None) -> None:
+        props = {
+            "modelsTable": models_table,
+            "modelId": registration.model_name,
+            # `created` is stamped at write time; as an input it would differ on every run.
+            "registration": registration.model_dump(mode="json", exclude={"created"}, exclude_none=True),
+            "routable": routable,
+        }
+        super().__init__(LiteLLMRegistrationProvider(), name, props, opts)
