@@ -65,6 +65,292 @@ first chunk carries `"sources"`, ending with `data: [DONE]`. Any OpenAI client w
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
 
-router = APIRouter(tags=["repositories"])
+import httpx
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Request, UploadFile
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+from starlette.concurrency import run_in_threadpool
+
+from core.errors import InvalidInputError, ValidationError
+from core.schema import describe_validation_errors
+from services.rag.errors import DocumentTooLargeError, GatewayError, ModelRefusedError, StoreUnavailableError
+from services.rag.gateway import ChatGateway, error_message
+from services.rag.retrieval import last_user_query, rag_messages, search_results, sources
+from services.rag.service import RagService
+from services.rag.settings import RagSettings
+from services.serve.auth import Principal, require_user
+
+log = logging.getLogger("lisa.api.repositories")
+DEFAULT_TOP_K = 3
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the RAG service with the app, resume unfinished ingest jobs, and stop them cleanly at shutdown."""
+    service = None
+    platform = getattr(app.state, "platform", None)
+    settings = RagSettings()
+    if platform is not None and (settings.serve_url or platform.serve_url):
+        service = RagService(platform, settings)
+        app.state.rag = service
+        app.state.rag_chat = ChatGateway(service.gateway.base_url, timeout_s=settings.gateway_timeout_s)
+        asyncio.get_running_loop().run_in_executor(None, _resume, service)
+    else:
+        log.warning("RAG routes disabled: set LISA_RAG_SERVE_URL (or the platform's serveUrl)")
+    try:
+        yield
+    finally:
+        if service is not None:
+            await app.state.rag_chat.aclose()
+            await run_in_threadpool(service.close)
+
+
+def _resume(service: RagService) -> None:
+    try:
+        resumed = service.resume()
+        if resumed:
+            log.info("resumed %d unfinished ingest jobs", resumed)
+    except Exception:  # noqa: BLE001 (the api still serves; the documents stay unfinished until the next start)
+        log.exception("could not resume unfinished ingest jobs")
+
+
+router = APIRouter(tags=["repositories"], lifespan=_lifespan)
+
+
+def _rag(request: Request) -> RagService:
+    service = getattr(request.app.state, "rag", None)
+    if service is None:
+        raise StoreUnavailableError("RAG is not configured on this api: set LISA_RAG_SERVE_URL")
+    return service
+
+
+class EmbeddingModelRef(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    modelName: str = Field(min_length=1, max_length=512)
+
+
+class ChunkingStrategy(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: str = "fixed"
+    size: int
+    overlap: int = 0
+
+
+class IngestRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    keys: list[str] = Field(min_length=1, max_length=100)
+    embeddingModel: EmbeddingModelRef | str | None = None
+    chunkingStrategy: ChunkingStrategy | None = None
+
+    @property
+    def model_name(self) -> str | None:
+        return self.embeddingModel.modelName if isinstance(self.embeddingModel, EmbeddingModelRef) else self.embeddingModel
+
+
+class PresignedUrlRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    fileName: str = Field(min_length=1, max_length=1024)
+
+
+class DeleteDocumentsRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    documentIds: list[str] = Field(min_length=1, max_length=1000)
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    query: str | None = None
+    topK: int = DEFAULT_TOP_K
+    modelName: str | None = None
+
+
+def _parse(model: type[BaseModel], raw: bytes) -> Any:
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except PydanticValidationError as exc:
+        raise ValidationError("invalid request body", problems=describe_validation_errors(exc.errors())) from None
+
+
+def _int(value: str | None, name: str, default: int | None) -> int | None:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError(f"{name} must be an integer, got {value[:32]!r}", param=name) from None
+
+
+def _jobs(records) -> dict[str, Any]:
+    return {"jobs": [r.job() for r in records]}
+
+
+# repositories -----------------------------------------------------------------------------------------------------
+@router.get("/repository")
+def list_repositories(request: Request, principal: Principal = Depends(require_user)) -> list[dict[str, Any]]:
+    return _rag(request).repositories(principal)
+
+
+@router.post("/repository/presigned-url")
+async def presigned_url(request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    body = _parse(PresignedUrlRequest, await request.body())
+    return await run_in_threadpool(_rag(request).presigned_upload, principal, body.fileName)
+
+
+@router.get("/repository/{repositoryId}")
+def get_repository(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    return _rag(request).repository(principal, repositoryId)
+
+
+# ingest -----------------------------------------------------------------------------------------------------------
+@router.post("/repository/{repositoryId}/bulk")
+async def ingest_uploads(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    body = _parse(IngestRequest, await request.body())
+    strategy = body.chunkingStrategy
+    records = await run_in_threadpool(
+        _rag(request).ingest_uploads, principal, repositoryId, body.keys, model=body.model_name,
+        chunk_size=strategy.size if strategy else None, chunk_overlap=strategy.overlap if strategy else None)
+    return _jobs(records)
+
+
+@router.post("/repository/{repositoryId}/document")
+async def ingest_files(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    service = _rag(request)
+    limit = service.settings.max_document_bytes
+    if int(request.headers.get("content-length") or 0) > limit + 64 * 1024 * 16:
+        raise DocumentTooLargeError(f"the upload is larger than the document limit of {limit} bytes")
+    form = await request.form(max_files=16, max_fields=16)
+    try:
+        uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
+        if not uploads:
+            raise InvalidInputError("send the document as the multipart field 'file'", param="file")
+        files = []
+        for upload in uploads:
+            if upload.size is not None and upload.size >= limit:
+                raise DocumentTooLargeError(f"{upload.filename} is {upload.size} bytes; documents must be smaller "
+                                            f"than {limit} bytes")
+            files.append((upload.filename or "document", await upload.read(limit)))
+        model = form.get("embeddingModel")
+        records = await run_in_threadpool(
+            service.ingest_files, principal, repositoryId, files,
+            model=model if isinstance(model, str) and model else None,
+            chunk_size=_int(_field(form, "chunkSize"), "chunkSize", None),
+            chunk_overlap=_int(_field(form, "chunkOverlap"), "chunkOverlap", None))
+    finally:
+        await form.close()
+    return _jobs(records)
+
+
+def _field(form, name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+# documents --------------------------------------------------------------------------------------------------------
+@router.get("/repository/{repositoryId}/document")
+def list_documents(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    records = _rag(request).documents(principal, repositoryId)
+    return {"documents": [r.model_dump(mode="json") for r in records], "totalDocuments": len(records)}
+
+
+@router.delete("/repository/{repositoryId}/document")
+async def delete_documents(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    body = _parse(DeleteDocumentsRequest, await request.body())
+    return await run_in_threadpool(_rag(request).delete_documents, principal, repositoryId, body.documentIds)
+
+
+@router.get("/repository/{repositoryId}/jobs")
+def list_jobs(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    return _jobs(_rag(request).documents(principal, repositoryId))
+
+
+# search -----------------------------------------------------------------------------------------------------------
+@router.get("/repository/{repositoryId}/similaritySearch")
+def similarity_search(repositoryId: str, request: Request, query: str | None = None, topK: str | None = None,
+                      modelName: str | None = None, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    top_k = _int(topK, "topK", DEFAULT_TOP_K)
+    return search_results(_rag(request).search(principal, repositoryId, query, top_k, modelName))
+
+
+@router.post("/repository/{repositoryId}/similaritySearch")
+async def similarity_search_post(repositoryId: str, request: Request,
+                                 principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    body = _parse(SearchRequest, await request.body())
+    hits = await run_in_threadpool(_rag(request).search, principal, repositoryId, body.query, body.topK, body.modelName)
+    return search_results(hits)
+
+
+# RAG chat ---------------------------------------------------------------------------------------------------------
+@router.post("/repository/{repositoryId}/chat/completions")
+async def rag_chat(repositoryId: str, request: Request, principal: Principal = Depends(require_user)):
+    service = _rag(request)
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise InvalidInputError("the body is not valid JSON") from None
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body["messages"]:
+        raise InvalidInputError("send an OpenAI chat body with a non-empty messages list", param="messages")
+    top_k = body.pop("topK", DEFAULT_TOP_K)
+    embedding_model = body.pop("embeddingModel", None)
+    if not isinstance(top_k, int) or isinstance(top_k, bool):
+        raise ValidationError("topK must be an integer", param="topK")
+    if embedding_model is not None and not isinstance(embedding_model, str):
+        raise ValidationError("embeddingModel must be a model id", param="embeddingModel")
+    query = last_user_query(body["messages"])
+    hits = await run_in_threadpool(service.search, principal, repositoryId, query, top_k, embedding_model)
+    body["messages"] = rag_messages(body["messages"], hits)
+    cited = sources(hits)
+    headers = {k: v for k, v in request.headers.items() if k in ("authorization", "api-key")}
+    response = await request.app.state.rag_chat.open(body, headers)
+    if response.status_code != 200:
+        content = await response.aread()
+        await response.aclose()
+        raise ModelRefusedError(error_message(httpx.Response(response.status_code, content=content)), response.status_code)
+    if not body.get("stream"):
+        try:
+            answer = orjson.loads(await response.aread())
+        except orjson.JSONDecodeError:
+            raise GatewayError("the model answered something that is not a chat completion") from None
+        finally:
+            await response.aclose()
+        answer["sources"] = cited
+        return JSONResponse(answer)
+    return StreamingResponse(_with_sources(response, cited), media_type="text/event-stream",
+                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
+
+async def _with_sources(response: httpx.Response, cited: list[dict[str, Any]]) -> AsyncIterator[bytes]:
+    """The gateway's SSE stream as is, with `sources` added to its first data chunk."""
+    pending = True
+    try:
+        async for line in response.aiter_lines():
+            if pending and line.startswith("data: {"):
+                try:
+                    chunk = orjson.loads(line[6:])
+                    chunk["sources"] = cited
+                    line = "data: " + orjson.dumps(chunk).decode()
+                    pending = False
+                except orjson.JSONDecodeError:
+                    pass
+            yield (line + "\n").encode()
+    finally:
+        await response.aclose()
+
+
+# one document (after the literal routes above, which its path would otherwise shadow) ------------------------------
+@router.get("/repository/{repositoryId}/{documentId}")
+def get_document(repositoryId: str, documentId: str, request: Request,
+                 principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    return _rag(request).document(principal, repositoryId, documentId).model_dump(mode="json")
+
+
+@router.delete("/repository/{repositoryId}/{documentId}")
+def delete_document(repositoryId: str, documentId: str, request: Request,
+                    principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    return _rag(request).delete_documents(principal, repositoryId, [documentId])

@@ -33,6 +33,108 @@ transparent. A body above the hard ceiling (LISA_SESSIONS_MAX_BYTES, 32 MiB) is 
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ValidationError as PydanticValidationError
+from starlette.concurrency import run_in_threadpool
+
+from core.errors import InvalidInputError, ValidationError
+from core.schema import describe_validation_errors
+from services.api.session_store import SessionStore, SessionTooLargeError
+from services.serve.auth import Principal, require_user
 
 router = APIRouter(tags=["sessions"])
+
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str | None = Field(default=None, max_length=64)
+    type: str | None = Field(default=None, max_length=64)
+    content: str | list[Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _speaker(self) -> Message:
+        if not self.role and not self.type:
+            raise ValueError("a message needs a role (user, assistant, system, tool) or LISA's type (human, ai, system)")
+        return self
+
+
+class PutSessionRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    messages: list[Message] = Field(max_length=100_000)
+    name: str | None = Field(default=None, max_length=1024)
+    model: str | None = Field(default=None, max_length=512)
+    configuration: dict[str, Any] | None = None
+
+
+class RenameSessionRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=1024)
+
+
+def _store(request: Request) -> SessionStore:
+    store = getattr(request.app.state, "sessions", None)
+    if store is None:
+        platform = request.app.state.platform
+        store = request.app.state.sessions = SessionStore(platform.tables.sessions, platform.buckets.sessions)
+    return store
+
+
+def _session_id(session_id: str) -> str:
+    if not SESSION_ID.fullmatch(session_id):
+        raise InvalidInputError("sessionId must be 1-128 characters of letters, digits, '-' and '_'", param="sessionId")
+    return session_id
+
+
+@router.get("/session")
+def list_sessions(request: Request, principal: Principal = Depends(require_user)) -> list[dict[str, Any]]:
+    return _store(request).list(principal.id)
+
+
+@router.get("/session/{sessionId}")
+def get_session(sessionId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    return _store(request).get(principal.id, _session_id(sessionId))
+
+
+@router.put("/session/{sessionId}")
+async def put_session(sessionId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    store = _store(request)
+    session_id = _session_id(sessionId)
+    raw = await request.body()
+    if len(raw) > store.settings.max_bytes:
+        raise SessionTooLargeError(f"the session is {len(raw)} bytes; the limit is {store.settings.max_bytes}")
+    try:
+        body = PutSessionRequest.model_validate_json(raw)
+    except PydanticValidationError as exc:
+        raise ValidationError("invalid session", problems=describe_validation_errors(exc.errors())) from None
+    messages = [m.model_dump(exclude_none=True) for m in body.messages]
+    saved = await run_in_threadpool(store.put, principal.id, session_id, messages=messages, name=body.name,
+                                    model=body.model, configuration=body.configuration)
+    return {**saved, "message": "session saved"}
+
+
+@router.put("/session/{sessionId}/name")
+def rename_session(sessionId: str, body: RenameSessionRequest, request: Request,
+                   principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    saved = _store(request).rename(principal.id, _session_id(sessionId), body.name)
+    return {**saved, "message": "session renamed"}
+
+
+@router.delete("/session/{sessionId}")
+def delete_session(sessionId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    _store(request).delete(principal.id, _session_id(sessionId))
+    return {"deleted": True}
+
+
+@router.delete("/session")
+def delete_my_sessions(request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    return {"deleted": True, "count": _store(request).delete_all(principal.id)}

@@ -1,0 +1,21 @@
+"""Settings of the local embedding server (environment variables prefixed LISA_EMBEDDINGS_)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EmbeddingServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LISA_EMBEDDINGS_")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8083, ge=0, le=65535)
+    # The id /v1/models lists and responses name.
+    model_name: str = "all-minilm-l6-v2"
+    # When set, requests need `Authorization: Bearer <key>` (for a deployment outside a private network).
+    api_key: SecretStr | None = None
+    threads: int = Field(default=0, ge=0, description="onnxruntime intra-op threads; 0 = one per core")
+    batch_size: int = Field(default=32, ge=1, le=256)
+    max_inputs: int = Field(default=2048, ge=1, description="inputs per request, OpenAI's limit")
+    max_input_chars: int = Field(default=100_000, ge=1, description="characters per input (tokens past 256 are cut anyway)")

@@ -1,0 +1,185 @@
+"""RAG document records (the rag-documents table, key repositoryId + documentId) and where their files live in S3.
+
+A record is also its ingest job: `status` goes INGESTION_PENDING → INGESTION_IN_PROGRESS (`chunksEmbedded` rising)
+→ INGESTION_COMPLETED | INGESTION_FAILED (`error`). Updates are conditional on the record still existing, so a job
+whose document was deleted meanwhile learns it at its next progress write and stops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import ConfigDict, Field
+
+from core import aws
+from core.schema import CamelModel
+
+
+class IngestionStatus(str, Enum):
+    PENDING = "INGESTION_PENDING"
+    IN_PROGRESS = "INGESTION_IN_PROGRESS"
+    COMPLETED = "INGESTION_COMPLETED"
+    FAILED = "INGESTION_FAILED"
+
+
+UNFINISHED = (IngestionStatus.PENDING, IngestionStatus.IN_PROGRESS)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ChunkStrategy(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+    type: str = "fixed"
+    size: int
+    overlap: int
+
+
+class DocumentRecord(CamelModel):
+    model_config = ConfigDict(extra="ignore")
+
+    repository_id: str
+    document_id: str
+    job_id: str
+    document_name: str
+    source: str  # s3://bucket/key of the original file
+    username: str  # the principal id of whoever ingested it
+    status: IngestionStatus = IngestionStatus.PENDING
+    chunks: int = 0
+    chunks_embedded: int = 0
+    chunk_strategy: ChunkStrategy
+    embedding_model: str
+    content_type: str
+    size: int
+    error: str | None = None
+    upload_date: str = Field(default_factory=now_iso)
+    created_date: str = Field(default_factory=now_iso)
+    updated_date: str = Field(default_factory=now_iso)
+
+    @property
+    def bucket_and_key(self) -> tuple[str, str]:
+        bucket, _, key = self.source.removeprefix("s3://").partition("/")
+        return bucket, key
+
+    def job(self) -> dict[str, Any]:
+        return {
+            "jobId": self.job_id, "documentId": self.document_id, "documentName": self.document_name,
+            "status": self.status.value, "chunks": self.chunks, "chunksEmbedded": self.chunks_embedded,
+            "error": self.error, "s3Path": self.source, "embeddingModel": self.embedding_model,
+            "createdDate": self.created_date, "updatedDate": self.updated_date,
+        }
+
+
+def safe_file_name(name: str) -> str:
+    """The last path segment of an uploaded file name, without control characters, at most 200 characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[\x00-\x1f\x7f]", "", base).strip()
+    if base in ("", ".", ".."):
+        return "document"
+    if len(base) > 200:
+        stem, dot, suffix = base.rpartition(".")
+        base = (stem[: 200 - len(suffix) - 1] + dot + suffix) if dot and len(suffix) < 16 else base[:200]
+    return base
+
+
+def document_key(repository_id: str, document_id: str, file_name: str) -> str:
+    return f"repositories/{repository_id}/{document_id}/{file_name}"
+
+
+def upload_prefix(principal_id: str) -> str:
+    """Where a user's presigned uploads go; the id is hashed so it says nothing about the user and fits any key."""
+    return f"uploads/{hashlib.sha256(principal_id.encode()).hexdigest()[:24]}/"
+
+
+class DocumentTable:
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    @property
+    def _table(self):
+        return aws.resource("dynamodb").Table(self.table_name)
+
+    def put(self, record: DocumentRecord) -> None:
+        self._table.put_item(Item=record.model_dump(mode="json", exclude_none=True))
+
+    def get(self, repository_id: str, document_id: str) -> DocumentRecord | None:
+        item = self._table.get_item(Key={"repositoryId": repository_id, "documentId": document_id},
+                                    ConsistentRead=True).get("Item")
+        return DocumentRecord.model_validate(item) if item else None
+
+    def list(self, repository_id: str) -> list[DocumentRecord]:
+        from boto3.dynamodb.conditions import Key
+
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("repositoryId").eq(repository_id), "ConsistentRead": True}
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [DocumentRecord.model_validate(i) for i in items]
+
+    def unfinished(self) -> list[DocumentRecord]:
+        """Records whose ingest had not ended (to resume after a restart)."""
+        from boto3.dynamodb.conditions import Attr
+
+        kwargs: dict[str, Any] = {"FilterExpression": Attr("status").is_in([s.value for s in UNFINISHED])}
+        items: list[dict[str, Any]] = []
+        while True:
+            page = self._table.scan(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [DocumentRecord.model_validate(i) for i in items]
+
+    def update(self, record: DocumentRecord, *, status: IngestionStatus, chunks_embedded: int | None = None,
+               error: str | None = None) -> bool:
+        """Set the status (and progress/error) if the record still exists; False when it is gone."""
+        names = {"#s": "status"}
+        values: dict[str, Any] = {":s": status.value, ":u": now_iso()}
+        update = "SET #s = :s, updatedDate = :u"
+        if chunks_embedded is not None:
+            update += ", chunksEmbedded = :c"
+            values[":c"] = chunks_embedded
+        if error is not None:
+            update += ", #e = :e"
+            names["#e"] = "error"
+            values[":e"] = error[:1000]
+        try:
+            self._table.update_item(
+                Key={"repositoryId": record.repository_id, "documentId": record.document_id},
+                UpdateExpression=update, ConditionExpression="attribute_exists(documentId)",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if aws.error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def delete(self, repository_id: str, document_id: str) -> None:
+        self._table.delete_item(Key={"repositoryId": repository_id, "documentId": document_id})
+
+
+class Throttle:
+    """True at most once per `interval_s` (progress writes during ingest)."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._last = time.monotonic()
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self._last >= self.interval_s:
+            self._last = now
+            return True
+        return False

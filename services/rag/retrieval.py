@@ -1,0 +1,87 @@
+"""Retrieval as the chat sees it: the query a conversation asks, the prompt built around the chunks found, and the
+sources the answer cites. Plain functions; the routes do the I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.errors import InvalidInputError, ValidationError
+from services.rag.stores.base import Hit
+
+EXCERPT_CHARS = 300
+CONTEXT_INSTRUCTIONS = (
+    "Answer the user's question using the numbered sources below. Cite the sources you use as [n]. "
+    "If the sources do not contain the answer, say so instead of guessing."
+)
+
+
+def check_query(query: str | None, max_chars: int) -> str:
+    if query is None or not query.strip():
+        raise ValidationError("the query is empty: send 1 or more characters", param="query")
+    if len(query) > max_chars:
+        raise ValidationError(f"the query is {len(query)} characters long; the limit is {max_chars}", param="query")
+    return query
+
+
+def check_top_k(top_k: int, max_top_k: int) -> int:
+    if not 1 <= top_k <= max_top_k:
+        raise ValidationError(f"topK must be between 1 and {max_top_k}, got {top_k}", param="topK")
+    return top_k
+
+
+def text_of(content: Any) -> str:
+    """The text of an OpenAI message content: a string, or the text parts of a content-part list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type", "text") == "text")
+    return ""
+
+
+def last_user_query(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            text = text_of(message.get("content")).strip()
+            if text:
+                return text
+            break
+    raise InvalidInputError("a RAG chat needs a last user message with text to search for", param="messages")
+
+
+def source_label(hit: Hit) -> str:
+    page = f", page {hit.chunk.page}" if hit.chunk.page is not None else ""
+    return f"{hit.chunk.document_name}{page}"
+
+
+def context_message(hits: list[Hit]) -> dict[str, str]:
+    blocks = [f"[{i}] ({source_label(hit)})\n{hit.chunk.text}" for i, hit in enumerate(hits, start=1)]
+    body = "\n\n".join(blocks) if blocks else "(no matching sources were found)"
+    return {"role": "system", "content": f"{CONTEXT_INSTRUCTIONS}\n\nSources:\n\n{body}"}
+
+
+def rag_messages(messages: list[dict[str, Any]], hits: list[Hit]) -> list[dict[str, Any]]:
+    """The conversation with the sources as a system message, after the caller's own system messages (so those
+    keep their priority) and before the dialogue."""
+    leading = 0
+    while leading < len(messages) and isinstance(messages[leading], dict) and messages[leading].get("role") in ("system", "developer"):
+        leading += 1
+    return [*messages[:leading], context_message(hits), *messages[leading:]]
+
+
+def sources(hits: list[Hit]) -> list[dict[str, Any]]:
+    return [
+        {"index": i, "documentId": h.chunk.document_id, "documentName": h.chunk.document_name, "source": h.chunk.source,
+         "page": h.chunk.page, "chunkIndex": h.chunk.chunk_index, "score": round(h.score, 6),
+         "excerpt": h.chunk.text[:EXCERPT_CHARS]}
+        for i, h in enumerate(hits, start=1)
+    ]
+
+
+def search_results(hits: list[Hit]) -> dict[str, Any]:
+    """LISA's similarity-search body."""
+    return {"docs": [
+        {"Document": {"page_content": h.chunk.text, "metadata": {
+            "documentId": h.chunk.document_id, "documentName": h.chunk.document_name, "source": h.chunk.source,
+            "page": h.chunk.page, "chunkIndex": h.chunk.chunk_index, "similarity_score": round(h.score, 6)}}}
+        for h in hits
+    ]}

@@ -1,0 +1,30 @@
+"""Settings of the RAG routes in the api app (environment variables prefixed LISA_RAG_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RagSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LISA_RAG_")
+
+    # Base URL of the serve gateway (embeddings and chat go through it); default: the platform's `serveUrl`.
+    serve_url: str | None = None
+    # pgvector repositories use this DSN when set (the local stack's embedded Postgres); else the RDS instance of the
+    # repository's RagStores outputs with the credentials in its secret.
+    pg_dsn: str | None = None
+    default_embedding_model: str | None = Field(default=None, description="when neither request nor repository names one")
+    max_document_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="files of this size or more are refused")
+    max_query_chars: int = Field(default=10_000, ge=1)
+    max_top_k: int = Field(default=100, ge=1)
+    embed_batch: int = Field(default=32, ge=1, le=2048, description="chunks per embeddings request")
+    embed_concurrency: int = Field(default=2, ge=1, le=16, description="embeddings requests in flight per ingest job")
+    ingest_workers: int = Field(default=2, ge=1, le=32, description="documents ingested at once")
+    gateway_timeout_s: float = Field(default=120.0, gt=0)
+    # pgvector HNSW parameters (see benchmarks/rag.py for the recall/latency they give on MiniLM vectors).
+    hnsw_m: int = Field(default=16, ge=2, le=100)
+    hnsw_ef_construction: int = Field(default=64, ge=4, le=1000)
+    hnsw_ef_search: int = Field(default=80, ge=1, le=1000)
+    pg_pool_size: int = Field(default=4, ge=1, le=64)
+    presigned_url_expiry_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
