@@ -10,10 +10,14 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined | null>;
 }
 
+/** Called on a 401: true when the credentials were renewed and the request is worth one retry. */
+export type Reauthenticate = () => Promise<boolean>;
+
 export class HttpClient {
   constructor(
     readonly baseUrl: string,
-    private readonly token: TokenSource,
+    readonly token: TokenSource,
+    private readonly reauthenticate: Reauthenticate = async () => false,
   ) {}
 
   url(path: string, query?: RequestOptions["query"]): string {
@@ -35,15 +39,20 @@ export class HttpClient {
 
   /** A raw response (for streams); non-2xx statuses become ApiError. */
   async send(path: string, options: RequestOptions = {}): Promise<Response> {
+    let response = await this.fetchOnce(path, options);
+    if (response.status === 401 && (await this.reauthenticate())) response = await this.fetchOnce(path, options);
+    if (!response.ok) throw errorFromBody(response.status, await response.text());
+    return response;
+  }
+
+  private async fetchOnce(path: string, options: RequestOptions): Promise<Response> {
     const hasBody = options.body !== undefined;
-    const response = await fetch(this.url(path, options.query), {
+    return fetch(this.url(path, options.query), {
       method: options.method ?? (hasBody ? "POST" : "GET"),
       headers: await this.headers(hasBody),
       body: hasBody ? JSON.stringify(options.body) : undefined,
       signal: options.signal,
     });
-    if (!response.ok) throw errorFromBody(response.status, await response.text());
-    return response;
   }
 
   async json<T>(path: string, options: RequestOptions = {}): Promise<T> {

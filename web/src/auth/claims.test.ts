@@ -2,7 +2,11 @@ import { describe, expect, it } from "vitest";
 import { claimAt, decodeJwtPayload, groupsFromClaims, needsRefresh, userFromIdToken } from "./claims";
 
 function jwt(payload: Record<string, unknown>): string {
-  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const enc = (o: unknown) =>
+    btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(o))))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
   return `${enc({ alg: "RS256" })}.${enc(payload)}.sig`;
 }
 

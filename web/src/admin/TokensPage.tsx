@@ -1,0 +1,187 @@
+import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useServices } from "../app/services";
+import type { TokenInfo } from "../api/clients";
+import { ApiError, describeError } from "../api/errors";
+import { ConfirmDialog, ErrorBox } from "../ui/ConfirmDialog";
+import { copyText } from "../ui/download";
+
+function date(seconds?: number | null): string {
+  return seconds ? new Date(seconds * 1000).toLocaleString() : "never";
+}
+
+export function TokensPage() {
+  const { api } = useServices();
+  const [tokens, setTokens] = useState<TokenInfo[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [problems, setProblems] = useState<string[]>([]);
+  const [name, setName] = useState("");
+  const [owner, setOwner] = useState("");
+  const [groups, setGroups] = useState("");
+  const [isAdmin, setIsAdmin] = useState(false);
+  const [days, setDays] = useState("90");
+  const [issued, setIssued] = useState<(TokenInfo & { token: string }) | null>(null);
+  const [copied, setCopied] = useState(false);
+  const [revoking, setRevoking] = useState<TokenInfo | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const reload = useCallback(async () => {
+    try {
+      setTokens(await api.listTokens());
+    } catch (e) {
+      setError(describeError(e));
+    }
+  }, [api]);
+
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+
+  async function issue(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    setProblems([]);
+    setCopied(false);
+    try {
+      const expiresIn = days.trim() ? Number(days) : null;
+      const token = await api.issueToken({
+        name: name.trim(),
+        owner: owner.trim() || undefined,
+        groups: groups.split(",").map((g) => g.trim()).filter(Boolean),
+        isAdmin,
+        tokenExpiration: expiresIn !== null && Number.isFinite(expiresIn) ? Math.floor(Date.now() / 1000 + expiresIn * 86400) : null,
+      });
+      setIssued(token);
+      setName("");
+      await reload();
+    } catch (e) {
+      setError(describeError(e));
+      setProblems(e instanceof ApiError ? e.problems : []);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function revoke(token: TokenInfo) {
+    setBusy(true);
+    try {
+      await api.revokeToken(token.tokenId);
+      if (issued?.tokenId === token.tokenId) setIssued(null);
+      await reload();
+    } catch (e) {
+      setError(describeError(e));
+    } finally {
+      setBusy(false);
+      setRevoking(null);
+    }
+  }
+
+  return (
+    <section className="page" aria-labelledby="tokens-title">
+      <h1 id="tokens-title">API tokens</h1>
+      <p className="muted">For OpenAI clients and scripts: send a token as <code>Authorization: Bearer &lt;token&gt;</code> to the serve API.</p>
+      <form className="card" onSubmit={issue} aria-label="Issue a token">
+        <div className="grid3">
+          <label>
+            Name
+            <input value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. laptop" />
+          </label>
+          <label>
+            Owner
+            <input value={owner} onChange={(e) => setOwner(e.target.value)} placeholder="you" />
+          </label>
+          <label>
+            Expires in (days)
+            <input type="number" min={1} value={days} onChange={(e) => setDays(e.target.value)} placeholder="never" />
+          </label>
+          <label>
+            Groups (comma-separated)
+            <input value={groups} onChange={(e) => setGroups(e.target.value)} />
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={isAdmin} onChange={(e) => setIsAdmin(e.target.checked)} />
+            Admin token
+          </label>
+        </div>
+        <ErrorBox error={error} problems={problems} />
+        <button type="submit" className="primary" disabled={busy}>
+          Issue token
+        </button>
+      </form>
+
+      {issued ? (
+        <div className="card issued" role="status" data-testid="issued-token">
+          <p>
+            <strong>Copy this token now.</strong> It is shown only once.
+          </p>
+          <div className="row wrap">
+            <code className="token" data-testid="issued-token-value">
+              {issued.token}
+            </code>
+            <button type="button" className="small" onClick={async () => setCopied(await copyText(issued.token))}>
+              {copied ? "Copied" : "Copy"}
+            </button>
+            <button type="button" className="small" onClick={() => setIssued(null)}>
+              Done
+            </button>
+          </div>
+        </div>
+      ) : null}
+
+      <div className="table-wrap">
+        <table aria-label="API tokens">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Token ID</th>
+              <th scope="col">Owner</th>
+              <th scope="col">Admin</th>
+              <th scope="col">Created</th>
+              <th scope="col">Expires</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {!tokens.length ? (
+              <tr>
+                <td colSpan={7} className="muted">
+                  No tokens.
+                </td>
+              </tr>
+            ) : null}
+            {tokens.map((t) => (
+              <tr key={t.tokenId} data-testid="token-row" data-token-id={t.tokenId}>
+                <td>{t.name || <span className="muted">unnamed</span>}</td>
+                <td>
+                  <code>{t.tokenId}</code>
+                </td>
+                <td>{t.username || t.owner}</td>
+                <td>{t.isAdmin ? "yes" : "no"}</td>
+                <td>{date(t.createdAt)}</td>
+                <td>{date(t.tokenExpiration)}</td>
+                <td>
+                  <button type="button" className="small danger" onClick={() => setRevoking(t)} aria-label={`Revoke ${t.name || t.tokenId}`}>
+                    Revoke
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <ConfirmDialog
+        open={revoking !== null}
+        title="Revoke this token?"
+        confirmLabel="Revoke"
+        danger
+        busy={busy}
+        onCancel={() => setRevoking(null)}
+        onConfirm={() => revoking && void revoke(revoking)}
+      >
+        <p>Clients using “{revoking?.name || revoking?.tokenId}” will be refused from now on.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}

@@ -1,0 +1,101 @@
+import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
+import { BrowserRouter, Navigate, Route, Routes } from "react-router";
+import { LisaApiClient, ServeClient } from "../api/clients";
+import { HttpClient } from "../api/http";
+import { ModelsPage } from "../admin/ModelsPage";
+import { TokensPage } from "../admin/TokensPage";
+import { createAuthenticator } from "../auth/authenticator";
+import type { AuthUser } from "../auth/claims";
+import { LoginPage } from "../auth/LoginPage";
+import { ChatPage, NewChatRedirect } from "../chat/ChatPage";
+import type { RuntimeConfig } from "../config/runtimeConfig";
+import { DocumentsPage } from "../rag/DocumentsPage";
+import { SessionsProvider } from "../sessions/SessionsContext";
+import { Layout } from "./Layout";
+import { ServicesContext, useServices, type AppServices } from "./services";
+import { ModelsProvider } from "../chat/ModelsContext";
+
+export function App({ config }: { config: RuntimeConfig }) {
+  const authenticator = useMemo(() => createAuthenticator(config.auth), [config]);
+  const [user, setUser] = useState<AuthUser | null>(null);
+  const [restoring, setRestoring] = useState(true);
+  const [restoreError, setRestoreError] = useState<string | null>(null);
+
+  useEffect(() => {
+    authenticator
+      .restore()
+      .then(setUser)
+      .catch((error: Error) => setRestoreError(`Sign-in did not complete: ${error.message}`))
+      .finally(() => setRestoring(false));
+  }, [authenticator]);
+
+  const token = useCallback(() => authenticator.token(), [authenticator]);
+  const reauthenticate = useCallback(async () => {
+    const renewed = await authenticator.refresh();
+    setUser(renewed);
+    return renewed !== null;
+  }, [authenticator]);
+  const logout = useCallback(() => {
+    void authenticator.logout().finally(() => setUser(null));
+  }, [authenticator]);
+
+  const services = useMemo<AppServices | null>(() => {
+    if (!user) return null;
+    return {
+      config,
+      user,
+      token,
+      logout,
+      serve: new ServeClient(new HttpClient(config.serveUrl, token, reauthenticate)),
+      api: new LisaApiClient(new HttpClient(config.apiUrl, token, reauthenticate)),
+    };
+  }, [config, user, token, logout, reauthenticate]);
+
+  if (restoring) return <main className="centered" aria-busy="true">Loading…</main>;
+  if (!services) return <LoginPage config={config} authenticator={authenticator} onSignedIn={setUser} initialError={restoreError} />;
+
+  return (
+    <ServicesContext.Provider value={services}>
+      <BrowserRouter>
+        <ModelsProvider>
+          <SessionsProvider>
+            <Routes>
+              <Route element={<Layout />}>
+                <Route index element={<NewChatRedirect />} />
+                <Route path="chat" element={<NewChatRedirect />} />
+                <Route path="chat/:sessionId" element={<ChatPage />} />
+                <Route path="documents" element={<DocumentsPage />} />
+                <Route path="admin/models" element={<AdminOnly><ModelsPage /></AdminOnly>} />
+                <Route path="admin/tokens" element={<AdminOnly><TokensPage /></AdminOnly>} />
+                <Route path="auth/callback" element={<Navigate to="/" replace />} />
+                <Route path="*" element={<NotFound />} />
+              </Route>
+            </Routes>
+          </SessionsProvider>
+        </ModelsProvider>
+      </BrowserRouter>
+    </ServicesContext.Provider>
+  );
+}
+
+function AdminOnly({ children }: { children: ReactNode }) {
+  const { user } = useServices();
+  if (!user.isAdmin) {
+    return (
+      <section className="page" aria-labelledby="forbidden-title">
+        <h1 id="forbidden-title">Administrators only</h1>
+        <p>This page is for members of the administrators group.</p>
+      </section>
+    );
+  }
+  return <>{children}</>;
+}
+
+function NotFound() {
+  return (
+    <section className="page">
+      <h1>Not found</h1>
+      <p>There is no page here.</p>
+    </section>
+  );
+}

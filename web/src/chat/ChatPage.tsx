@@ -1,0 +1,312 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Navigate, useLocation, useNavigate, useParams, useSearchParams } from "react-router";
+import { useServices } from "../app/services";
+import { ApiError, describeError } from "../api/errors";
+import { fromApiSession, toPutSession } from "../sessions/sessionRecords";
+import { SessionSidebar } from "../sessions/SessionSidebar";
+import { useSessions } from "../sessions/SessionsContext";
+import { downloadText } from "../ui/download";
+import { ChatSettings } from "./ChatSettings";
+import { Composer } from "./Composer";
+import {
+  beginTurn,
+  editAndResend,
+  forSaving,
+  isStreaming,
+  newConversation,
+  regenerate,
+  rename,
+  type Conversation,
+  type Turn,
+} from "./conversation";
+import { exportFileName, toJson, toMarkdown } from "./exportSession";
+import { newId } from "./ids";
+import { MessageView } from "./MessageView";
+import { chatModels, chooseModel, embeddingModels } from "./models";
+import { useModels } from "./ModelsContext";
+import { parameterProblems, ragProblems } from "./payload";
+import { runTurn, type Update } from "./runChat";
+
+const LAST_MODEL_KEY = "lisa.lastModel";
+
+/** `/` and `/chat` open a new session with a fresh id (keeping `?rag=` presets). */
+export function NewChatRedirect() {
+  const location = useLocation();
+  const id = useMemo(() => newId(), []);
+  return <Navigate to={`/chat/${id}${location.search}`} replace />;
+}
+
+export function ChatPage() {
+  const { sessionId = "" } = useParams();
+  const [search] = useSearchParams();
+  const navigate = useNavigate();
+  const { api, serve } = useServices();
+  const { models, loaded: modelsLoaded, error: modelsError, refresh: refreshModels } = useModels();
+  const sessions = useSessions();
+  const [conversation, setConversationState] = useState<Conversation | null>(null);
+  const ref = useRef<Conversation | null>(null);
+  const abortRef = useRef<AbortController | null>(null);
+  const saveTimer = useRef<number | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [showSettings, setShowSettings] = useState(false);
+  const [sidebarOpen, setSidebarOpen] = useState(false);
+  const [status, setStatus] = useState("");
+  const bottom = useRef<HTMLDivElement>(null);
+  const list = useRef<HTMLDivElement>(null);
+
+  const offered = useMemo(() => chatModels(models), [models]);
+  const embedders = useMemo(() => embeddingModels(models), [models]);
+  const streaming = conversation ? isStreaming(conversation) : false;
+
+  const replace = useCallback((next: Conversation | null) => {
+    ref.current = next;
+    setConversationState(next);
+  }, []);
+  const apply = useCallback(
+    (change: (c: Conversation) => Conversation) => {
+      if (ref.current) replace(change(ref.current));
+    },
+    [replace],
+  );
+
+  const save = useCallback(
+    async (c: Conversation) => {
+      if (!c.messages.length) return;
+      try {
+        await api.putSession(c.sessionId, toPutSession(forSaving(c)));
+        sessions.saved(c);
+      } catch (e) {
+        setNotice(`The session could not be saved: ${describeError(e)}`);
+      }
+    },
+    [api, sessions],
+  );
+
+  // Open the session the URL names; an id the api does not know is a new, empty session.
+  useEffect(() => {
+    void refreshModels();
+    abortRef.current?.abort();
+    setLoadError(null);
+    setNotice(null);
+    replace(null);
+    const controller = new AbortController();
+    api
+      .getSession(sessionId, controller.signal)
+      .then((session) => replace(fromApiSession(session)))
+      .catch((error) => {
+        if (controller.signal.aborted) return;
+        if (error instanceof ApiError && error.status === 404) {
+          const fresh = newConversation(sessionId);
+          fresh.model = localStorage.getItem(LAST_MODEL_KEY);
+          const repo = search.get("rag");
+          if (repo) fresh.rag = { repositoryId: repo, embeddingModel: search.get("embeddingModel") ?? "", topK: 3 };
+          replace(fresh);
+        } else {
+          setLoadError(describeError(error));
+        }
+      });
+    return () => controller.abort();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [sessionId, api]);
+
+  // A new session takes the last used model if still offered, else the first one.
+  useEffect(() => {
+    if (!conversation || conversation.messages.length || !modelsLoaded) return;
+    const model = chooseModel(offered, conversation.model);
+    if (model !== conversation.model) apply((c) => ({ ...c, model }));
+  }, [conversation, offered, modelsLoaded, apply]);
+
+  // RAG preset from the documents page: fill the embedding model once the list is known.
+  useEffect(() => {
+    if (conversation?.rag && !conversation.rag.embeddingModel && embedders.length) {
+      apply((c) => (c.rag ? { ...c, rag: { ...c.rag, embeddingModel: embedders[0].id } } : c));
+    }
+  }, [conversation, embedders, apply]);
+
+  const stop = useCallback(() => abortRef.current?.abort(), []);
+
+  useEffect(() => {
+    if (!streaming) return;
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && stop();
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [streaming, stop]);
+
+  // Keep the newest text in view while it streams, unless the user scrolled up to read.
+  useEffect(() => {
+    const el = list.current;
+    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 160) bottom.current?.scrollIntoView({ block: "end" });
+  }, [conversation]);
+
+  useEffect(() => () => abortRef.current?.abort(), []);
+
+  function modelStreams(model: string | null): boolean {
+    return models.find((m) => m.id === model)?.streaming ?? true;
+  }
+
+  function startTurn(turn: Turn | null): boolean {
+    if (!turn) return false;
+    const c = turn.conversation;
+    const problems = [...(c.model ? [] : ["Choose a model first."]), ...parameterProblems(c.parameters), ...ragProblems(c.rag)];
+    if (problems.length) {
+      setNotice(problems.join(" "));
+      setShowSettings(problems.some((p) => !p.startsWith("Choose a model")));
+      return false;
+    }
+    setNotice(null);
+    setStatus("Writing the answer…");
+    replace(c);
+    if (c.model) localStorage.setItem(LAST_MODEL_KEY, c.model);
+    const controller = new AbortController();
+    abortRef.current = controller;
+    const sid = c.sessionId;
+    let latest = c;
+    const update: Update = (change) => {
+      if (ref.current?.sessionId === sid) {
+        apply(change);
+        latest = ref.current;
+      } else {
+        latest = change(latest);
+      }
+    };
+    void runTurn({ serve, api, conversation: c, assistantId: turn.assistantId, modelStreams: modelStreams(c.model), signal: controller.signal, update }).then(
+      async () => {
+        if (abortRef.current === controller) abortRef.current = null;
+        setStatus("Answer complete.");
+        await save(latest);
+      },
+    );
+    return true;
+  }
+
+  function changeSettings(change: Partial<Conversation>) {
+    apply((c) => ({ ...c, ...change }));
+    if (saveTimer.current) window.clearTimeout(saveTimer.current);
+    saveTimer.current = window.setTimeout(() => {
+      const c = ref.current;
+      if (c && c.messages.length && !isStreaming(c)) void save(c);
+    }, 800);
+  }
+
+  async function renameSession(id: string, name: string) {
+    try {
+      if (sessions.sessions.some((s) => s.sessionId === id)) await api.renameSession(id, name);
+      sessions.renamed(id, name);
+      if (ref.current?.sessionId === id) apply((c) => rename(c, name));
+    } catch (e) {
+      setNotice(`Could not rename the session: ${describeError(e)}`);
+    }
+  }
+
+  async function deleteSession(id: string) {
+    try {
+      await api.deleteSession(id);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 404)) {
+        setNotice(`Could not delete the session: ${describeError(e)}`);
+        return;
+      }
+    }
+    sessions.removed(id);
+    if (id === sessionId) navigate(`/chat/${newId()}`);
+  }
+
+  const lastAssistant = conversation ? conversation.messages.map((m) => m.role).lastIndexOf("assistant") : -1;
+  const current = conversation?.model ?? "";
+
+  return (
+    <div className="chat-layout">
+      <SessionSidebar
+        currentId={sessionId}
+        open={sidebarOpen}
+        onClose={() => setSidebarOpen(false)}
+        onRename={renameSession}
+        onDelete={deleteSession}
+      />
+      <section className="chat" aria-labelledby="chat-title">
+        <div className="chat-toolbar">
+          <button type="button" className="mobile-only" onClick={() => setSidebarOpen(true)} aria-label="Show sessions">
+            ☰
+          </button>
+          <h1 id="chat-title" className="chat-title" data-testid="chat-title">
+            {conversation?.title || "New chat"}
+          </h1>
+          <label className="inline">
+            <span>Model</span>
+            <select
+              aria-label="Model"
+              value={current}
+              onFocus={() => void refreshModels()}
+              onChange={(e) => changeSettings({ model: e.target.value })}
+              disabled={!conversation || streaming}
+            >
+              {!offered.length && !current ? <option value="">No models available</option> : null}
+              {current && !offered.some((m) => m.id === current) ? <option value={current}>{current} (unavailable)</option> : null}
+              {offered.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.id}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="button" aria-expanded={showSettings} aria-controls="chat-settings" onClick={() => setShowSettings((s) => !s)}>
+            Settings
+          </button>
+          <button type="button" disabled={!conversation?.messages.length} onClick={() => conversation && downloadText(exportFileName(conversation, "md"), toMarkdown(conversation), "text/markdown")}>
+            Export Markdown
+          </button>
+          <button type="button" disabled={!conversation?.messages.length} onClick={() => conversation && downloadText(exportFileName(conversation, "json"), toJson(conversation), "application/json")}>
+            Export JSON
+          </button>
+        </div>
+        {showSettings && conversation ? (
+          <div id="chat-settings">
+            <ChatSettings conversation={conversation} modelStreams={modelStreams(conversation.model)} embeddingModels={embedders} onChange={changeSettings} />
+          </div>
+        ) : null}
+        {modelsError ? <p className="error-box" role="alert">Models could not be listed: {modelsError}</p> : null}
+        {modelsLoaded && !offered.length && !modelsError ? (
+          <p className="notice">No chat models are available yet. An administrator can add one on the Models page.</p>
+        ) : null}
+        {loadError ? <p className="error-box" role="alert">This session could not be opened: {loadError}</p> : null}
+        {notice ? (
+          <p className="notice" role="status" data-testid="notice">
+            {notice}
+          </p>
+        ) : null}
+        {conversation?.rag ? (
+          <p className="rag-badge">
+            Answering from <strong>{conversation.rag.repositoryId}</strong> with {conversation.rag.embeddingModel || "no embedding model"}
+          </p>
+        ) : null}
+        <div className="messages" ref={list} role="log" aria-label="Messages" aria-busy={streaming}>
+          {!conversation && !loadError ? <p className="muted">Loading…</p> : null}
+          {conversation && !conversation.messages.length ? <p className="muted empty-chat">Ask a question to start.</p> : null}
+          {conversation?.messages.map((m, i) => (
+            <MessageView
+              key={m.id}
+              message={m}
+              isLastAnswer={i === lastAssistant}
+              busy={streaming}
+              onRegenerate={() => ref.current && startTurn(regenerate(ref.current))}
+              onEdit={(text) => ref.current && startTurn(editAndResend(ref.current, m.id, text))}
+            />
+          ))}
+          <div ref={bottom} />
+        </div>
+        <p className="sr-only" role="status">
+          {status}
+        </p>
+        <Composer
+          streaming={streaming}
+          disabled={!conversation}
+          onStop={stop}
+          onSend={(text) => {
+            return ref.current ? startTurn(beginTurn(ref.current, text)) : false;
+          }}
+        />
+      </section>
+    </div>
+  );
+}
