@@ -253,12 +253,17 @@ export function ChatPage() {
           <button type="button" aria-expanded={showSettings} aria-controls="chat-settings" onClick={() => setShowSettings((s) => !s)}>
             Settings
           </button>
-          <button type="button" disabled={!conversation?.messages.length} onClick={() => conversation && downloadText(exportFileName(conversation, "md"), toMarkdown(conversation), "text/markdown")}>
-            Export Markdown
-          </button>
-          <button type="button" disabled={!conversation?.messages.length} onClick={() => conversation && downloadText(exportFileName(conversation, "json"), toJson(conversation), "application/json")}>
-            Export JSON
-          </button>
+          <details className="menu">
+            <summary aria-label="Export this session">Export</summary>
+            <div className="menu-items">
+              <button type="button" disabled={!conversation?.messages.length} onClick={() => conversation && downloadText(exportFileName(conversation, "md"), toMarkdown(conversation), "text/markdown")}>
+                Markdown
+              </button>
+              <button type="button" disabled={!conversation?.messages.length} onClick={() => conversation && downloadText(exportFileName(conversation, "json"), toJson(conversation), "application/json")}>
+                JSON
+              </button>
+            </div>
+          </details>
         </div>
         {showSettings && conversation ? (
           <div id="chat-settings">
@@ -280,7 +285,7 @@ export function ChatPage() {
             Answering from <strong>{conversation.rag.repositoryId}</strong> with {conversation.rag.embeddingModel || "no embedding model"}
           </p>
         ) : null}
-        <div className="messages" ref={list} role="log" aria-label="Messages" aria-busy={streaming}>
+        <div className="messages" ref={list} role="log" aria-label="Conversation" aria-busy={streaming}>
           {!conversation && !loadError ? <p className="muted">Loading…</p> : null}
           {conversation && !conversation.messages.length ? <p className="muted empty-chat">Ask a question to start.</p> : null}
           {conversation?.messages.map((m, i) => (

@@ -2,7 +2,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useServices } from "../app/services";
 import { describeError } from "../api/errors";
-import type { ModelInfo } from "./models";
+import { withAdminMetadata, type ModelInfo } from "./models";
 
 interface ModelsState {
   models: ModelInfo[];
@@ -15,7 +15,7 @@ const ModelsContext = createContext<ModelsState | null>(null);
 const POLL_MS = 10_000;
 
 export function ModelsProvider({ children }: { children: ReactNode }) {
-  const { serve } = useServices();
+  const { serve, api, user } = useServices();
   const [models, setModels] = useState<ModelInfo[]>([]);
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -24,7 +24,12 @@ export function ModelsProvider({ children }: { children: ReactNode }) {
   const refresh = useCallback(() => {
     inflight.current ??= serve
       .models()
-      .then((list) => {
+      .then(async (list) => {
+        // Serve said nothing about some models: an admin can ask the admin API (LISA's UI does the same).
+        if (user.isAdmin && list.some((m) => !m.known)) {
+          const records = await api.listModels().catch(() => null);
+          if (records) list = withAdminMetadata(list, records);
+        }
         setModels(list);
         setError(null);
       })
@@ -34,7 +39,7 @@ export function ModelsProvider({ children }: { children: ReactNode }) {
         inflight.current = null;
       });
     return inflight.current;
-  }, [serve]);
+  }, [serve, api, user.isAdmin]);
 
   useEffect(() => {
     void refresh();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chatModels, chooseModel, embeddingModels, parseModelList } from "./models";
+import { chatModels, chooseModel, embeddingModels, parseModelList, withAdminMetadata } from "./models";
 
 const list = {
   object: "list",
@@ -13,11 +13,11 @@ const list = {
 
 describe("parseModelList", () => {
   it("reads metadata at the top level or under lisa, sorted by id", () => {
-    expect(parseModelList(list).map((m) => [m.id, m.modelType, m.streaming, m.static])).toEqual([
-      ["alpha", "textgen", false, false],
-      ["embed", "embedding", false, false],
-      ["static-chat", "textgen", true, true],
-      ["zeta", "textgen", true, false],
+    expect(parseModelList(list).map((m) => [m.id, m.modelType, m.streaming, m.static, m.known])).toEqual([
+      ["alpha", "textgen", false, false, true],
+      ["embed", "embedding", false, false, true],
+      ["static-chat", "textgen", true, true, true],
+      ["zeta", "textgen", true, false, false],
     ]);
   });
 
@@ -41,5 +41,24 @@ describe("pickers", () => {
     expect(chooseModel(offered, "zeta")).toBe("zeta");
     expect(chooseModel(offered, "gone")).toBe("alpha");
     expect(chooseModel([], "x")).toBeNull();
+  });
+});
+
+describe("withAdminMetadata", () => {
+  const bare = parseModelList({ data: [{ id: "managed" }, { id: "from-config" }, { id: "embed", modelType: "embedding" }] });
+  const records = [{ modelId: "managed", modelName: "openai/x", modelType: "embedding" as const, streaming: false, status: "InService" as const }];
+
+  it("takes type and streaming of models the admin API manages", () => {
+    expect(withAdminMetadata(bare, records).find((m) => m.id === "managed")).toEqual({ id: "managed", modelType: "embedding", streaming: false, static: false, known: true });
+  });
+
+  it("marks models the admin API does not manage as static-only", () => {
+    const merged = withAdminMetadata(bare, records);
+    expect(merged.find((m) => m.id === "from-config")!.static).toBe(true);
+    expect(chatModels(merged).map((m) => m.id)).toEqual([]);
+  });
+
+  it("keeps what serve already said", () => {
+    expect(withAdminMetadata(bare, records).find((m) => m.id === "embed")!.known).toBe(true);
   });
 });

@@ -5,14 +5,18 @@
  *   modelType ("textgen" | "embedding"), streaming (bool), static (bool: from the stage's litellmConfig only).
  * Like LISA's UI, the chat picker leaves out static-only models (they are not managed through the admin API) and
  * embedding models; the embedding picker offers the embedding models. Entries without metadata count as
- * streaming-capable text models.
+ * streaming-capable text models; for an admin, the admin API's `/models` list fills in what serve did not say
+ * (a model serve routes that the admin API does not manage is static-only).
  */
+import type { ModelRecord } from "../admin/modelPayload";
 
 export interface ModelInfo {
   id: string;
   modelType: "textgen" | "embedding";
   streaming: boolean;
   static: boolean;
+  /** Serve (or the admin API) said what the model is; false: the fields above are guesses. */
+  known: boolean;
 }
 
 function pick(entry: Record<string, any>, ...keys: string[]): unknown {
@@ -36,6 +40,7 @@ export function parseModelList(body: unknown): ModelInfo[] {
       modelType: type === "embedding" ? "embedding" : "textgen",
       streaming: typeof streaming === "boolean" ? streaming : type !== "embedding",
       static: pick(entry, "static", "isStatic") === true,
+      known: type === "textgen" || type === "embedding",
     });
   }
   return models.sort((a, b) => a.id.localeCompare(b.id));
@@ -53,4 +58,15 @@ export function embeddingModels(models: ModelInfo[]): ModelInfo[] {
 export function chooseModel(offered: ModelInfo[], wanted: string | null): string | null {
   if (wanted && offered.some((m) => m.id === wanted)) return wanted;
   return offered[0]?.id ?? null;
+}
+
+/** Fills in unknown models from the admin API's records; models serve routes that the admin API lacks are static. */
+export function withAdminMetadata(models: ModelInfo[], records: ModelRecord[]): ModelInfo[] {
+  const byId = new Map(records.map((r) => [r.modelId, r]));
+  return models.map((m) => {
+    if (m.known) return m;
+    const record = byId.get(m.id);
+    if (!record) return { ...m, static: true };
+    return { ...m, modelType: record.modelType, streaming: record.streaming, static: false, known: true };
+  });
 }
