@@ -98,3 +98,7 @@ def pg_dsn(test_output: Path):
     finally:
         server.stop()
         shutil.rmtree(state, ignore_errors=True)
+
+
+# Fixtures of the RAG, embedding and session tests (embedding server, serve gateway with RAG models, RAG service).
+pytest_plugins = ["tests.fixtures.rag"]

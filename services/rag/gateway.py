@@ -109,18 +109,18 @@ class Gateway:
     def embed_batches(self, model: str, batches: Iterable[list[str]], concurrency: int = 2) -> Iterator[np.ndarray]:
         """The vectors of each batch, in order, with up to `concurrency` requests in flight (the model stays busy
         while the previous batch is being written)."""
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="embed") as pool:
-            pending: deque[Future[np.ndarray]] = deque()
-            try:
-                for batch in batches:
-                    pending.append(pool.submit(self.embed, model, batch))
-                    if len(pending) >= concurrency:
-                        yield pending.popleft().result()
-                while pending:
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="embed")
+        pending: deque[Future[np.ndarray]] = deque()
+        try:
+            for batch in batches:
+                pending.append(pool.submit(self.embed, model, batch))
+                if len(pending) >= concurrency:
                     yield pending.popleft().result()
-            finally:
-                for future in pending:
-                    future.cancel()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            # A consumer that stops early (a failed write, a deleted document) must not wait for requests in flight.
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 class ChatGateway:

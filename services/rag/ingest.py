@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import closing
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
@@ -103,8 +104,9 @@ class IngestJobs:
         texts = ([c.text for c in batch] for batch in batches)
         progress = Throttle(self.progress_interval_s)
         done = 0
-        with store.writer(record.document_id) as writer:
-            for batch, vectors in zip(batches, self.gateway.embed_batches(record.embedding_model, texts, self.concurrency)):
+        vectors_of = self.gateway.embed_batches(record.embedding_model, texts, self.concurrency)
+        with closing(vectors_of), store.writer(record.document_id) as writer:
+            for batch, vectors in zip(batches, vectors_of):
                 if stop.is_set():
                     raise _Stopped
                 writer.add(batch, vectors)
