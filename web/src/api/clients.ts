@@ -78,18 +78,32 @@ export interface ModelEvent {
   kind: string;
 }
 
-/** Deployment events in whatever reasonable shape the api lists them: a list, or {events: [...]}. */
+function eventMessage(e: Record<string, any>): string {
+  switch (e.type) {
+    case "step":
+      return `${e.op ?? ""} ${e.resource ?? ""}${e.resourceType ? ` (${e.resourceType})` : ""}: ${e.phase ?? ""}`.trim();
+    case "diagnostic":
+      return String(e.message ?? "");
+    case "summary": {
+      const changes = Object.entries(e.resourceChanges ?? {}).map(([op, n]) => `${op} ${n}`).join(", ");
+      const took = typeof e.durationSeconds === "number" ? ` in ${e.durationSeconds} s` : "";
+      return `Deployment finished${took}${changes ? `: ${changes}` : ""}`;
+    }
+    default:
+      return typeof e.message === "string" ? e.message : JSON.stringify(e);
+  }
+}
+
+/** The deployment engine's events of a model (`{"events": [...]}`, services/api/engine/events.py), oldest first. */
 export function parseModelEvents(body: unknown): ModelEvent[] {
   const list = Array.isArray(body) ? body : body && typeof body === "object" && Array.isArray((body as any).events) ? (body as any).events : [];
-  return list.map((e: any) => {
-    if (typeof e === "string") return { time: null, message: e, kind: "" };
-    const message = e.message ?? e.text ?? e.summary ?? e.diagnostic ?? e.event ?? JSON.stringify(e);
-    return {
-      time: e.time ?? e.timestamp ?? e.createdAt ?? null,
-      message: typeof message === "string" ? message : JSON.stringify(message),
-      kind: String(e.kind ?? e.type ?? e.status ?? e.op ?? ""),
-    };
-  });
+  return list
+    .filter((e: unknown) => e && typeof e === "object")
+    .map((e: Record<string, any>) => ({
+      time: e.time ?? null,
+      message: eventMessage(e),
+      kind: e.type === "diagnostic" ? String(e.severity ?? "diagnostic") : e.type === "step" ? String(e.phase ?? "step") : String(e.type ?? ""),
+    }));
 }
 
 export class LisaApiClient {
