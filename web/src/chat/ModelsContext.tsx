@@ -30,7 +30,7 @@ export function ModelsProvider({ children }: { children: ReactNode }) {
           const records = await api.listModels().catch(() => null);
           if (records) list = withAdminMetadata(list, records);
         }
-        setModels(list);
+        setModels((old) => (JSON.stringify(old) === JSON.stringify(list) ? old : list));
         setError(null);
       })
       .catch((e) => setError(describeError(e)))

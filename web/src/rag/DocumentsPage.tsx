@@ -52,10 +52,16 @@ export function DocumentsPage() {
       .catch((e) => setError(describeError(e)));
   }, [api]);
 
-  // The repository's own model once it has one (its dimension is fixed), else its default, else the first offered.
+  // On a repository change: its own model once it has one (its dimension is fixed), else its default, else the
+  // first offered. Otherwise keep the user's choice while the model list refreshes.
+  const chosenFor = useRef("");
   useEffect(() => {
-    const preferred = repository?.embeddingModel ?? repository?.defaultEmbeddingModel ?? embedders[0]?.id ?? "";
-    setEmbeddingModel(preferred);
+    if (!repository) return;
+    const fresh = chosenFor.current !== repository.repositoryId;
+    chosenFor.current = repository.repositoryId;
+    setEmbeddingModel((current) =>
+      !fresh && current ? current : (repository.embeddingModel ?? repository.defaultEmbeddingModel ?? embedders[0]?.id ?? ""),
+    );
   }, [repository, embedders]);
 
   const reload = useCallback(async () => {
