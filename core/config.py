@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, SecretStr
 
 from core.errors import ConfigError
 from core.models import MODEL_ID_PATTERN, ModelType
-from core.schema import CamelModel, describe_validation_errors
+from core.schema import UNION_TAG, CamelModel, describe_validation_errors
 
 DEPLOYMENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$"
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
@@ -68,12 +68,14 @@ class ExistingVpcConfig(CamelModel):
 def _vpc_kind(value: Any) -> str:
     # Pick the branch from the keys so errors name the fields of the branch the user meant.
     if isinstance(value, dict):
-        return "existing" if "vpcId" in value or "vpc_id" in value else "new"
-    return "existing" if isinstance(value, ExistingVpcConfig) else "new"
+        existing = "vpcId" in value or "vpc_id" in value
+    else:
+        existing = isinstance(value, ExistingVpcConfig)
+    return f"{UNION_TAG}existing" if existing else f"{UNION_TAG}new"
 
 
 VpcConfig = Annotated[
-    Union[Annotated[NewVpcConfig, Tag("new")], Annotated[ExistingVpcConfig, Tag("existing")]],
+    Union[Annotated[NewVpcConfig, Tag(f"{UNION_TAG}new")], Annotated[ExistingVpcConfig, Tag(f"{UNION_TAG}existing")]],
     Discriminator(_vpc_kind),
 ]
 
@@ -104,7 +106,20 @@ class CognitoAuthConfig(CamelModel):
         return "cognito:groups"
 
 
-AuthConfig = Annotated[Union[OidcAuthConfig, CognitoAuthConfig], Field(discriminator="provider")]
+def _auth_kind(value: Any) -> str | None:
+    # LISA's authConfig has no `provider` key: without one it is an external OIDC provider.
+    if isinstance(value, (OidcAuthConfig, CognitoAuthConfig)):
+        return f"{UNION_TAG}{value.provider}"
+    if isinstance(value, dict) and value.get("provider", "oidc") in ("oidc", "cognito"):
+        return f"{UNION_TAG}{value.get('provider', 'oidc')}"
+    return None
+
+
+AuthConfig = Annotated[
+    Union[Annotated[OidcAuthConfig, Tag(f"{UNION_TAG}oidc")], Annotated[CognitoAuthConfig, Tag(f"{UNION_TAG}cognito")]],
+    Discriminator(_auth_kind, custom_error_type="auth_provider",
+                  custom_error_message="expected an object whose provider is 'oidc' (the default) or 'cognito'"),
+]
 
 
 class CertificateConfig(CamelModel):
@@ -125,6 +140,24 @@ class CertificateConfig(CamelModel):
         return self.acm_certificate_arn or self.iam_certificate_arn
 
 
+# Fargate's valid task sizes: cpu units → the memory sizes (MiB) it accepts.
+FARGATE_MEMORY_MIB: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+
+
+def _sizes(sizes: tuple[int, ...]) -> str:
+    if len(sizes) <= 4:
+        return ", ".join(map(str, sizes))
+    return f"{sizes[0]} to {sizes[-1]} in steps of {sizes[1] - sizes[0]}"
+
+
 class ServeConfig(CamelModel):
     """Sizing of the serve (and api) tasks on Fargate."""
 
@@ -139,6 +172,9 @@ class ServeConfig(CamelModel):
     def _bounds(self) -> ServeConfig:
         if self.min_tasks > self.max_tasks:
             raise ValueError(f"minTasks ({self.min_tasks}) must not exceed maxTasks ({self.max_tasks})")
+        sizes = FARGATE_MEMORY_MIB[self.cpu]
+        if self.memory_mib not in sizes:
+            raise ValueError(f"memoryMib: Fargate with cpu {self.cpu} takes {_sizes(sizes)} MiB, not {self.memory_mib}")
         return self
 
 

@@ -114,6 +114,72 @@ def user_pool(deployment: str, stage: str) -> str:
     return f"{prefix(deployment, stage)}-users"
 
 
+def cognito_domain_prefix(deployment: str, stage: str, account: str) -> str:
+    # Hosted-UI domain prefixes are global per region, so the account id keeps them apart; ≤ 63 chars.
+    return _fit(f"{prefix(deployment, stage)}-{account}", 63)
+
+
+# The apps (serve, api) on Fargate
+def api_alb(deployment: str, stage: str) -> str:
+    return _fit(f"{prefix(deployment, stage)}-api", _ELB_MAX, deployment, stage)
+
+
+def app_task_role(deployment: str, stage: str, app: str) -> str:
+    """Fixed role names, so a role's ARN is known before it exists (the OpenSearch domains name the api's)."""
+    return _fit(f"{prefix(deployment, stage)}-{app}-task", 64)
+
+
+def app_execution_role(deployment: str, stage: str, app: str) -> str:
+    return _fit(f"{prefix(deployment, stage)}-{app}-execution", 64)
+
+
+def app_log_group(deployment: str, stage: str, app: str) -> str:
+    return f"/lisa/{prefix(deployment, stage)}/{app}"
+
+
+def platform_secret(deployment: str, stage: str, app: str) -> str:
+    """The platform outputs an app reads at start (LISA_PLATFORM), kept as a secret: static models may hold keys."""
+    return f"{prefix(deployment, stage)}/platform/{app}"
+
+
+def app_repository(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}/apps"
+
+
+# Shared model hosting roles (the local stack creates the same names in the emulator)
+def model_instance_role(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-model-instance"
+
+
+def model_task_role(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-model-task"
+
+
+def model_execution_role(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-model-execution"
+
+
+def model_log_group_prefix(deployment: str, stage: str) -> str:
+    """Every hosted model's log group starts with this (see model_log_group); IAM scopes to it."""
+    return f"/lisa/{prefix(deployment, stage)}/models/"
+
+
+def model_api_key_secret_prefix(deployment: str, stage: str) -> str:
+    """Every model API-key secret starts with this (see model_api_key_secret); IAM scopes to it."""
+    return f"{prefix(deployment, stage)}/models/"
+
+
+# RAG stores
+def rag_opensearch_domain(deployment: str, stage: str, repository_id: str) -> str:
+    # OpenSearch domain names: 3-28 chars, a lowercase letter first, then lowercase letters, digits, hyphens.
+    return _fit(f"{prefix(deployment, stage)}-{repository_id}", 28, deployment, stage, repository_id)
+
+
+def rag_db_instance(deployment: str, stage: str, repository_id: str) -> str:
+    # RDS identifiers: ≤ 63 chars, a letter first, no two consecutive hyphens, no trailing hyphen.
+    return _fit(f"{prefix(deployment, stage)}-rag-{repository_id}", 63, deployment, stage, repository_id)
+
+
 # One model
 def model_stack(deployment: str, stage: str, model_id: str) -> str:
     return f"{prefix(deployment, stage)}-model-{model_id}"

@@ -21,13 +21,17 @@ class CamelModel(BaseModel):
     )
 
 
+# Name the tags of discriminated unions `Tag(UNION_TAG + "name")` so error paths leave them out.
+UNION_TAG = "union:"
+
+
 def format_error_location(loc: tuple[int | str, ...]) -> str:
     """`("authConfig", "clientId")` → `authConfig.clientId`; list indexes as `[0]`; union tags dropped."""
     path = ""
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif "[" in part or part.startswith("function-"):
+        elif "[" in part or part.startswith(("function-", UNION_TAG)):
             continue  # pydantic's names for union branches and validators say nothing to the user
         else:
             path += f".{part}" if path else part

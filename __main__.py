@@ -1,0 +1,168 @@
+"""The core stack (`pulumi up -s <stage>`): validate the stage config, compose the components, export `platform`.
+
+Nothing is registered until the whole stage config is valid; an invalid one stops the run with one line per
+problem. The `platform` output is core.platform.PlatformOutputs: the one object the apps and model stacks read.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+from pulumi.runtime.config import CONFIG
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:  # `pulumi up` runs from the project directory; importing from elsewhere must work too
+    sys.path.insert(0, str(ROOT))
+
+from components import iam_policies, web_assets  # noqa: E402
+from components.app_image import AppImage, AppImageArgs  # noqa: E402
+from components.auth import Auth, AuthArgs  # noqa: E402
+from components.chat_ui import ChatUi, ChatUiArgs  # noqa: E402
+from components.control_plane import ControlPlane, ControlPlaneArgs  # noqa: E402
+from components.data_stores import DataStores, DataStoresArgs  # noqa: E402
+from components.model_hosting import ModelHosting, ModelHostingArgs  # noqa: E402
+from components.network import Network, NetworkArgs  # noqa: E402
+from components.platform_document import holds_secrets, platform_document  # noqa: E402
+from components.rag_stores import RagStores, RagStoresArgs  # noqa: E402
+from components.serve_cluster import ServeCluster, ServeClusterArgs  # noqa: E402
+from components.stage_context import StageContext  # noqa: E402
+from core import naming  # noqa: E402
+from core.config import StageConfig, config_from_pulumi_values, parse_stage_config  # noqa: E402
+from core.errors import ConfigError  # noqa: E402
+
+Output = pulumi.Output
+
+
+def read_stage_config() -> StageConfig:
+    """The `lisa:*` config of the stack, validated; a pulumi.RunError (no traceback) listing every problem."""
+    values = {**pulumi.runtime.get_config_env(), **CONFIG.get()}
+    try:
+        return parse_stage_config(config_from_pulumi_values(values))
+    except ConfigError as exc:
+        raise pulumi.RunError(str(exc)) from None
+
+
+def assets_dir(config: StageConfig) -> Path | None:
+    if config.web_app_assets_path is None:
+        return None
+    path = Path(config.web_app_assets_path)
+    return path if path.is_absolute() else ROOT / path
+
+
+def compose(config: StageConfig) -> dict[str, Any]:
+    """Every component of the stage, wired together; returns the stack outputs."""
+    provider = aws.Provider(
+        "aws", region=config.region, default_tags={"tags": config.all_tags},
+        # A stage pinned to an account refuses to deploy anywhere else (prod into a dev account, say).
+        allowed_account_ids=[config.account_number] if config.account_number else None)
+    opts = pulumi.ResourceOptions(providers=[provider])
+    account_id = Output.from_input(config.account_number) if config.account_number else \
+        aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id
+    ctx = StageContext(config.deployment_name, config.deployment_stage, config.region, account_id,
+                       config.removal_policy)
+    d, s = ctx.deployment, ctx.stage_name
+
+    network = Network("network", NetworkArgs(ctx, config.vpc), opts)
+    app_sgs = (network.serve_tasks_security_group_id, network.api_tasks_security_group_id)
+    data = DataStores("data", DataStoresArgs(ctx, config.litellm_config.general_settings.master_key), opts)
+    web = ChatUi("web", ChatUiArgs(
+        ctx, bucket_name=account_id.apply(lambda a: naming.web_bucket(d, s, a)),
+        access_logs_bucket=data.access_logs_bucket, assets_dir=assets_dir(config)), opts)
+    auth = Auth("auth", AuthArgs(ctx, config.auth_config, web_url=web.url), opts)
+    hosting = ModelHosting("model-hosting", ModelHostingArgs(
+        ctx, vpc_id=network.vpc_id, private_subnet_ids=network.private_subnet_ids, client_security_group_ids=app_sgs,
+        models_bucket_arn=data.bucket_arns["models"], kms_key_arn=data.kms_key_arn), opts)
+    rag = RagStores("rag", RagStoresArgs(
+        ctx, repositories=tuple(config.rag_repositories), vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids, client_security_group_ids=app_sgs,
+        kms_key_arn=data.kms_key_arn,
+        admin_role_arn=account_id.apply(
+            lambda a: f"arn:{ctx.partition}:iam::{a}:role/{naming.app_task_role(d, s, 'api')}")), opts)
+    image = AppImage("app-image", AppImageArgs(ctx, config.serve_config.image, build_context=ROOT,
+                                               dockerfile=ROOT / "services" / "Dockerfile"), opts)
+
+    tables = Output.all(**data.table_names)
+    buckets = Output.all(**data.bucket_names, web=web.bucket_name)
+
+    def document(**urls: Output[str]) -> Output[dict]:
+        return Output.all(account_id, tables, buckets, data.master_key_secret_arn, auth.outputs, hosting.outputs,
+                          rag.outputs, Output.from_input(urls)).apply(lambda v: platform_document(
+                              config, account_id=v[0], tables=v[1], buckets=v[2], master_key_secret_id=v[3],
+                              auth=v[4], model_hosting=v[5], rag_stores=v[6], **_snake(v[7])))
+
+    alb_subnets = network.public_subnet_ids if network.internet_facing else network.private_subnet_ids
+    app_network = dict(vpc_id=network.vpc_id, alb_subnet_ids=alb_subnets, private_subnet_ids=network.private_subnet_ids,
+                       internet_facing=network.internet_facing,
+                       alb_security_group_id=network.public_alb_security_group_id)
+    serve = ServeCluster("serve", ServeClusterArgs(
+        ctx, serve=config.serve_config, certificate=config.certificate, **app_network,
+        task_security_group_id=network.serve_tasks_security_group_id, image=image.image_ref,
+        ecr_repository_arns=image.repository_arns, kms_key_arn=data.kms_key_arn, log_level=config.log_level,
+        grants=_serve_grants(ctx, data), platform=document()), opts)
+    api = ControlPlane("api", ControlPlaneArgs(
+        ctx, sizing=config.serve_config, certificate=config.certificate, cluster_arn=serve.cluster_arn, **app_network,
+        task_security_group_id=network.api_tasks_security_group_id, image=image.image_ref,
+        ecr_repository_arns=image.repository_arns, kms_key_arn=data.kms_key_arn, kms_key_alias=data.kms_key_alias,
+        log_level=config.log_level, grants=_control_plane_grants(ctx, data, hosting, rag, network),
+        platform=document(serveUrl=serve.url)), opts)
+    web.publish_runtime_config(Output.all(serve.url, api.url, auth.outputs).apply(lambda v: web_assets.runtime_config(
+        deployment=d, stage=s, region=config.region, serve_url=v[0], api_url=v[1], auth=v[2])))
+
+    platform = document(serveUrl=serve.url, apiUrl=api.url, webUrl=web.url)
+    return {
+        # Static models' litellm_params may carry API keys: then the whole object is a secret in the state.
+        "platform": Output.secret(platform) if holds_secrets(config) else platform,
+        "serveUrl": serve.url,
+        "openAiBaseUrl": serve.url.apply(lambda u: f"{u}/v2/serve"),
+        "apiUrl": api.url,
+        "webUrl": web.url,
+        "modelStacksBackendUrl": platform.apply(lambda p: p["stateBackendUrl"]),
+        "userPoolId": auth.user_pool_id,
+    }
+
+
+def _snake(urls: dict[str, str]) -> dict[str, str]:
+    names = {"serveUrl": "serve_url", "apiUrl": "api_url", "webUrl": "web_url"}
+    return {names[k]: v for k, v in urls.items()}
+
+
+def _serve_grants(ctx: StageContext, data: DataStores) -> Output[iam_policies.ServeGrants]:
+    return Output.all(data.table_arns["models"], data.table_arns["tokens"], data.master_key_secret_arn,
+                      data.kms_key_arn).apply(lambda v: iam_policies.ServeGrants(
+                          models_table_arn=v[0], tokens_table_arn=v[1], master_key_secret_arn=v[2], kms_key_arn=v[3],
+                          model_secret_prefix=naming.model_api_key_secret_prefix(ctx.deployment, ctx.stage_name)))
+
+
+def _control_plane_grants(ctx: StageContext, data: DataStores, hosting: ModelHosting, rag: RagStores,
+                          network: Network) -> Output[iam_policies.ControlPlaneGrants]:
+    d, s = ctx.deployment, ctx.stage_name
+    hosting_arns = Output.all(
+        hosting.cluster_arn, hosting.cluster_name, hosting.listener_arn, hosting.instance_role_arn,
+        hosting.task_role_arn, hosting.execution_role_arn, hosting.instance_security_group_id,
+        network.private_subnet_ids).apply(lambda v: iam_policies.HostingArns(*v[:7], private_subnet_ids=tuple(v[7])))
+    return Output.all(
+        hosting_arns, Output.all(*data.table_arns.values()), data.bucket_arns["deploymentState"],
+        data.bucket_arns["models"], data.bucket_arns["ragDocuments"], data.master_key_secret_arn, data.kms_key_arn,
+        Output.all(*rag.domain_arns), Output.all(*rag.secret_arns),
+    ).apply(lambda v: iam_policies.ControlPlaneGrants(
+        deployment=d, stage=s, hosting=v[0], table_arns=tuple(v[1]), state_bucket_arn=v[2], models_bucket_arn=v[3],
+        rag_bucket_arn=v[4], master_key_secret_arn=v[5], kms_key_arn=v[6],
+        model_secret_prefix=naming.model_api_key_secret_prefix(d, s),
+        model_log_group_prefix=naming.model_log_group_prefix(d, s),
+        rag_domain_arns=tuple(v[7]), rag_secret_arns=tuple(a for a in v[8] if a)))
+
+
+def main() -> dict[str, Any]:
+    config = read_stage_config()  # before anything is registered
+    outputs = compose(config)
+    for key, value in outputs.items():
+        if value is not None:
+            pulumi.export(key, value)
+    return outputs
+
+
+exports = main()

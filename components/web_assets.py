@@ -1,0 +1,70 @@
+"""What the chat UI bucket holds: the built assets of web/dist and the runtime config.json. No Pulumi here."""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+RUNTIME_CONFIG_KEY = "config.json"
+_IMMUTABLE = "public, max-age=31536000, immutable"
+_TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".json": "application/json",
+          ".svg": "image/svg+xml", ".wasm": "application/wasm", ".map": "application/json",
+          ".woff2": "font/woff2", ".ico": "image/x-icon", ".webmanifest": "application/manifest+json"}
+
+
+@dataclass(frozen=True)
+class Asset:
+    key: str
+    path: Path
+    content_type: str
+    cache_control: str
+
+
+def content_type(path: Path) -> str:
+    return _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def cache_control(key: str) -> str:
+    # Vite puts content-hashed files under assets/: cache them forever; HTML must always be revalidated.
+    if key.startswith("assets/"):
+        return _IMMUTABLE
+    if key.endswith(".html"):
+        return "no-cache"
+    return "public, max-age=300"
+
+
+def plan_assets(dist: Path | None) -> list[Asset]:
+    """Every file of the build, sorted by key; empty when there is no build. config.json is ours, never the build's."""
+    if dist is None or not dist.is_dir():
+        return []
+    assets = []
+    for path in sorted(p for p in dist.rglob("*") if p.is_file()):
+        key = path.relative_to(dist).as_posix()
+        if key == RUNTIME_CONFIG_KEY:
+            continue
+        assets.append(Asset(key, path, content_type(path), cache_control(key)))
+    return assets
+
+
+def runtime_config(
+    *, deployment: str, stage: str, region: str, serve_url: str, api_url: str, auth: Mapping[str, Any],
+) -> dict[str, Any]:
+    """What the UI needs at run time (served as /config.json): where the apps are and how to log in."""
+    scopes = ["openid", "profile", "email", *auth.get("additionalScopes", [])]
+    return {
+        "deploymentName": deployment,
+        "stage": stage,
+        "region": region,
+        "serveUrl": serve_url,
+        "openAiBaseUrl": f"{serve_url.rstrip('/')}/v2/serve",
+        "apiUrl": api_url,
+        "auth": {
+            "authority": auth["authority"],
+            "clientId": auth["clientId"],
+            "scopes": list(dict.fromkeys(scopes)),
+            "adminGroup": auth["adminGroup"],
+            "jwtGroupsProperty": auth.get("jwtGroupsProperty", "cognito:groups"),
+        },
+    }
