@@ -21,6 +21,15 @@ describe("parseModelList", () => {
     ]);
   });
 
+  it("guesses embedding models by name when serve says nothing", () => {
+    const models = parseModelList({ data: [{ id: "all-minilm-l6-v2" }, { id: "nomic-embed-text" }, { id: "llama3" }] });
+    expect(models.map((m) => [m.id, m.modelType, m.streaming, m.known])).toEqual([
+      ["all-minilm-l6-v2", "embedding", false, false],
+      ["llama3", "textgen", true, false],
+      ["nomic-embed-text", "embedding", false, false],
+    ]);
+  });
+
   it("skips entries without an id and survives a non-list body", () => {
     expect(parseModelList({ data: [{ object: "model" }] })).toEqual([]);
     expect(parseModelList(null)).toEqual([]);

@@ -5,7 +5,7 @@
  *   modelType ("textgen" | "embedding"), streaming (bool), static (bool: from the stage's litellmConfig only).
  * Like LISA's UI, the chat picker leaves out static-only models (they are not managed through the admin API) and
  * embedding models; the embedding picker offers the embedding models. Entries without metadata count as
- * streaming-capable text models; for an admin, the admin API's `/models` list fills in what serve did not say
+ * streaming-capable text models unless their names say embedding; for an admin, the admin API's `/models` list fills in what serve did not say
  * (a model serve routes that the admin API does not manage is static-only).
  */
 import type { ModelRecord } from "../admin/modelPayload";
@@ -17,6 +17,11 @@ export interface ModelInfo {
   static: boolean;
   /** Serve (or the admin API) said what the model is; false: the fields above are guesses. */
   known: boolean;
+}
+
+/** Serve said nothing: embedding models say what they are in their names (nomic-embed-text, bge-m3, all-MiniLM…). */
+export function looksLikeEmbedding(id: string): boolean {
+  return /embed|bge-|e5-|minilm|gte-/i.test(id);
 }
 
 function pick(entry: Record<string, any>, ...keys: string[]): unknown {
@@ -35,12 +40,14 @@ export function parseModelList(body: unknown): ModelInfo[] {
     if (!entry || typeof entry !== "object" || typeof entry.id !== "string") continue;
     const type = pick(entry, "modelType", "model_type");
     const streaming = pick(entry, "streaming");
+    const known = type === "textgen" || type === "embedding";
+    const modelType = known ? type : looksLikeEmbedding(entry.id) ? "embedding" : "textgen";
     models.push({
       id: entry.id,
-      modelType: type === "embedding" ? "embedding" : "textgen",
-      streaming: typeof streaming === "boolean" ? streaming : type !== "embedding",
+      modelType,
+      streaming: typeof streaming === "boolean" ? streaming : modelType !== "embedding",
       static: pick(entry, "static", "isStatic") === true,
-      known: type === "textgen" || type === "embedding",
+      known,
     });
   }
   return models.sort((a, b) => a.id.localeCompare(b.id));
