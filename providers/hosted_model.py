@@ -138,6 +138,15 @@ def _model_rule(args: HostedModelArgs) -> dict[str, Any] | None:
     return next((r for r in _rules(args.hosting.listener_arn) if plan.is_model_rule(r, args.model_id)), None)
 
 
+def _existing_model_rule(args: HostedModelArgs) -> dict[str, Any] | None:
+    try:
+        return _model_rule(args)
+    except ClientError as exc:
+        if _code(exc) == "ListenerNotFound":  # no listener, no rule on it
+            return None
+        raise
+
+
 def _listener_rule(args: HostedModelArgs, target_group_arn: str) -> tuple[str, int]:
     elb = aws.client("elbv2")
     existing = _model_rule(args)
@@ -276,7 +285,7 @@ def _delete_service(args: HostedModelArgs) -> None:
 
 
 def _delete_listener_rule(args: HostedModelArgs) -> None:
-    rule = _model_rule(args)
+    rule = _existing_model_rule(args)
     if rule:
         _ignore({"RuleNotFound"}, lambda: aws.client("elbv2").delete_rule(RuleArn=rule["RuleArn"]))
 
@@ -340,15 +349,26 @@ def _delete_log_group(args: HostedModelArgs) -> None:
 
 
 def teardown(args: HostedModelArgs, lease_table: str) -> None:
-    _delete_autoscaling(args)
-    _delete_service(args)
-    _delete_listener_rule(args)
-    _delete_target_group(args)
-    _delete_task_definitions(args)
-    _delete_capacity_provider(args, lease_table)
-    _delete_auto_scaling_group(args)
-    _delete_launch_template(args)
-    _delete_log_group(args)
+    """Every step runs even when an earlier one fails, so one stuck part does not keep the others alive."""
+    steps: list[Callable[[], None]] = [
+        lambda: _delete_autoscaling(args),
+        lambda: _delete_service(args),
+        lambda: _delete_listener_rule(args),
+        lambda: _delete_target_group(args),
+        lambda: _delete_task_definitions(args),
+        lambda: _delete_capacity_provider(args, lease_table),
+        lambda: _delete_auto_scaling_group(args),
+        lambda: _delete_launch_template(args),
+        lambda: _delete_log_group(args),
+    ]
+    errors = []
+    for step in steps:
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 (collected and raised below)
+            errors.append(exc)
+    if errors:
+        raise RuntimeError("; ".join(str(e) for e in errors)) from errors[0]
 
 
 # The provider -----------------------------------------------------------------------------------------------------

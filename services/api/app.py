@@ -1,0 +1,93 @@
+"""The api app (control plane): admin model management, and the routers other parts add (sessions, RAG, tokens).
+
+Run: `uvicorn services.api.app:create_app --factory` with LISA_PLATFORM / LISA_PLATFORM_FILE set.
+Errors are LISA's body `{"error": "<Type>", "message": "..."}`, mapped once here.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import LisaError
+from core.platform import PlatformOutputs, load_platform
+from core.schema import describe_validation_errors
+from services.api import models, repositories, sessions
+from services.api.engine import build_engine
+from services.api.settings import ApiSettings
+from services.serve.auth import Authenticator
+
+log = logging.getLogger("lisa.api")
+
+
+def _error(status: int, error: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": error, "message": message})
+
+
+async def _lisa_error(_: Request, exc: LisaError) -> JSONResponse:
+    return _error(exc.status, exc.error, exc.message)
+
+
+async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return _error(400, "InvalidInputError", "the request body is not valid JSON")
+    # FastAPI prefixes locations with where the value came from ("body", "query", "path").
+    problems = describe_validation_errors([{**e, "loc": tuple(e.get("loc", ()))[1:] or ("(root)",)} for e in errors])
+    return _error(422, "ValidationError", "; ".join(problems))
+
+
+async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    names = {404: "NotFoundError", 405: "MethodNotAllowedError"}
+    return _error(exc.status_code, names.get(exc.status_code, "HTTPError"), str(exc.detail))
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled %s", type(exc).__name__, exc_info=exc)
+    return _error(500, "InternalError", "the server could not complete the request")
+
+
+def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | None = None) -> FastAPI:
+    platform = platform or load_platform()
+    settings = settings or ApiSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = build_engine(platform, settings)
+        app.state.engine = engine
+        if settings.engine_resume_on_start:
+            resumed = engine.resume()
+            if resumed:
+                log.info("resuming %d model deployment(s): %s", len(resumed), ", ".join(resumed))
+        try:
+            yield
+        finally:
+            engine.shutdown()
+
+    app = FastAPI(title="LISA api", lifespan=lifespan)
+    app.state.platform = platform
+    app.state.settings = settings
+    app.state.authenticator = Authenticator.from_platform(platform)
+    # Credentials travel in headers, never cookies, so any origin may call (the UI may be served elsewhere).
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                       allow_methods=["*"], allow_headers=["*"])
+    app.add_exception_handler(LisaError, _lisa_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(models.router)
+    app.include_router(sessions.router)
+    app.include_router(repositories.router)
+    return app

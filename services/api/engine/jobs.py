@@ -1,0 +1,230 @@
+"""The deployment engine: background jobs that bring each model's stack to what its record says.
+
+A job is "reconcile this model": it reads the record, and if the status is transitional it runs the stack
+operation that status asks for (`up` for Creating/Updating/Starting/Stopping, `destroy` + `remove` for Deleting),
+then settles the status (InService, Stopped, Failed with the reason; a finished delete removes the record). Since
+a job only follows the record, it is idempotent: at start the engine resumes every model left transitional.
+One job per model at a time (a request arriving meanwhile is run again after it), models in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from botocore.exceptions import ClientError
+from pulumi import automation as auto
+
+from core import aws, naming
+from core.errors import ConflictError, ModelNotFoundError
+from core.models import TRANSITIONAL, ModelRecord, ModelStatus, settle
+from core.platform import PlatformOutputs
+from core.registry import ModelRegistry
+from services.api.engine.events import EventLog, failure_reason, summarize
+from services.api.engine.program import ProgramContext, model_program
+from services.api.engine.stacks import ModelStacks, describe_command_error
+
+log = logging.getLogger("lisa.engine")
+
+_ACTIONS = {
+    ModelStatus.CREATING: "create", ModelStatus.UPDATING: "update", ModelStatus.STARTING: "start",
+    ModelStatus.STOPPING: "stop", ModelStatus.DELETING: "delete",
+}
+
+
+class _Collector:
+    """Feeds a model's event log during one operation and keeps its error diagnostics and planned steps."""
+
+    def __init__(self, events: EventLog, model_id: str) -> None:
+        self.events, self.model_id = events, model_id
+        self.errors: list[str] = []
+        self.steps: list[dict[str, Any]] = []
+
+    def __call__(self, event: auto.EngineEvent) -> None:
+        summary = summarize(event)
+        if summary is None:
+            return
+        if summary["type"] == "diagnostic" and summary["severity"] == "error":
+            self.errors.append(summary["message"])
+        if event.resource_pre_event and summary["resourceType"] != "pulumi:pulumi:Stack":
+            meta = event.resource_pre_event.metadata
+            self.steps.append({"op": summary["op"], "resource": summary["resource"], "type": summary["resourceType"],
+                               "diffs": list(meta.diffs or []), "replaces": list(meta.keys or [])})
+        self.events.add(self.model_id, summary)
+
+
+class DeploymentEngine:
+    def __init__(self, platform: PlatformOutputs, stacks: ModelStacks, context: ProgramContext, *,
+                 max_jobs: int = 16, events_per_model: int = 200) -> None:
+        self.platform = platform
+        self.stacks = stacks
+        self.context = context
+        self.registry = ModelRegistry(platform.tables.models)
+        self.events = EventLog(events_per_model)
+        self._pool = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="model-job")
+        self._active: dict[str, bool] = {}  # model id → run again when done (a request arrived meanwhile)
+        self._changed = threading.Condition()
+
+    # scheduling ------------------------------------------------------------------------------------------------
+    def submit(self, model_id: str, *, resumed: bool = False) -> None:
+        """Reconcile `model_id` in the background (again after the running job, if one is running)."""
+        with self._changed:
+            if model_id in self._active:
+                self._active[model_id] = True
+                return
+            self._active[model_id] = False
+        self._pool.submit(self._run, model_id, resumed)
+
+    def busy(self, model_id: str) -> bool:
+        with self._changed:
+            return model_id in self._active
+
+    def resume(self) -> list[str]:
+        """Submit every model a previous process left in a transitional status."""
+        resumed = [r.model_id for r in self.registry.list() if r.status in TRANSITIONAL]
+        for model_id in resumed:
+            self.events.note(model_id, "resuming after a restart")
+            self.submit(model_id, resumed=True)
+        return resumed
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._active, timeout)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self, model_id: str, resumed: bool) -> None:
+        while True:
+            try:
+                self._reconcile(model_id, resumed)
+            except Exception:  # noqa: BLE001 (a job must never kill its worker; the record says what happened)
+                log.exception("model %s: the deployment job crashed", model_id)
+            resumed = False
+            with self._changed:
+                if not self._active.get(model_id):
+                    del self._active[model_id]
+                    self._changed.notify_all()
+                    return
+                self._active[model_id] = False
+
+    def _claim(self, model_id: str) -> None:
+        with self._changed:
+            if model_id in self._active:
+                raise ConflictError(f"a deployment of model {model_id} is in progress; try again when it has finished")
+            self._active[model_id] = False
+
+    def _release(self, model_id: str) -> None:
+        with self._changed:
+            rerun = self._active.pop(model_id, False)
+            self._changed.notify_all()
+        if rerun:
+            self.submit(model_id)
+
+    # one job ---------------------------------------------------------------------------------------------------
+    def _reconcile(self, model_id: str, resumed: bool) -> None:
+        try:
+            record = self.registry.get(model_id)
+        except ModelNotFoundError:
+            return
+        if record.status not in TRANSITIONAL:
+            return
+        stack_name = self.platform.model_stack_name(model_id)
+        action = _ACTIONS[record.status]
+        self.events.note(model_id, f"{action} started", status=record.status.value)
+        collector = _Collector(self.events, model_id)
+        try:
+            if resumed:
+                self.stacks.cancel(stack_name)  # the killed process may have left the stack locked
+            if record.status is ModelStatus.DELETING:
+                self._delete(record, stack_name, collector)
+                return
+            self.stacks.up(stack_name, self._program(record), collector)
+        except Exception as exc:  # noqa: BLE001 (any failure becomes the model's Failed reason)
+            reason = failure_reason(collector.errors, describe_command_error(exc))
+            self._settle(record, succeeded=False, reason=f"{action} failed: {reason}")
+            return
+        if record.enabled and self.registry.get_registration(model_id) is None:
+            rule = self.context.readiness
+            self._settle(record, succeeded=False, reason=(
+                f"{action} failed: the model did not become ready within {rule.timeout_seconds}s "
+                f"(readiness rule '{rule.rule}': its tasks must run and pass the load balancer health check)"))
+            return
+        self._settle(record, succeeded=True)
+
+    def _program(self, record: ModelRecord) -> Callable[[], None]:
+        return model_program(record, self.context, api_key_secret_id=self.api_key_secret(record.model_id))
+
+    def _delete(self, record: ModelRecord, stack_name: str, collector: _Collector) -> None:
+        self.stacks.destroy_and_remove(stack_name, collector)
+        self._delete_api_key(record.model_id)
+        self.registry.delete(record.model_id)
+        self.events.note(record.model_id, "deleted")
+
+    def _settle(self, record: ModelRecord, *, succeeded: bool, reason: str | None = None) -> None:
+        status = settle(record.status, succeeded=succeeded, enabled=record.enabled)
+        try:
+            self.registry.update(record.model_copy(update={"status": status}), expected={record.status},
+                                 status_reason=reason)
+        except (ConflictError, ModelNotFoundError) as exc:
+            log.warning("model %s: could not record %s: %s", record.model_id, status, exc)
+            return
+        self.events.note(record.model_id, f"{status.value}" + (f": {reason}" if reason else ""), status=status.value)
+
+    # API keys of LiteLLM-only models ---------------------------------------------------------------------------
+    def api_key_secret_name(self, model_id: str) -> str:
+        return naming.model_api_key_secret(self.platform.deployment_name, self.platform.deployment_stage, model_id)
+
+    def api_key_secret(self, model_id: str) -> str | None:
+        name = self.api_key_secret_name(model_id)
+        try:
+            described = aws.client("secretsmanager").describe_secret(SecretId=name)
+        except ClientError as exc:
+            if aws.error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        return None if described.get("DeletedDate") else name
+
+    def store_api_key(self, model_id: str, api_key: str) -> None:
+        sm, name = aws.client("secretsmanager"), self.api_key_secret_name(model_id)
+        try:
+            sm.create_secret(Name=name, SecretString=api_key, Description=f"API key of LISA model {model_id}")
+        except ClientError as exc:
+            if aws.error_code(exc) != "ResourceExistsException":
+                raise
+            sm.put_secret_value(SecretId=name, SecretString=api_key)
+
+    def _delete_api_key(self, model_id: str) -> None:
+        try:
+            aws.client("secretsmanager").delete_secret(SecretId=self.api_key_secret_name(model_id),
+                                                        ForceDeleteWithoutRecovery=True)
+        except ClientError as exc:
+            if aws.error_code(exc) != "ResourceNotFoundException":
+                raise
+
+    # previews --------------------------------------------------------------------------------------------------
+    def preview(self, record: ModelRecord, *, new_model: bool = False) -> dict[str, Any]:
+        """The Pulumi preview of deploying `record` (which need not be saved): what would be created/changed."""
+        model_id = record.model_id
+        stack_name = self.platform.model_stack_name(model_id)
+        self._claim(model_id)
+        try:
+            collector = _Collector(self.events, model_id)
+            try:
+                result = self.stacks.preview(stack_name, self._program(record), collector)
+            except Exception as exc:  # noqa: BLE001
+                raise PreviewFailed(failure_reason(collector.errors, describe_command_error(exc))) from exc
+            finally:
+                if new_model:
+                    self.stacks.remove_if_empty(stack_name)
+        finally:
+            self._release(model_id)
+        return {"changeSummary": {str(k.value if hasattr(k, "value") else k): v
+                                  for k, v in (result.change_summary or {}).items()},
+                "steps": collector.steps}
+
+
+class PreviewFailed(Exception):
+    pass

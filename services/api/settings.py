@@ -1,0 +1,45 @@
+"""The api app's settings, from the environment (every variable is listed in the README).
+
+The platform itself (tables, buckets, model hosting, auth) comes from `LISA_PLATFORM` / `LISA_PLATFORM_FILE`
+(core.platform.load_platform); these are the knobs of the app and its deployment engine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from providers.hosted_model_plan import DEFAULT_WEIGHTS_IMAGE
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LISA_", extra="ignore")
+
+    # Where the engine keeps one Pulumi workspace folder per model stack (Pulumi.yaml + stack settings).
+    engine_work_dir: Path = Field(default=Path(".lisa/model-stacks"))
+    # State backend of the model stacks. Unset: the deployment-state bucket (s3://), pointed at the emulator when
+    # LISA_AWS_ENDPOINT_URL is set. The local stack uses file://<state dir>.
+    pulumi_backend_url: str | None = None
+    # Folder holding bin/pulumi (and the dynamic-provider host beside it). Unset: `pulumi` on PATH.
+    pulumi_root: Path | None = None
+    pulumi_home: Path | None = None
+    # The model stacks hold no secret (the providers are pickled by reference), but Pulumi insists on a secrets
+    # provider: a passphrase, or e.g. awskms://alias/<key> via LISA_PULUMI_SECRETS_PROVIDER.
+    pulumi_config_passphrase: SecretStr = Field(
+        default=SecretStr("lisa-model-stacks"),
+        validation_alias=AliasChoices("LISA_PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE"),
+    )
+    pulumi_secrets_provider: str | None = None
+    engine_max_jobs: int = Field(default=16, ge=1, le=256)  # model jobs running at once (one per model at most)
+    engine_events_per_model: int = Field(default=200, ge=10, le=10_000)
+    engine_resume_on_start: bool = True
+    # How a hosted model proves it is ready: `healthy` (tasks running and passing the ALB health check) or
+    # `deployed` (every part exists: for the emulator, where nothing runs). `auto`: `deployed` when
+    # LISA_AWS_ENDPOINT_URL points at an emulator, else `healthy`.
+    model_readiness: Literal["auto", "healthy", "deployed"] = "auto"
+    model_ready_timeout_s: int = Field(default=1800, ge=1)
+    model_weights_image: str = DEFAULT_WEIGHTS_IMAGE
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"])

@@ -1,0 +1,140 @@
+"""The admin API with its real deployment engine: the real Pulumi CLI and Automation API, the real dynamic-provider
+host, against the emulator. One app per test session (in-process, TestClient); model stacks in a temp folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+from fastapi.testclient import TestClient
+
+from core.platform import PlatformOutputs
+from tests.fixtures import processes
+from tests.fixtures.stage import TEST_MASTER_KEY
+
+ADMIN = {"Authorization": f"Bearer {TEST_MASTER_KEY}"}
+SETTLED = {"InService", "Stopped", "Failed"}
+
+
+def pulumi_root() -> Path:
+    """The CLI `make pulumi-cli` builds (tools/pulumi/build.sh), or LISA_PULUMI_ROOT."""
+    if os.environ.get("LISA_PULUMI_ROOT"):
+        return Path(os.environ["LISA_PULUMI_ROOT"])
+    go_mod = (processes.REPO / "tools/pulumi/go.mod").read_text()
+    version = re.search(r"github.com/pulumi/pulumi/pkg/v3 (v[\d.]+)", go_mod).group(1)
+    cache = Path(os.environ.get("LISA_CACHE", Path.home() / ".cache/lisa"))
+    return cache / "pulumi" / version
+
+
+def engine_env(state: Path, **extra: str) -> dict[str, str]:
+    """The api app's engine settings for a test (as environment variables, so subprocesses get the same)."""
+    root = pulumi_root()
+    if not (root / "bin/pulumi").exists():
+        pytest.fail(f"the Pulumi CLI is missing at {root}/bin/pulumi: run `make pulumi-cli`")
+    return {
+        "LISA_ENGINE_WORK_DIR": str(state / "work"),
+        "LISA_PULUMI_BACKEND_URL": f"file://{state / 'backend'}",
+        "LISA_PULUMI_ROOT": str(root),
+        "LISA_PULUMI_HOME": str(Path(os.environ.get("LISA_CACHE", Path.home() / ".cache/lisa")) / "pulumi-home"),
+        "LISA_PULUMI_CONFIG_PASSPHRASE": "engine-tests",
+        "LISA_MODEL_READINESS": "deployed",
+        **extra,
+    }
+
+
+@contextmanager
+def api_app(platform: PlatformOutputs, env: dict[str, str]) -> Iterator[TestClient]:
+    from services.api.app import create_app
+    from services.api.settings import ApiSettings
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        settings = ApiSettings()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    with TestClient(create_app(platform, settings), raise_server_exceptions=False) as client:
+        yield client
+        client.app.state.engine.wait_idle(60)
+
+
+@pytest.fixture(scope="session")
+def engine_state(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("engine")
+
+
+@pytest.fixture(scope="session")
+def api(platform, engine_state) -> Iterator[TestClient]:
+    outputs, _ = platform
+    # No resume here: other suites in the session leave their own test records in Creating.
+    with api_app(outputs, engine_env(engine_state, LISA_ENGINE_RESUME_ON_START="false")) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def outputs(platform) -> PlatformOutputs:
+    return platform[0]
+
+
+def wait_status(client, model_id: str, statuses: set[str] = SETTLED, *, timeout: float = 120,
+                headers: dict[str, str] = ADMIN) -> dict[str, Any]:
+    """Poll GET /models/{id} until its status is one of `statuses`; the model as last seen."""
+    deadline = time.monotonic() + timeout
+    model: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = client.get(f"/models/{model_id}", headers=headers)
+        if response.status_code == 200:
+            model = response.json()["model"]
+            if model["status"] in statuses:
+                return model
+        time.sleep(0.1)
+    raise TimeoutError(f"{model_id} did not reach {statuses} within {timeout}s (last seen: {model.get('status')}, "
+                       f"{model.get('statusReason')})")
+
+
+def wait_gone(client, model_id: str, *, timeout: float = 120, headers: dict[str, str] = ADMIN) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = client.get(f"/models/{model_id}", headers=headers)
+        if response.status_code == 404:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{model_id} still exists after {timeout}s: {response.json()}")
+
+
+@pytest.fixture(scope="session")
+def gateway(platform, test_output) -> Iterator[str]:
+    """The serve gateway (subprocess) on the emulated platform; its base URL."""
+    outputs, _ = platform
+    port = processes.free_port()
+    env = {"LISA_PLATFORM": outputs.model_dump_json(), "LISA_SERVE_PORT": str(port), "LISA_SERVE_LOG_LEVEL": "WARNING"}
+    base = f"http://127.0.0.1:{port}"
+    with processes.server([sys.executable, "-m", "services.serve"], f"{base}/health", env=env,
+                          log=test_output / "engine-gateway.log", timeout=60):
+        yield base
+
+
+def routable(gateway: str, model_id: str) -> bool:
+    listed = requests.get(f"{gateway}/v1/models", headers=ADMIN, timeout=5).json()
+    return any(m["id"] == model_id for m in listed.get("data", []))
+
+
+def seconds_until(predicate, *, timeout: float) -> float:
+    """How long until `predicate()` holds (TimeoutError past `timeout`)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if predicate():
+            return time.monotonic() - start
+        time.sleep(0.05)
+    raise TimeoutError(f"not true within {timeout}s")
