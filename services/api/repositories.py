@@ -175,7 +175,8 @@ def _parse(model: type[BaseModel], raw: bytes) -> Any:
     try:
         return model.model_validate_json(raw or b"{}")
     except PydanticValidationError as exc:
-        raise ValidationError("invalid request body", problems=describe_validation_errors(exc.errors())) from None
+        problems = describe_validation_errors(exc.errors())
+        raise ValidationError("; ".join(problems), problems=problems) from None
 
 
 def _int(value: str | None, name: str, default: int | None) -> int | None:

@@ -115,7 +115,8 @@ async def put_session(sessionId: str, request: Request, principal: Principal = D
     try:
         body = PutSessionRequest.model_validate_json(raw)
     except PydanticValidationError as exc:
-        raise ValidationError("invalid session", problems=describe_validation_errors(exc.errors())) from None
+        problems = describe_validation_errors(exc.errors())
+        raise ValidationError("; ".join(problems), problems=problems) from None
     messages = [m.model_dump(exclude_none=True) for m in body.messages]
     saved = await run_in_threadpool(store.put, principal.id, session_id, messages=messages, name=body.name,
                                     model=body.model, configuration=body.configuration)
