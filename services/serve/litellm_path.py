@@ -93,6 +93,8 @@ def openai_error_from_litellm(exc: Exception) -> OpenAIError:
         headers.append((b"retry-after", str(retry_after).encode()))
     if status == 429:
         return OpenAIError(429, message, "rate_limit_error", "rate_limit_exceeded", headers=headers)
-    if status >= 500:
+    if status == 500:  # LiteLLM raises it for its own failures too: not the caller's fault, nor ours to hide
+        return OpenAIError(502, message, "server_error", "upstream_error", headers=headers)
+    if status > 500:
         return OpenAIError(status, message, "server_error", "upstream_error", headers=headers)
     return OpenAIError(status, message, "invalid_request_error", None)

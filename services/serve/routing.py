@@ -104,6 +104,8 @@ def plan_route(registration: Registration, api_key: str | None, *, passthrough: 
     api_key = api_key or params.get("api_key")
     if api_key:
         params["api_key"] = api_key
+    elif provider_of(model) in PASSTHROUGH_PROVIDERS:
+        params["api_key"] = "no-key"  # LiteLLM's OpenAI client insists on one; a keyless upstream ignores it
     extra_headers = _checked_headers(params.get("extra_headers"), registration.model_name)
     api_base = params.get("api_base")
     direct = None
@@ -112,7 +114,7 @@ def plan_route(registration: Registration, api_key: str | None, *, passthrough: 
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"{registration.model_name}: api_base must be an http(s) URL")
         direct = Passthrough(origin=f"{parts.scheme}://{parts.netloc}", upstream_model=model.split("/", 1)[1],
-                             heads=_request_heads(api_base, api_key, extra_headers))
+                             heads=_request_heads(api_base, api_key or None, extra_headers))
     return Route(name=registration.model_name, model_type=registration.model_type, streaming=registration.streaming,
                  created=registration.created, static=registration.static, litellm_params=params, passthrough=direct)
 

@@ -142,3 +142,95 @@ def user_token(tokens) -> str:
 def admin_token(tokens) -> str:
     token, _ = tokens.issue(owner="admin-1", username="root", is_admin=True, name="tests")
     return token
+
+
+# Self-signed tokens: our own keys, served by a tiny JWKS server, for the cases a real IdP will not mint ----------
+OIDC_ISSUER = "https://idp.test.example/realms/lisa"
+OIDC_CLIENT = "lisa-web"
+OIDC_ADMIN_GROUP = "lisa-admins"
+JWKS_MIN_REFRESH_S = 1.0
+
+
+class SelfSignedIdp:
+    """Signs tokens with its own RSA and EC keys and serves their public halves as a JWKS."""
+
+    def __init__(self) -> None:
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+        self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.ec = ec.generate_private_key(ec.SECP256R1())
+        self.jwks = {"keys": [
+            {**jwt.algorithms.RSAAlgorithm.to_jwk(self.rsa.public_key(), as_dict=True), "kid": "rsa-1", "use": "sig"},
+            {**jwt.algorithms.ECAlgorithm.to_jwk(self.ec.public_key(), as_dict=True), "kid": "ec-1", "use": "sig"},
+        ]}
+        self.url = ""
+
+    def claims(self, **overrides) -> dict:
+        now = int(time.time())
+        claims = {"iss": OIDC_ISSUER, "aud": OIDC_CLIENT, "sub": "user-42", "preferred_username": "erin", "iat": now,
+                  "exp": now + 600, "realm_access": {"roles": ["users"]}}
+        claims.update(overrides)
+        return {k: v for k, v in claims.items() if v is not None}
+
+    def sign(self, claims: dict | None = None, *, key=None, alg: str = "RS256", kid: str | None = "rsa-1") -> str:
+        import jwt
+
+        return jwt.encode(self.claims() if claims is None else claims, key or self.rsa, algorithm=alg,
+                          headers={"kid": kid} if kid else None)
+
+    def add_key(self, public_jwk: dict) -> None:
+        self.jwks["keys"].append(public_jwk)
+
+
+@pytest.fixture(scope="session")
+def test_idp() -> Iterator[SelfSignedIdp]:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    idp = SelfSignedIdp()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            body = json.dumps(idp.jwks).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    idp.url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    yield idp
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def oidc_gateway(platform, models, test_idp: SelfSignedIdp, master_key, test_output) -> Iterator[str]:
+    """A gateway whose IdP is the test IdP (groups at the dotted path realm_access.roles)."""
+    from core.platform import AuthOutputs
+
+    outputs, _ = platform
+    auth = AuthOutputs(authority=OIDC_ISSUER, client_id=OIDC_CLIENT, admin_group=OIDC_ADMIN_GROUP,
+                       jwt_groups_property="realm_access.roles", jwks_url=test_idp.url)
+    with run_gateway(outputs.model_copy(update={"auth": auth}), test_output / "serve-oidc-gateway.log",
+                     jwks_min_refresh_s=str(JWKS_MIN_REFRESH_S)) as base:
+        wait_routable(base, "chat", master_key)
+        yield base
+
+
+@pytest.fixture(scope="session")
+def cognito_tokens(platform) -> dict[str, str]:
+    """Real Cognito tokens from the emulator for the admin user: {'id': …, 'access': …}."""
+    outputs, admin = platform
+    result = aws.client("cognito-idp").admin_initiate_auth(
+        UserPoolId=outputs.auth.user_pool_id, ClientId=outputs.auth.client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": admin.username, "PASSWORD": admin.password})["AuthenticationResult"]
+    return {"id": result["IdToken"], "access": result["AccessToken"]}
