@@ -1,0 +1,68 @@
+"""What the tests do on the UI's screens, in the words of its labels (the accessible names users and readers see)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import poll
+
+
+def composer(page: Page):
+    return page.get_by_role("textbox", name="Message", exact=True)
+
+
+def model_picker(page: Page):
+    return page.get_by_label("Model", exact=True)
+
+
+def offered_models(page: Page) -> list[str]:
+    return model_picker(page).locator("option").evaluate_all("options => options.map(o => o.value)")
+
+
+def pick_model(page: Page, model: str, timeout: float = 30.0) -> None:
+    """Selects `model` once the picker offers it (focusing the picker makes the UI ask serve again)."""
+    def offered() -> bool:
+        model_picker(page).focus()
+        return model in offered_models(page)
+
+    poll(offered, timeout=timeout, interval=0.5, what=f"model {model} in the picker")
+    model_picker(page).select_option(model)
+
+
+def send(page: Page, text: str) -> None:
+    composer(page).fill(text)
+    composer(page).press("Enter")
+
+
+def last_answer(page: Page):
+    return page.get_by_test_id("assistant-message").last
+
+
+def wait_answer(page: Page, text: str) -> None:
+    answer = last_answer(page)
+    expect(answer).to_contain_text(text)
+    expect(answer).to_have_attribute("aria-busy", "false")
+
+
+def nav(page: Page, name: str) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
+
+
+def session_item(page: Page, title: str):
+    return page.get_by_test_id("session-item").filter(has_text=title)
+
+
+def model_row(page: Page, model_id: str):
+    return page.locator(f'[data-testid="model-row"][data-model-id="{model_id}"]')
+
+
+def wait_status(page: Page, model_id: str, status: str, timeout_ms: int = 90_000) -> None:
+    expect(model_row(page, model_id).get_by_test_id("model-status")).to_have_text(status, timeout=timeout_ms)
+
+
+def chat_id(page: Page) -> str:
+    match = re.search(r"/chat/([A-Za-z0-9_-]+)", page.url)
+    assert match, page.url
+    return match.group(1)

@@ -1,0 +1,44 @@
+"""The UI on a phone-sized screen (375 px) and in the dark theme."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import FAST_MODEL, sign_in
+from tests.e2e.pages import pick_model, send, wait_answer
+
+pytestmark = pytest.mark.e2e
+
+
+def _no_sideways_scroll(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth")
+
+
+def test_chat_sessions_and_admin_fit_a_375px_screen(new_page, local_stack, screenshots):
+    page = new_page(width=375, height=740)
+    sign_in(page, local_stack, local_stack.admin)
+    pick_model(page, FAST_MODEL)
+    send(page, "hello from a phone")
+    wait_answer(page, "Echo: hello from a phone")
+    _no_sideways_scroll(page)
+    screenshots(page, "mobile-chat")
+    page.get_by_role("button", name="Show sessions").click()
+    expect(page.get_by_role("complementary", name="Sessions").get_by_text("hello from a phone")).to_be_in_viewport()
+    screenshots(page, "mobile-sessions")
+    page.get_by_role("button", name="Close sessions").click()
+    page.goto(local_stack.web + "/admin/models")
+    expect(page.get_by_role("heading", name="Models")).to_be_visible()
+    _no_sideways_scroll(page)
+    screenshots(page, "mobile-admin-models")
+
+
+def test_the_dark_theme_is_remembered_across_reloads(new_page, local_stack, screenshots):
+    page = new_page()
+    sign_in(page, local_stack, local_stack.user)
+    page.get_by_role("button", name="Switch to dark theme").click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    expect(page.get_by_role("button", name="Switch to light theme")).to_be_visible()
+    screenshots(page, "chat-dark")
