@@ -1,0 +1,72 @@
+"""Serves the built web UI (`web/dist`) and its runtime `config.json` for the local stack.
+
+Unknown paths answer `index.html` so the UI's own routes (`/chat/<session>`, `/admin/models`) survive a reload.
+Without a build it answers a page saying how to make one, rather than a bare 404.
+
+    python -m services.local.web --port 3000 --dist web/dist --config .lisa/web/config.json
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>LISA</title>
+<h1>The web UI is not built</h1>
+<p>Build it with <code>make run</code> (it builds what is missing) or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>,
+then reload. The APIs run meanwhile: see the banner in the terminal.</p>"""
+
+
+class SpaFiles(StaticFiles):
+    """Static files, with index.html for any path that is not a file (client-side routes)."""
+
+    async def get_response(self, path: str, scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except HTTPException as exc:
+            if exc.status_code != 404 or "." in Path(path).name:  # a missing asset stays a 404
+                raise
+            return await super().get_response("index.html", scope)
+
+
+def create_app(dist: Path, config_file: Path) -> Starlette:
+    async def config(_: Request) -> Response:
+        # Read per request: the local stack rewrites it at each start; never cached by the browser.
+        return FileResponse(config_file, media_type="application/json", headers={"cache-control": "no-store"})
+
+    async def not_built(_: Request) -> Response:
+        return HTMLResponse(NOT_BUILT, status_code=503)
+
+    async def health(_: Request) -> Response:
+        return Response('{"status":"ok"}', media_type="application/json")
+
+    routes = [Route("/config.json", config), Route("/_health", health)]
+    if (dist / "index.html").exists():
+        routes.append(Mount("/", SpaFiles(directory=dist, html=True)))
+    else:
+        routes.append(Route("/{path:path}", not_built))
+    return Starlette(routes=routes)
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dist", type=Path, required=True)
+    parser.add_argument("--config", type=Path, required=True)
+    args = parser.parse_args()
+    uvicorn.run(create_app(args.dist.resolve(), args.config.resolve()), host=args.host, port=args.port,
+                log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
