@@ -234,3 +234,12 @@ def cognito_tokens(platform) -> dict[str, str]:
         UserPoolId=outputs.auth.user_pool_id, ClientId=outputs.auth.client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": admin.username, "PASSWORD": admin.password})["AuthenticationResult"]
     return {"id": result["IdToken"], "access": result["AccessToken"]}
+
+
+@pytest.fixture(scope="session")
+def litellm_gateway(platform, models, master_key, test_output) -> Iterator[str]:
+    """A gateway with pass-through off: every model goes through LiteLLM's Router in-process."""
+    outputs, _ = platform
+    with run_gateway(outputs, test_output / "serve-litellm-gateway.log", passthrough="false") as base:
+        wait_routable(base, "chat", master_key, timeout=30)
+        yield base
