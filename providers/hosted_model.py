@@ -33,7 +33,7 @@ def _code(exc: ClientError) -> str:
     return aws.error_code(exc) or ""
 
 
-def _retry(call: Callable[[], Any], *, busy: set[str], timeout: float, what: str) -> Any:
+def _retry(call: Callable[[], Any], *, busy: set[str], timeout: float) -> Any:
     """Repeat `call` while AWS answers one of the `busy` codes (a dependency still draining), up to `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -104,6 +104,21 @@ def _capacity_provider(args: HostedModelArgs, asg_arn: str, lease_table: str) ->
 
 def _task_definition(args: HostedModelArgs) -> str:
     return aws.client("ecs").register_task_definition(**plan.task_definition_args(args))["taskDefinition"]["taskDefinitionArn"]
+
+
+def _family_revisions(family: str, status: str = "ACTIVE") -> list[str]:
+    ecs, arns = aws.client("ecs"), []
+    for page in ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status=status):
+        arns.extend(a for a in page["taskDefinitionArns"] if a.rsplit("/", 1)[1].rsplit(":", 1)[0] == family)
+    return arns
+
+
+def _retire_other_revisions(args: HostedModelArgs, keep: str) -> None:
+    """Revisions an earlier (crashed) attempt registered; the service now runs `keep`."""
+    ecs = aws.client("ecs")
+    for arn in _family_revisions(HostedModelNames.of(args).base):
+        if arn != keep:
+            _ignore({"ClientException", "InvalidParameterException"}, lambda arn=arn: ecs.deregister_task_definition(taskDefinition=arn))
 
 
 def _target_group_arn(name: str) -> str | None:
@@ -224,6 +239,7 @@ def deploy(args: HostedModelArgs, lease_table: str) -> dict[str, Any]:
     target_group_arn = _target_group(args)
     rule_arn, priority = _listener_rule(args, target_group_arn)
     service_arn = _service(args, task_definition_arn, target_group_arn)
+    _retire_other_revisions(args, keep=task_definition_arn)
     policy_arn = _autoscaling(args, target_group_arn)
     names = HostedModelNames.of(args)
     return {
@@ -294,15 +310,12 @@ def _delete_target_group(args: HostedModelArgs) -> None:
     arn = _target_group_arn(HostedModelNames.of(args).target_group)
     if arn:
         _retry(lambda: _ignore({"TargetGroupNotFound"}, lambda: aws.client("elbv2").delete_target_group(TargetGroupArn=arn)),
-               busy={"ResourceInUse"}, timeout=_DRAIN_TIMEOUT_S, what="target group")
+               busy={"ResourceInUse"}, timeout=_DRAIN_TIMEOUT_S)
 
 
 def _delete_task_definitions(args: HostedModelArgs) -> None:
     ecs, family = aws.client("ecs"), HostedModelNames.of(args).base
-    arns: list[str] = []
-    for status in ("ACTIVE", "INACTIVE"):
-        for page in ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status=status):
-            arns.extend(a for a in page["taskDefinitionArns"] if a.rsplit("/", 1)[1].rsplit(":", 1)[0] == family)
+    arns = _family_revisions(family, "ACTIVE") + _family_revisions(family, "INACTIVE")
     for arn in arns:
         _ignore({"ClientException", "InvalidParameterException"}, lambda arn=arn: ecs.deregister_task_definition(taskDefinition=arn))
     for start in range(0, len(arns), 10):  # DeleteTaskDefinitions takes at most 10 at a time
@@ -316,8 +329,7 @@ def _delete_capacity_provider(args: HostedModelArgs, lease_table: str) -> None:
     found = ecs.describe_capacity_providers(capacityProviders=[name]).get("capacityProviders", [])
     if any(p.get("status", "ACTIVE") == "ACTIVE" for p in found):
         _retry(lambda: ecs.delete_capacity_provider(capacityProvider=name),
-               busy={"ResourceInUseException", "UpdateInProgressException"}, timeout=_DRAIN_TIMEOUT_S,
-               what="capacity provider")
+               busy={"ResourceInUseException", "UpdateInProgressException"}, timeout=_DRAIN_TIMEOUT_S)
 
 
 def _delete_auto_scaling_group(args: HostedModelArgs) -> None:

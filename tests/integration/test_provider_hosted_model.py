@@ -81,11 +81,18 @@ def test_create_is_ready_under_the_deployed_rule(created):
     assert created["ready"] is True
 
 
-def test_create_again_adopts_the_existing_parts(platform, created):
-    props = {k: v for k, v in created.items() if k in props_for(platform, ecs_model(modelId="hm-read"))}
-    again = HostedModelProvider().create(props).outs
-    assert again["listenerRuleArn"] == created["listenerRuleArn"]
-    assert len(model_inventory(platform[0], "hm-read")["listenerRules"]) == 1
+def test_create_after_a_crashed_create_adopts_the_parts_it_left(platform):
+    props = props_for(platform, ecs_model(modelId="hm-adopt"))
+    provider = HostedModelProvider()
+    first = provider.create(props).outs  # as if the process died before Pulumi recorded it
+    again = provider.create(props).outs
+    inventory = model_inventory(platform[0], "hm-adopt")
+    assert again["listenerRuleArn"] == first["listenerRuleArn"]
+    assert {k: len(v) for k, v in inventory.items()} == {
+        "launchTemplates": 1, "autoScalingGroups": 1, "capacityProviders": 1, "clusterCapacityProviders": 1,
+        "taskDefinitions": 1, "targetGroups": 1, "listenerRules": 1, "services": 1, "scalableTargets": 1,
+        "scalingPolicies": 1, "logGroups": 1}
+    provider.delete("hm-adopt", again)
 
 
 def test_update_resizes_the_group_the_service_and_the_scalable_target_in_place(platform):
@@ -135,7 +142,7 @@ def test_a_failed_create_leaves_nothing_behind(platform):
     # A listener that does not exist: the rule (a late step) fails after the earlier parts were made.
     hosting = outputs.model_hosting.model_copy(update={"listener_arn": outputs.model_hosting.listener_arn + "0"})
     props = props_for(platform, ecs_model(modelId="hm-fail"), hosting=hosting)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="ListenerNotFound"):
         HostedModelProvider().create(props)
     assert model_inventory(outputs, "hm-fail") == {}
 

@@ -48,7 +48,7 @@ class _Collector:
             return
         if summary["type"] == "diagnostic" and summary["severity"] == "error":
             self.errors.append(summary["message"])
-        if event.resource_pre_event and summary["resourceType"] != "pulumi:pulumi:Stack":
+        if event.resource_pre_event and not summary["resourceType"].startswith(("pulumi:pulumi:", "pulumi:providers:")):
             meta = event.resource_pre_event.metadata
             self.steps.append({"op": summary["op"], "resource": summary["resource"], "type": summary["resourceType"],
                                "diffs": list(meta.diffs or []), "replaces": list(meta.keys or [])})

@@ -1,0 +1,163 @@
+"""The admin API's contract beyond the happy path: auth, LISA's error bodies for bad payloads (with nothing written),
+state conflicts, concurrent creates of one id, and the dry-run preview."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from core import aws
+from services.local.emulated_aws import ensure_user
+from tests.engine.conftest import ADMIN, wait_gone, wait_status
+from tests.fixtures.model_inventory import model_inventory
+from tests.fixtures.model_payloads import ecs_model, litellm_model
+
+
+def id_token(outputs, username: str, password: str) -> str:
+    result = aws.client("cognito-idp").admin_initiate_auth(
+        UserPoolId=outputs.auth.user_pool_id, ClientId=outputs.auth.client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": password})
+    return result["AuthenticationResult"]["IdToken"]
+
+
+@pytest.fixture(scope="module")
+def existing(api):
+    """A LiteLLM-only model in service, for the update rules."""
+    api.post("/models", headers=ADMIN, json=litellm_model(modelId="rules-model"))
+    model = wait_status(api, "rules-model")
+    yield model
+    api.delete("/models/rules-model", headers=ADMIN)
+    wait_gone(api, "rules-model")
+
+
+def nothing_written(api, outputs, model_id: str) -> bool:
+    return (api.get(f"/models/{model_id}", headers=ADMIN).status_code == 404
+            and model_inventory(outputs, model_id) == {}
+            and not api.app.state.engine.stacks.exists(outputs.model_stack_name(model_id)))
+
+
+# Auth -------------------------------------------------------------------------------------------------------------
+def test_no_credentials_is_401(api):
+    response = api.get("/models")
+    assert response.status_code == 401 and response.json()["error"] == "AuthenticationError"
+
+
+def test_a_signed_in_non_admin_is_403(api, outputs):
+    ensure_user(outputs.auth.user_pool_id, "plain-user", "Plain-Passw0rd!")
+    response = api.get("/models", headers={"Authorization": f"Bearer {id_token(outputs, 'plain-user', 'Plain-Passw0rd!')}"})
+    assert response.status_code == 403 and response.json()["error"] == "PermissionDeniedError"
+
+
+def test_the_admin_signs_in_with_a_cognito_id_token(api, platform):
+    outputs, admin = platform
+    response = api.get("/models", headers={"Authorization": f"Bearer {id_token(outputs, admin.username, admin.password)}"})
+    assert response.status_code == 200 and "models" in response.json()
+
+
+# Bad payloads: LISA's error, nothing written ----------------------------------------------------------------------
+def _lb(**health):
+    payload = ecs_model(modelId="bad-model")
+    payload["loadBalancerConfig"]["healthCheckConfig"].update(health)
+    return payload
+
+
+def _scaling(**capacity):
+    payload = ecs_model(modelId="bad-model")
+    payload["autoScalingConfig"].update(capacity)
+    return payload
+
+
+BAD_CREATES = {
+    "litellm model without a provider prefix": (litellm_model(modelId="bad-model", modelName="titan"), 422, "ValidationError"),
+    "hosted model without an instance type": ({k: v for k, v in ecs_model(modelId="bad-model").items()
+                                               if k != "instanceType"}, 422, "ValidationError"),
+    "streaming embedding model": (litellm_model(modelId="bad-model", modelType="embedding"), 422, "ValidationError"),
+    "unknown field": (litellm_model(modelId="bad-model", colour="blue"), 422, "ValidationError"),
+    "model id with capitals": (litellm_model(modelId="Bad_Model"), 422, "ValidationError"),
+    "min capacity above max": (_scaling(minCapacity=3, maxCapacity=1), 422, "ValidationError"),
+    "unknown instance type": (ecs_model(modelId="bad-model", instanceType="zz9.large"), 400, "InvalidInputError"),
+    "health check timeout not below interval": (_lb(interval=30, timeout=30), 400, "InvalidInputError"),
+}
+
+
+@pytest.mark.parametrize("payload, status, error", BAD_CREATES.values(), ids=BAD_CREATES.keys())
+def test_a_bad_create_payload_gets_its_lisa_error_and_writes_nothing(api, outputs, payload, status, error):
+    response = api.post("/models", headers=ADMIN, json=payload)
+    assert (response.status_code, response.json()["error"]) == (status, error)
+    assert response.json()["message"]
+    assert nothing_written(api, outputs, "bad-model")
+
+
+def test_malformed_json_is_an_invalid_input_error(api):
+    response = api.post("/models", headers={**ADMIN, "Content-Type": "application/json"}, content=b'{"modelId": ')
+    assert (response.status_code, response.json()["error"]) == (400, "InvalidInputError")
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_an_unknown_model_is_404_with_lisa_body(api, method):
+    kwargs = {"json": {"streaming": True}} if method == "put" else {}
+    response = getattr(api, method)("/models/no-such-model", headers=ADMIN, **kwargs)
+    assert response.status_code == 404
+    assert response.json() == {"error": "ModelNotFoundError",
+                               "message": "The requested model with ID no-such-model could not be found."}
+
+
+# Update rules -----------------------------------------------------------------------------------------------------
+def test_enabled_with_autoscaling_is_refused(api, existing):
+    body = {"enabled": False, "autoScalingInstanceConfig": {"minCapacity": 1}}
+    response = api.put("/models/rules-model", headers=ADMIN, json=body)
+    assert (response.status_code, response.json()["error"]) == (422, "ValidationError")
+
+
+def test_zero_capacity_is_refused(api, existing):
+    response = api.put("/models/rules-model", headers=ADMIN, json={"autoScalingInstanceConfig": {"maxCapacity": 0}})
+    assert (response.status_code, response.json()["error"]) == (422, "ValidationError")
+
+
+def test_scaling_a_litellm_only_model_is_invalid_input(api, existing):
+    response = api.put("/models/rules-model", headers=ADMIN, json={"autoScalingInstanceConfig": {"maxCapacity": 2}})
+    assert (response.status_code, response.json()["error"]) == (400, "InvalidInputError")
+
+
+def test_an_embedding_model_may_not_stream(api, existing):
+    response = api.put("/models/rules-model", headers=ADMIN, json={"modelType": "embedding", "streaming": True})
+    assert (response.status_code, response.json()["error"]) == (400, "InvalidInputError")
+
+
+def test_starting_a_model_in_service_is_a_conflict(api, existing):
+    response = api.put("/models/rules-model", headers=ADMIN, json={"enabled": True})
+    assert (response.status_code, response.json()["error"]) == (409, "ConflictError")
+    assert api.get("/models/rules-model", headers=ADMIN).json()["model"]["status"] == "InService"
+
+
+def test_creating_an_existing_model_is_refused(api, existing):
+    response = api.post("/models", headers=ADMIN, json=litellm_model(modelId="rules-model"))
+    assert (response.status_code, response.json()["error"]) == (400, "ModelAlreadyExistsError")
+
+
+# Concurrency and dry runs -----------------------------------------------------------------------------------------
+def test_fifty_concurrent_creates_of_one_id_accept_exactly_one(api):
+    barrier, results = threading.Barrier(50), []
+
+    def create() -> None:
+        barrier.wait()
+        response = api.post("/models", headers=ADMIN, json=litellm_model(modelId="race-model"))
+        results.append((response.status_code, response.json().get("error")))
+
+    threads = [threading.Thread(target=create) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wait_status(api, "race-model")
+    api.delete("/models/race-model", headers=ADMIN)
+    wait_gone(api, "race-model")
+    assert sorted(results, key=str) == sorted([(200, None)] + [(400, "ModelAlreadyExistsError")] * 49, key=str)
+
+
+def test_a_dry_run_create_previews_the_stack_and_writes_nothing(api, outputs):
+    response = api.post("/models", headers=ADMIN, params={"dryRun": "true"}, json=ecs_model(modelId="dry-model"))
+    steps = {s["resource"]: s["op"] for s in response.json()["preview"]["steps"]}
+    assert steps == {"model": "create", "registration": "create"}
+    assert nothing_written(api, outputs, "dry-model")

@@ -1,0 +1,132 @@
+"""Kill the api process (and everything it started) in the middle of a create; start it again; the model converges.
+
+The first api process waits for real readiness (`healthy`), which never comes in the emulator, so the kill lands
+while the HostedModel create is running with most of its parts made and the stack locked with a pending
+operation. The second process (readiness `deployed`) resumes the model at start, frees the stale lock and runs the
+update again; the provider adopts what the first attempt made. This suite uses its own stage in the emulator so
+that no other suite's records are resumed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+import psutil
+import pytest
+import requests
+
+from core import aws
+from core.config import parse_stage_config
+from services.local.emulated_aws import provision
+from tests.engine.conftest import ADMIN, engine_env
+from tests.fixtures import processes
+from tests.fixtures.model_inventory import model_inventory
+from tests.fixtures.model_payloads import ecs_model
+from tests.fixtures.stage import stage_dict
+
+MODEL = "crash-model"
+
+
+@pytest.fixture(scope="module")
+def crash_platform(moto_endpoint):
+    return provision(parse_stage_config(stage_dict(deploymentName="crash")))
+
+
+@contextmanager
+def api_process(platform, state, log, **settings: str) -> Iterator[tuple[str, object]]:
+    port = processes.free_port()
+    env = {"LISA_PLATFORM": platform.model_dump_json(), **engine_env(state, **settings)}
+    base = f"http://127.0.0.1:{port}"
+    args = [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory", "--port", str(port),
+            "--log-level", "warning"]
+    with processes.server(args, f"{base}/health", env=env, log=log, timeout=60) as proc:
+        yield base, proc
+
+
+def get_model(base: str) -> dict:
+    return requests.get(f"{base}/models/{MODEL}", headers=ADMIN, timeout=10).json()["model"]
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(what)
+
+
+def policy_exists(platform) -> bool:
+    """The scaling policy is the last part the create makes before it waits for readiness."""
+    resource = f"service/{platform.model_hosting.cluster_name}/crash-test-{MODEL}"
+    return bool(aws.client("application-autoscaling").describe_scaling_policies(
+        ServiceNamespace="ecs", ResourceId=resource)["ScalingPolicies"])
+
+
+@pytest.fixture(scope="module")
+def crashed_and_restarted(crash_platform, tmp_path_factory, test_output):
+    state = tmp_path_factory.mktemp("crash")
+    with api_process(crash_platform, state, test_output / "crash-api-1.log", LISA_MODEL_READINESS="healthy",
+                     LISA_MODEL_READY_TIMEOUT_S="600") as (base, proc):
+        assert requests.post(f"{base}/models", headers=ADMIN, json=ecs_model(modelId=MODEL), timeout=10).status_code == 200
+        wait_until(lambda: policy_exists(crash_platform), 120, "the create never got to its readiness wait")
+        group = proc.pid
+        os.killpg(group, signal.SIGKILL)
+        proc.wait(10)
+    left_behind = survivors(group)
+    status_after_kill = None
+    with api_process(crash_platform, state, test_output / "crash-api-2.log") as (base, _):
+        status_after_kill = get_model(base)["status"]
+        wait_until(lambda: get_model(base)["status"] in {"InService", "Failed"}, 120, "the model never settled")
+        settled = get_model(base)
+        inventory = model_inventory(crash_platform, MODEL)
+        requests.delete(f"{base}/models/{MODEL}", headers=ADMIN, timeout=10)
+        wait_until(lambda: requests.get(f"{base}/models/{MODEL}", headers=ADMIN, timeout=10).status_code == 404, 120,
+                   "the model was never deleted")
+    return {"left_behind": left_behind, "status_after_kill": status_after_kill, "settled": settled,
+            "inventory": inventory, "after_delete": model_inventory(crash_platform, MODEL)}
+
+
+def survivors(group: int, timeout: float = 10.0) -> list[str]:
+    """Live processes of the killed group (SIGKILL is delivered to all at once; give the kernel a moment)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = []
+        for process in psutil.process_iter(["pid", "name", "status"]):
+            try:
+                if os.getpgid(process.pid) == group and process.info["status"] != psutil.STATUS_ZOMBIE:
+                    alive.append(f"{process.pid} {process.info['name']}")
+            except (ProcessLookupError, psutil.Error):
+                continue
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+def test_the_kill_leaves_no_process_behind(crashed_and_restarted):
+    assert crashed_and_restarted["left_behind"] == []
+
+
+def test_the_killed_create_is_still_creating(crashed_and_restarted):
+    assert crashed_and_restarted["status_after_kill"] == "Creating"
+
+
+def test_the_restarted_api_converges_the_model_to_in_service(crashed_and_restarted):
+    settled = crashed_and_restarted["settled"]
+    assert settled["status"] == "InService", settled.get("statusReason")
+
+
+def test_the_converged_model_has_exactly_one_of_each_part(crashed_and_restarted):
+    assert {k: len(v) for k, v in crashed_and_restarted["inventory"].items()} == {
+        "launchTemplates": 1, "autoScalingGroups": 1, "capacityProviders": 1, "clusterCapacityProviders": 1,
+        "taskDefinitions": 1, "targetGroups": 1, "listenerRules": 1, "services": 1, "scalableTargets": 1,
+        "scalingPolicies": 1, "logGroups": 1, "registration": 1}
+
+
+def test_deleting_the_converged_model_leaves_nothing(crashed_and_restarted):
+    assert crashed_and_restarted["after_delete"] == {}
