@@ -102,13 +102,13 @@ def compose(config: StageConfig) -> dict[str, Any]:
         ctx, serve=config.serve_config, certificate=config.certificate, **app_network,
         task_security_group_id=network.serve_tasks_security_group_id, image=image.image_ref,
         ecr_repository_arns=image.repository_arns, kms_key_arn=data.kms_key_arn, log_level=config.log_level,
-        grants=_serve_grants(ctx, data), platform=document()), opts)
+        grants=_serve_grants(ctx, data), platform=document(), web_url=web.url), opts)
     api = ControlPlane("api", ControlPlaneArgs(
         ctx, sizing=config.serve_config, certificate=config.certificate, cluster_arn=serve.cluster_arn, **app_network,
         task_security_group_id=network.api_tasks_security_group_id, image=image.image_ref,
         ecr_repository_arns=image.repository_arns, kms_key_arn=data.kms_key_arn, kms_key_alias=data.kms_key_alias,
         log_level=config.log_level, grants=_control_plane_grants(ctx, data, hosting, rag, network),
-        platform=document(serveUrl=serve.url)), opts)
+        platform=document(serveUrl=serve.url), web_url=web.url), opts)
     web.publish_runtime_config(Output.all(serve.url, api.url, auth.outputs).apply(lambda v: web_assets.runtime_config(
         deployment=d, stage=s, region=config.region, serve_url=v[0], api_url=v[1], auth=v[2])))
 

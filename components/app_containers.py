@@ -21,15 +21,18 @@ def platform_digest(platform_json: str) -> str:
     return hashlib.sha256(platform_json.encode()).hexdigest()[:16]
 
 
-def app_environment(*, region: str, log_level: str, platform_json: str,
+def app_environment(*, app: App, region: str, log_level: str, platform_json: str, web_url: str | None,
                     extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {
-        "AWS_REGION": region,
-        "LISA_REGION": region,
-        "LISA_LOG_LEVEL": log_level,
-        "LISA_PORT": str(APP_PORT),
-        "LISA_PLATFORM_DIGEST": platform_digest(platform_json),
-    }
+    """The variables each app's settings read (services/serve/settings.py: LISA_SERVE_*, services/api: LISA_*)."""
+    env = {"AWS_REGION": region, "LISA_REGION": region, "LISA_PLATFORM_DIGEST": platform_digest(platform_json)}
+    if app == "serve":
+        env.update(LISA_SERVE_HOST="0.0.0.0", LISA_SERVE_PORT=str(APP_PORT), LISA_SERVE_LOG_LEVEL=log_level)
+        if web_url:
+            env["LISA_SERVE_CORS_ORIGINS"] = web_url
+    else:
+        env.update(LISA_HOST="0.0.0.0", LISA_PORT=str(APP_PORT), LISA_LOG_LEVEL=log_level)
+        if web_url:
+            env["LISA_CORS_ORIGINS"] = json.dumps([web_url])
     env.update(extra or {})
     return env
 

@@ -35,6 +35,7 @@ class ControlPlaneArgs:
     kms_key_alias: str
     grants: pulumi.Input[iam_policies.ControlPlaneGrants]
     platform: pulumi.Input[Mapping[str, Any]]
+    web_url: pulumi.Input[str] | None = None
     log_level: str = "INFO"
 
 
@@ -59,7 +60,7 @@ class ControlPlane(pulumi.ComponentResource):
             kms_key_arn=args.kms_key_arn, platform=args.platform, url_key="apiUrl",
             task_policy=pulumi.Output.all(account, args.grants).apply(
                 lambda v: iam_policies.control_plane_task_policy(*v)),
-            log_level=args.log_level,
+            log_level=args.log_level, web_url=args.web_url,
             extra_environment={
                 # The model stacks' Pulumi secrets are encrypted with the stage key (no passphrase to keep).
                 "LISA_PULUMI_SECRETS_PROVIDER": f"awskms://{args.kms_key_alias}?region={ctx.region}",

@@ -48,6 +48,7 @@ class HttpsServiceArgs:
     url_key: str
     task_policy: pulumi.Input[Mapping[str, Any]]
     log_level: str = "INFO"
+    web_url: pulumi.Input[str] | None = None  # the chat UI's origin, allowed by CORS
     extra_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     deregistration_delay: int = 30
     minimum_healthy_percent: int = 100
@@ -172,11 +173,12 @@ class HttpsService(pulumi.ComponentResource):
     def _task_definition(self, log_group, secret_arn, platform_json, execution_role, task_role) -> aws.ecs.TaskDefinition:
         ctx, args = self._ctx, self._args
         extra = pulumi.Output.all(**args.extra_environment) if args.extra_environment else pulumi.Output.from_input({})
-        containers = pulumi.Output.all(args.image, log_group.name, secret_arn, platform_json, extra).apply(
+        containers = pulumi.Output.all(args.image, log_group.name, secret_arn, platform_json, extra,
+                                       args.web_url).apply(
             lambda v: app_containers.container_definitions_json(app_containers.app_container_definitions(
                 app=args.app, image=v[0], region=ctx.region, log_group=v[1], platform_secret_arn=v[2],
-                environment=app_containers.app_environment(region=ctx.region, log_level=args.log_level,
-                                                           platform_json=v[3], extra=v[4]))))
+                environment=app_containers.app_environment(app=args.app, region=ctx.region, log_level=args.log_level,
+                                                           platform_json=v[3], web_url=v[5], extra=v[4]))))
         return aws.ecs.TaskDefinition(
             f"{self._name}-task", family=f"{ctx.prefix}-{args.app}", requires_compatibilities=["FARGATE"],
             network_mode="awsvpc", cpu=str(args.cpu), memory=str(args.memory_mib),

@@ -39,6 +39,7 @@ class ServeClusterArgs:
     kms_key_arn: pulumi.Input[str]
     grants: pulumi.Input[iam_policies.ServeGrants]
     platform: pulumi.Input[Mapping[str, Any]]
+    web_url: pulumi.Input[str] | None = None
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -69,7 +70,7 @@ class ServeCluster(pulumi.ComponentResource):
             cpu=serve.cpu, memory_mib=serve.memory_mib, desired_count=serve.min_tasks, kms_key_arn=args.kms_key_arn,
             platform=args.platform, url_key="serveUrl",
             task_policy=pulumi.Output.all(account, args.grants).apply(lambda v: iam_policies.serve_task_policy(*v)),
-            log_level=args.log_level,
+            log_level=args.log_level, web_url=args.web_url,
             deregistration_delay=120,  # let in-flight streams finish during a deployment
         ), opts=child)
         target = aws.appautoscaling.Target(

@@ -6,6 +6,7 @@ attributes a real provider would (ARNs, ids, DNS names), so the program's own co
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import runpy
@@ -190,6 +191,8 @@ def stack_file_config(path: Path) -> dict[str, Any]:
 def run_program(stage: dict[str, Any], *, stack: str = "dev", mocks: RecordingMocks | None = None) -> ProgramRun:
     """Import the program for `stage` under mocks; every registration and output resolved when it returns."""
     mocks = mocks or RecordingMocks(stage.get("region", "us-east-1"))
+    # Pulumi's runtime drives the program on the thread's event loop; other tests (asyncio.run) may have closed it.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     monitor = MockMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="lisa", stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(pulumi_values(stage))
