@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.errors import LisaError
 from core.platform import PlatformOutputs, load_platform
 from core.schema import describe_validation_errors
-from services.api import models, repositories, sessions
+from services.api import models, repositories, sessions, tokens
 from services.api.engine import build_engine
 from services.api.settings import ApiSettings
 from services.serve.auth import Authenticator
@@ -90,4 +90,5 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
     app.include_router(models.router)
     app.include_router(sessions.router)
     app.include_router(repositories.router)
+    app.include_router(tokens.router)
     return app

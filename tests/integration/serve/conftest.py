@@ -243,3 +243,25 @@ def litellm_gateway(platform, models, master_key, test_output) -> Iterator[str]:
     with run_gateway(outputs, test_output / "serve-litellm-gateway.log", passthrough="false") as base:
         wait_routable(base, "chat", master_key, timeout=30)
         yield base
+
+
+@pytest.fixture(scope="session")
+def token_api(platform, test_output) -> Iterator[str]:
+    """Base URL of the api app (where the token admin routes live) as a real process; it deploys no model here."""
+    from tests.fixtures.rag import pulumi_root
+
+    outputs, _ = platform
+    port = processes.free_port()
+    work = test_output / "token-api-model-stacks"
+    env = {
+        "LISA_PLATFORM": outputs.model_dump_json(),
+        "LISA_ENGINE_WORK_DIR": str(work / "work"),
+        "LISA_PULUMI_BACKEND_URL": f"file://{work / 'backend'}",
+        "LISA_PULUMI_ROOT": str(pulumi_root()),
+        "LISA_ENGINE_RESUME_ON_START": "false",
+    }
+    base = f"http://127.0.0.1:{port}"
+    args = [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory", "--host", "127.0.0.1",
+            "--port", str(port), "--log-level", "warning"]
+    with processes.server(args, f"{base}/health", env=env, log=test_output / "token-api.log", timeout=60):
+        yield base
