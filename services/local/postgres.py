@@ -3,14 +3,16 @@
     with EmbeddedPostgres(state_dir) as pg:        # initdb on first use, then start on 127.0.0.1:<port>
         psycopg.connect(pg.dsn)
 
-Layout under `state_dir`: `data/` (the cluster), `sock/` (its unix socket), `password` (0600, generated once),
-`postgres.log`. The server listens on 127.0.0.1 only and requires the password (scram-sha-256, also on the socket).
+Layout under `state_dir`: `data/` (the cluster), `password` (0600, generated once), `postgres.log`. The server
+listens on 127.0.0.1 only (no unix socket) and requires the password (scram-sha-256).
 
 PostgreSQL refuses to run as root. Run as root, it runs as the system user `lisa-pg` (created once; `LISA_PG_USER`
-names another), which must be able to reach the binaries and the state dir: the wheel sits in the venv, often under a
-0700 home, so the install tree is then linked/copied once to `/var/cache/lisa/pgserver-<version>`
-(`LISA_PG_INSTALL_CACHE` overrides) instead of opening up the home. Run as anyone else, it runs as that user, in place.
-The server is a direct child process (no pg_ctl daemon) in its own process group, so it dies with its supervisor's stop.
+names another). That user needs no way into the state dir's parents (a temp dir or a 0700 home is fine): the server is
+started inside its data dir and named `-D /proc/self/cwd`, so it never resolves a path through them. It does need to
+reach the binaries: the wheel sits in the venv, often under a 0700 home, so the install tree is linked/copied once
+to `/var/cache/lisa/pgserver-<version>` (`LISA_PG_INSTALL_CACHE` overrides) instead of opening up the home.
+Run as anyone else, it runs as that user, in place. The server is a direct child process (no pg_ctl daemon) in its
+own process group, so it dies with its supervisor's stop.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,7 +36,6 @@ PG_MAJOR = 18
 SUPERUSER = "postgres"
 DATABASE = "postgres"
 DEFAULT_USER = "lisa-pg"
-_SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; postgres refuses longer socket paths
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -57,19 +59,6 @@ def _traversable_by_others(path: Path) -> bool:
         except FileNotFoundError:
             continue
     return True
-
-
-def _blocking_ancestor(path: Path, uid: int, gid: int) -> Path | None:
-    """The first existing ancestor of `path` that user uid/gid cannot traverse, if any."""
-    for directory in reversed([path, *path.parents]):
-        try:
-            st = os.stat(directory)
-        except FileNotFoundError:
-            continue
-        bit = stat.S_IXUSR if st.st_uid == uid else stat.S_IXGRP if st.st_gid == gid else stat.S_IXOTH
-        if not st.st_mode & bit:
-            return directory
-    return None
 
 
 def _link_or_copy(src: str, dst: str) -> None:
@@ -135,7 +124,6 @@ class EmbeddedPostgres:
         self.state_dir = Path(state_dir).resolve()
         self.port = port
         self.data_dir = self.state_dir / "data"
-        self.socket_dir = self.state_dir / "sock"
         self.log_path = log_path or self.state_dir / "postgres.log"
         self.start_timeout = start_timeout
         self.process: subprocess.Popen | None = None
@@ -164,17 +152,17 @@ class EmbeddedPostgres:
     def start(self) -> EmbeddedPostgres:
         if self.process is not None and self.process.poll() is None:
             return self
+        self._refuse_second_postmaster()
         self.port = self.port or free_port()
+        ensure_free(self.port, "the embedded PostgreSQL", "choose another with --pg-port or LISA_PG_PORT")
         self._prepare_dirs()
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
-        self._refuse_second_postmaster()
-        ensure_free(self.port, "the embedded PostgreSQL", "choose another with --pg-port or LISA_PG_PORT")
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [str(self.bin_dir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-                 "-h", "127.0.0.1", "-k", str(self.socket_dir)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.state_dir,
+                [str(self.bin_dir / "postgres"), "-D", self._data_arg, "-p", str(self.port), "-h", "127.0.0.1",
+                 "-c", "unix_socket_directories="],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir,
                 env=self._env(), start_new_session=True, **self._as_account(),
             )
         try:
@@ -207,13 +195,19 @@ class EmbeddedPostgres:
         self.stop()
 
     # ---- internals
+    @property
+    def _data_arg(self) -> str:
+        # The working directory is the data dir (entered by root before switching user); /proc/self/cwd reaches it
+        # without a path lookup through directories the postgres user may not enter.
+        return "/proc/self/cwd" if self._account else str(self.data_dir)
+
     def _as_account(self) -> dict:
         if self._account is None:
             return {}
         return {"user": self._account.pw_uid, "group": self._account.pw_gid, "extra_groups": [], "umask": 0o077}
 
     def _env(self) -> dict[str, str]:
-        return {"PATH": f"{self.bin_dir}:/usr/bin:/bin", "LC_ALL": "C", "LANG": "C", "TZ": "UTC", "HOME": str(self.state_dir)}
+        return {"PATH": f"{self.bin_dir}:/usr/bin:/bin", "LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
 
     def _load_or_create_password(self) -> str:
         path = self.state_dir / "password"
@@ -227,61 +221,60 @@ class EmbeddedPostgres:
         return value
 
     def _prepare_dirs(self) -> None:
-        if len(str(self.socket_dir / f".s.PGSQL.{self.port}")) > _SOCKET_PATH_MAX:
-            raise EmbeddedPostgresError(
-                f"the state dir path is too long for a unix socket ({self.socket_dir}); use a shorter --state-dir")
-        fresh = not self.state_dir.exists()
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        if fresh:
-            os.chmod(self.state_dir, 0o755)
         self.password  # noqa: B018  (created before initdb needs it)
-        for directory in (self.data_dir, self.socket_dir):
-            directory.mkdir(mode=0o700, exist_ok=True)
-            os.chmod(directory, 0o700)
-        if self._account is None:
-            return
-        uid, gid = self._account.pw_uid, self._account.pw_gid
-        blocked = _blocking_ancestor(self.state_dir, uid, gid)
-        if blocked is not None:
-            raise EmbeddedPostgresError(
-                f"PostgreSQL runs as the user {self._account.pw_name!r}, who cannot enter {blocked}; "
-                f"put the state dir somewhere that user can reach (e.g. under the repository)")
-        for directory in (self.data_dir, self.socket_dir):
-            if os.stat(directory).st_uid != uid:  # first run, or the user was re-created with another uid
-                _chown_tree(directory, uid, gid)
+        self.data_dir.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)
+        if self._account is not None and os.stat(self.data_dir).st_uid != self._account.pw_uid:
+            # first run, or the user was re-created with another uid
+            _chown_tree(self.data_dir, self._account.pw_uid, self._account.pw_gid)
 
     def _initdb(self) -> None:
         for entry in self.data_dir.iterdir():  # leftovers of an interrupted initdb; initdb wants an empty dir
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
-        pwfile = self.state_dir / f".initdb-pw-{os.getpid()}"
-        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(self.password + "\n")
-        if self._account:
-            os.chown(pwfile, self._account.pw_uid, self._account.pw_gid)
-        try:
+        # The password reaches initdb as an inherited, unlinked file it may read (a pipe would be root's, and a
+        # named file would need a path the postgres user can resolve).
+        with tempfile.TemporaryFile("w+") as pwfile:
+            pwfile.write(self.password + "\n")
+            pwfile.flush()
+            if self._account:
+                os.fchown(pwfile.fileno(), self._account.pw_uid, self._account.pw_gid)
             result = subprocess.run(
-                [str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "-E", "UTF8", "--no-locale",
-                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"],
-                capture_output=True, text=True, cwd=self.state_dir, env=self._env(), **self._as_account(),
+                [str(self.bin_dir / "initdb"), "-D", self._data_arg, "-U", SUPERUSER, "-E", "UTF8", "--no-locale",
+                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", f"--pwfile=/proc/self/fd/{pwfile.fileno()}"],
+                capture_output=True, text=True, cwd=self.data_dir, env=self._env(), pass_fds=(pwfile.fileno(),),
+                **self._as_account(),
             )
-        finally:
-            pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
             raise EmbeddedPostgresError(f"initdb failed in {self.data_dir}:\n{result.stderr.strip()}")
 
+    def running_postmaster(self) -> int | None:
+        """The pid of a server already running on this data dir (e.g. left by a supervisor that was killed)."""
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+            executable = os.readlink(f"/proc/{pid}/exe")
+        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+            return None  # none, or the stale lock of a crashed server (postgres removes it itself)
+        # A stale lock's pid may belong to another program by now.
+        return pid if Path(executable).name == "postgres" else None
+
+    def stop_orphan(self, timeout: float = 15.0) -> int | None:
+        """Stop a server left running on this data dir by an earlier run; its pid, if there was one."""
+        pid = self.running_postmaster()
+        if pid is None:
+            return None
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        while self.running_postmaster() == pid and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.running_postmaster() == pid:
+            os.kill(pid, signal.SIGKILL)
+        return pid
+
     def _refuse_second_postmaster(self) -> None:
-        pid_file = self.data_dir / "postmaster.pid"
-        try:
-            pid = int(pid_file.read_text().split("\n", 1)[0])
-        except (FileNotFoundError, ValueError):
+        pid = self.running_postmaster()
+        if pid is None:
             return
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return  # stale lock of a crashed server; postgres removes it itself
-        except PermissionError:
-            pass
         raise EmbeddedPostgresError(
             f"a PostgreSQL server (pid {pid}) is already running on {self.data_dir}; stop it or use another state dir")
 

@@ -87,9 +87,7 @@ class StateFolder:
         return self.root / "run.json"
 
     def create(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        # The embedded PostgreSQL runs as an unprivileged user who must be able to enter this folder.
-        os.chmod(self.root, 0o755)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         for directory in (self.snapshot.parent, self.pulumi_backend, self.model_stacks, self.logs, self.web_config.parent):
             directory.mkdir(parents=True, exist_ok=True)
 

@@ -1,6 +1,4 @@
-import shutil
 import socket
-import tempfile
 from pathlib import Path
 
 import psycopg
@@ -13,11 +11,9 @@ from tests.fixtures.processes import free_port
 
 
 @pytest.fixture
-def state_dir():
-    path = Path(tempfile.mkdtemp(prefix="lisa-pg-test-"))
-    path.chmod(0o755)
-    yield path / "pg"
-    shutil.rmtree(path, ignore_errors=True)
+def state_dir(tmp_path):
+    # Under pytest's 0700 temp root on purpose: the server must not need a way in through the state dir's parents.
+    return tmp_path / "pg"
 
 
 def test_pgvector_orders_by_cosine_distance(pg_dsn):
