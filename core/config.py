@@ -171,7 +171,7 @@ class ServeConfig(CamelModel):
     @model_validator(mode="after")
     def _bounds(self) -> ServeConfig:
         if self.min_tasks > self.max_tasks:
-            raise ValueError(f"minTasks ({self.min_tasks}) must not exceed maxTasks ({self.max_tasks})")
+            raise ValueError(f"minTasks: {self.min_tasks} must not exceed maxTasks ({self.max_tasks})")
         sizes = FARGATE_MEMORY_MIB[self.cpu]
         if self.memory_mib not in sizes:
             raise ValueError(f"memoryMib: Fargate with cpu {self.cpu} takes {_sizes(sizes)} MiB, not {self.memory_mib}")
@@ -213,14 +213,14 @@ class RagRepositoryConfig(CamelModel):
     @model_validator(mode="after")
     def _store(self) -> RagRepositoryConfig:
         if self.chunk_overlap >= self.chunk_size:
-            raise ValueError(f"chunkOverlap ({self.chunk_overlap}) must be smaller than chunkSize ({self.chunk_size})")
+            raise ValueError(f"chunkOverlap: {self.chunk_overlap} must be smaller than chunkSize ({self.chunk_size})")
         if self.type == "opensearch":
             if self.rds_config is not None:
-                raise ValueError("rdsConfig applies to pgvector repositories only")
+                raise ValueError("rdsConfig: applies to pgvector repositories only")
             self.opensearch_config = self.opensearch_config or OpenSearchConfig()
         else:
             if self.opensearch_config is not None:
-                raise ValueError("opensearchConfig applies to opensearch repositories only")
+                raise ValueError("opensearchConfig: applies to opensearch repositories only")
             self.rds_config = self.rds_config or RdsConfig()
         return self
 
@@ -238,7 +238,7 @@ class LisaParams(BaseModel):
     @model_validator(mode="after")
     def _embedding(self) -> LisaParams:
         if self.model_type is ModelType.EMBEDDING and self.streaming:
-            raise ValueError("embedding models cannot stream")
+            raise ValueError("streaming: embedding models cannot stream")
         return self
 
 
@@ -275,7 +275,7 @@ class LiteLLMConfig(BaseModel):
         names = [m.model_name for m in self.model_list]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"model_list names must be unique; repeated: {', '.join(duplicates)}")
+            raise ValueError(f"model_list: names must be unique; repeated: {', '.join(duplicates)}")
         return self
 
 
@@ -312,7 +312,7 @@ class StageConfig(CamelModel):
         if repeated:
             raise ValueError(f"ragRepositories: repositoryId must be unique; repeated: {', '.join(repeated)}")
         if self.deployment_stage is Stage.PROD and self.certificate.self_signed:
-            raise ValueError("certificate: a prod stage needs a real certificate (acmCertificateArn), not selfSigned")
+            raise ValueError("certificate.selfSigned: a prod stage needs a real certificate (acmCertificateArn)")
         if self.removal_policy is None:
             self.removal_policy = RemovalPolicy.RETAIN if self.deployment_stage is Stage.PROD else RemovalPolicy.DESTROY
         return self

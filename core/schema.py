@@ -6,6 +6,8 @@ serialize by alias, so `model_dump()` is the wire shape without anyone rememberi
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
@@ -38,10 +40,19 @@ def format_error_location(loc: tuple[int | str, ...]) -> str:
     return path or "(root)"
 
 
+# A model validator names the field it complains about first ("memoryMib: …"); that field joins the path.
+_FIELD_PREFIX = re.compile(r"^([a-z][A-Za-z0-9_]*(?:\.[a-z][A-Za-z0-9_]*|\[\d+\])*): (.+)$", re.DOTALL)
+
+
 def describe_validation_errors(errors: list[dict]) -> list[str]:
     """One line per problem, naming the field path and what was expected."""
     lines = []
     for err in errors:
         msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        lines.append(f"{format_error_location(tuple(err['loc']))}: {msg}")
+        path = format_error_location(tuple(err["loc"]))
+        named = _FIELD_PREFIX.match(msg)
+        if named:
+            field, msg = named.groups()
+            path = field if path == "(root)" else f"{path}.{field}"
+        lines.append(f"{path}: {msg}")
     return lines

@@ -219,5 +219,5 @@ def test_an_invalid_stage_lists_every_problem_with_its_field_path():
     message, _ = _failing_run(stage)
     lines = [line.strip() for line in message.splitlines()[1:]]
     assert [line.split(":")[0] for line in lines] == [
-        "- serveConfig", "- ragRepositories[0].chunkOverlap", "- litellmConfig.general_settings.master_key"]
+        "- serveConfig.minTasks", "- ragRepositories[0].chunkOverlap", "- litellmConfig.general_settings.master_key"]
     assert "not-a-key" not in message  # a rejected secret is not echoed
