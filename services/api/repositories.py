@@ -49,7 +49,9 @@ Shapes (JSON, camelCase):
                     "chunkStrategy": {"type": "fixed", "size", "overlap"}, "uploadDate"}
     metadata       {"documentId", "documentName", "source", "page" (1-based, PDF only, else null), "chunkIndex",
                     "similarity_score" (cosine similarity, higher is closer)}
-    topK: 1-100 (default 3); query: 1-10 000 characters.
+    topK: 1-100 (default 3); query: 1-10 000 characters. A GET carries the query in the URL, which HTTP servers
+    and load balancers cap (uvicorn refuses request lines over ~80 KB with a plain 400, an ALB answers 414 over
+    16 KB): send long queries with POST.
 
 RAG in chat: `POST /repository/{repositoryId}/chat/completions` takes an OpenAI chat-completions body plus
 `"topK"` (default 3) and `"embeddingModel"` (default: the repository's). The last user message is the search query;
@@ -72,7 +74,8 @@ from typing import Any, AsyncIterator
 
 import httpx
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, Request
+from starlette.datastructures import UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError

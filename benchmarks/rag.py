@@ -1,0 +1,439 @@
+"""RAG benchmark: ingest throughput and similarity-search latency/recall on real text embedded with the local model.
+
+Corpus (offline, from what this machine has): the Python standard library's documentation (`pydoc_data.topics` and
+the docstrings of the stdlib's modules, classes and functions), the API documentation in botocore's service models
+(HTML stripped) and the docstrings of pulumi_aws — each file one document, chunked like an ingest does (512
+characters, no overlap), exact duplicates dropped, shuffled with a fixed seed. Queries are held-out chunks (never
+indexed): at the store level their full vectors; through the API their first ~120 characters, as a user would type.
+The embedded corpus is cached under ~/.cache/lisa/bench (LISA_BENCH_CACHE): the first 100k run embeds ~100k
+chunks (about 25-45 min on 2 cores), later runs take minutes.
+
+Measured, in one run:
+- embedding model throughput (in-process MiniLM, batches of 32) = the reference for ingest;
+- ingest through the api (multipart upload → parse → chunk → embed via serve → pgvector), chunks/s, and its ratio
+  to the model's own throughput; ingest excluding embedding (parse+chunk, and the store's writes of pre-embedded
+  chunks with the HNSW index in place, as ingest writes them);
+- at 10k and 100k chunks: store-level top-10 search p50/p99 and recall@10 against exact search (numpy, same run)
+  for several `hnsw.ef_search`, with Postgres' own exact scan as the baseline ratio; and through the api
+  (`GET /repository/docs/similaritySearch`: query embedding + search + HTTP) p50/p99 and recall@10.
+HNSW: m=16, ef_construction=64 (the store's defaults); ef_search as chosen by LISA_RAG_HNSW_EF_SEARCH (80).
+
+Run: `make bench-rag` or `python benchmarks/rag.py [--sizes 10000,100000] [--queries 300]`. Everything it starts
+(emulated AWS, embedded Postgres, embedding server, serve, api) is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import gzip
+import hashlib
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import sysconfig
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import numpy as np  # noqa: E402
+import requests  # noqa: E402
+
+from tests.fixtures import processes  # noqa: E402
+
+CACHE = Path(os.environ.get("LISA_BENCH_CACHE", Path.home() / ".cache/lisa/bench"))
+LOG_DIR = Path(os.environ.get("LISA_BENCH_LOGS", tempfile.gettempdir())) / "lisa-bench-rag"
+CORPUS_VERSION = "v1"
+CHUNK_SIZE = 512
+MASTER_KEY = "sk-bench-master-key-0001"
+REPO_ID = "docs"
+MODEL = "minilm"
+EF_SWEEP = (40, 64, 80, 100, 128)
+INGEST_CHUNKS = 1024
+
+
+# Corpus ------------------------------------------------------------------------------------------------------------
+def _stdlib_documents() -> list[str]:
+    import pydoc_data.topics as topics
+
+    docs = [text for _, text in sorted(topics.topics.items())]
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for path in sorted(stdlib.rglob("*.py")):
+        if {"test", "tests", "site-packages", "idlelib"} & set(path.relative_to(stdlib).parts):
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        strings = [ast.get_docstring(n) for n in ast.walk(tree)
+                   if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))]
+        docs.append("\n\n".join(s for s in strings if s and len(s) > 80))
+    return docs
+
+
+def _botocore_documents() -> list[str]:
+    import botocore
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "documentation" and isinstance(value, str):
+                    yield value
+                else:
+                    yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    docs = []
+    for path in sorted((Path(botocore.__file__).parent / "data").rglob("service-2.json*")):
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        texts = (re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", d)).strip() for d in walk(json.loads(raw)))
+        docs.append("\n\n".join(t for t in texts if len(t) > 80))
+    return docs
+
+
+def _pulumi_aws_documents() -> list[str]:
+    import pulumi_aws
+
+    pattern = re.compile(r'"""(.*?)"""', re.S)
+    docs = []
+    for path in sorted(Path(pulumi_aws.__file__).parent.rglob("*.py")):
+        strings = (m.group(1).strip() for m in pattern.finditer(path.read_text(encoding="utf-8", errors="ignore")))
+        docs.append("\n\n".join(s for s in strings if len(s) > 200))
+    return docs
+
+
+def corpus() -> list[str]:
+    """Unique real-text chunks in a fixed shuffled order (cached)."""
+    from services.rag.chunking import split_text
+
+    path = CACHE / f"rag-corpus-{CORPUS_VERSION}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    print("building the corpus from the stdlib docs, botocore's API docs and pulumi_aws docstrings ...", flush=True)
+    seen: set[str] = set()
+    chunks: list[str] = []
+    for source in (_stdlib_documents, _botocore_documents, _pulumi_aws_documents):
+        for document in source():
+            for chunk in split_text(document, CHUNK_SIZE, 0):
+                if len(chunk) >= 100 and chunk not in seen:
+                    seen.add(chunk)
+                    chunks.append(chunk)
+    random.Random(20241125).shuffle(chunks)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(chunks))
+    return chunks
+
+
+def embedded(texts: list[str], count: int, model) -> np.ndarray:
+    """Vectors of texts[:count], cached and filled in incrementally (an interrupted run resumes)."""
+    digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:12]
+    path, progress = CACHE / f"rag-vectors-{CORPUS_VERSION}-{digest}.npy", CACHE / f"rag-vectors-{CORPUS_VERSION}-{digest}.done"
+    if not path.exists():
+        np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(texts), 384)).flush()
+        progress.write_text("0")
+    vectors = np.lib.format.open_memmap(path, mode="r+")
+    done = int(progress.read_text())
+    started, start_done = time.monotonic(), done
+    while done < count:
+        end = min(done + 1024, count)
+        vectors[done:end] = model.embed(texts[done:end]).vectors
+        vectors.flush()
+        done = end
+        progress.write_text(str(done))
+        rate = (done - start_done) / (time.monotonic() - started)
+        print(f"  embedded {done}/{count} chunks ({rate:.0f}/s, {(count - done) / rate / 60:.1f} min left)", flush=True)
+    return np.asarray(vectors[:count])
+
+
+# Stats -------------------------------------------------------------------------------------------------------------
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def recall_at_10(found: list[int], exact: np.ndarray) -> float:
+    return len(set(found) & set(exact.tolist())) / 10
+
+
+def exact_top10(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+    scores = matrix @ query
+    top = np.argpartition(-scores, 10)[:10]
+    return top[np.argsort(-scores[top])]
+
+
+# The stack ---------------------------------------------------------------------------------------------------------
+def start_stack(stack: ExitStack, ef_search: int):
+    from core import aws
+    from core.config import parse_stage_config
+    from core.models import ModelRecord, ModelType
+    from core.registry import ModelRegistry, Registration
+    from services.local.emulated_aws import provision
+    from services.local.postgres import EmbeddedPostgres
+    from tests.fixtures.stage import stage_dict
+
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    endpoint = stack.enter_context(processes.moto_server(log=LOG_DIR / "moto.log"))
+    os.environ.update(LISA_AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                      LISA_REGION="us-east-1")
+    aws.reset()
+    platform = provision(parse_stage_config(stage_dict(
+        litellmConfig={"general_settings": {"master_key": MASTER_KEY}, "model_list": []})))
+
+    state = Path(tempfile.mkdtemp(prefix="lisa-bench-pg-"))
+    state.chmod(0o755)
+    pg = EmbeddedPostgres(state / "pg", processes.free_port(), log_path=LOG_DIR / "postgres.log")
+    pg.start()
+    stack.callback(pg.stop)
+
+    port = processes.free_port()
+    embeddings = f"http://127.0.0.1:{port}"
+    stack.enter_context(processes.server([sys.executable, "-m", "services.embeddings", "--port", str(port)],
+                                         f"{embeddings}/health", log=LOG_DIR / "embeddings.log", timeout=60))
+    registry = ModelRegistry(platform.tables.models)
+    registry.create(ModelRecord(model_id=MODEL, model_name="openai/all-minilm-l6-v2", model_url=f"{embeddings}/v1",
+                                model_type=ModelType.EMBEDDING))
+    registry.set_registration(MODEL, Registration(model_name=MODEL, model_type=ModelType.EMBEDDING, litellm_params={
+        "model": "openai/all-minilm-l6-v2", "api_base": f"{embeddings}/v1"}))
+
+    port = processes.free_port()
+    serve = f"http://127.0.0.1:{port}"
+    env = {"LISA_PLATFORM": platform.model_dump_json(), "LISA_SERVE_PORT": str(port), "LISA_SERVE_LOG_LEVEL": "WARNING"}
+    stack.enter_context(processes.server([sys.executable, "-m", "services.serve"], f"{serve}/health", env=env,
+                                         log=LOG_DIR / "serve.log", timeout=90))
+
+    from services.serve.tokens import TokenStore
+
+    token, _ = TokenStore(platform.tables.tokens).issue(owner="bench", username="bench", name="rag benchmark")
+    port = processes.free_port()
+    api = f"http://127.0.0.1:{port}"
+    work = Path(tempfile.mkdtemp(prefix="lisa-bench-api-"))
+    env = {"LISA_PLATFORM": platform.model_dump_json(), "LISA_RAG_SERVE_URL": serve, "LISA_RAG_PG_DSN": pg.dsn,
+           "LISA_RAG_HNSW_EF_SEARCH": str(ef_search), "LISA_ENGINE_WORK_DIR": str(work / "work"),
+           "LISA_PULUMI_BACKEND_URL": f"file://{work / 'backend'}", "LISA_ENGINE_RESUME_ON_START": "false",
+           "LISA_PULUMI_ROOT": str(_pulumi_root())}
+    stack.enter_context(processes.server(
+        [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"], f"{api}/health", env=env, log=LOG_DIR / "api.log", timeout=90))
+    session = requests.Session()
+    session.headers["authorization"] = f"Bearer {token}"
+    return platform, pg.dsn, api, session
+
+
+def _pulumi_root() -> Path:
+    if os.environ.get("LISA_PULUMI_ROOT"):
+        return Path(os.environ["LISA_PULUMI_ROOT"])
+    version = re.search(r"github.com/pulumi/pulumi/pkg/v3 (v[\d.]+)", (REPO / "tools/pulumi/go.mod").read_text()).group(1)
+    return Path(os.environ.get("LISA_CACHE", Path.home() / ".cache/lisa")) / "pulumi" / version
+
+
+# Ingest ------------------------------------------------------------------------------------------------------------
+def bench_ingest(model, texts: list[str], api: str, session: requests.Session) -> dict[str, float]:
+    from services.rag.chunking import split_text
+
+    sample = texts[:INGEST_CHUNKS]
+    model.embed(sample[:64])
+    started = time.perf_counter()
+    for i in range(0, len(sample), 32):
+        model.embed(sample[i:i + 32])
+    model_rate = len(sample) / (time.perf_counter() - started)
+
+    document = "\n\n".join(sample).encode()
+    started = time.perf_counter()
+    chunks = split_text(document.decode(), CHUNK_SIZE, 0)
+    chunk_rate = len(chunks) / (time.perf_counter() - started)
+
+    started = time.perf_counter()
+    response = session.post(f"{api}/repository/{REPO_ID}/document", timeout=600,
+                            files={"file": ("ingest-benchmark.txt", document)},
+                            data={"embeddingModel": MODEL, "chunkSize": str(CHUNK_SIZE), "chunkOverlap": "0"})
+    response.raise_for_status()
+    job = response.json()["jobs"][0]
+    while True:
+        doc = session.get(f"{api}/repository/{REPO_ID}/{job['documentId']}", timeout=30).json()
+        if doc["status"] in ("INGESTION_COMPLETED", "INGESTION_FAILED"):
+            break
+        time.sleep(0.1)
+    elapsed = time.perf_counter() - started
+    if doc["status"] != "INGESTION_COMPLETED":
+        raise RuntimeError(f"the ingest failed: {doc['error']}")
+    session.delete(f"{api}/repository/{REPO_ID}/{job['documentId']}", timeout=60).raise_for_status()
+    return {"chunks": doc["chunks"], "model_rate": model_rate, "ingest_rate": doc["chunks"] / elapsed,
+            "chunk_rate": chunk_rate}
+
+
+def bench_store_writes(dsn: str, vectors: np.ndarray, texts: list[str]) -> float:
+    """Chunks/s written the way an ingest job writes them (batches of 32, HNSW index in place), embedding excluded."""
+    from services.rag.stores.base import ChunkRecord
+    from services.rag.stores.pgvector import PgVectorStore, open_pool
+
+    pool = open_pool(dsn, 1, 40)
+    store = PgVectorStore("bench-writes", pool)
+    store.drop()
+    store.prepare(384, MODEL)
+    n = min(len(texts), 10_000)
+    started = time.perf_counter()
+    with store.writer("doc") as writer:
+        for i in range(0, n, 32):
+            writer.add([ChunkRecord("doc", "bench.txt", "s3://bench/bench.txt", j, texts[j]) for j in range(i, min(i + 32, n))],
+                       vectors[i:i + 32])
+    rate = n / (time.perf_counter() - started)
+    store.drop()
+    pool.close()
+    return rate
+
+
+# Search ------------------------------------------------------------------------------------------------------------
+def load(dsn: str, texts: list[str], vectors: np.ndarray, start: int, end: int) -> float:
+    """Rows start..end into the api's repository table (bulk: index dropped, COPY, index rebuilt); build seconds."""
+    from psycopg import sql
+
+    from services.rag.stores.base import ChunkRecord
+    from services.rag.stores.pgvector import PgVectorStore, open_pool
+
+    pool = open_pool(dsn, 1, 40)
+    store = PgVectorStore(REPO_ID, pool)
+    store.prepare(384, MODEL)
+    index = sql.Identifier(f"{store.table}_hnsw")
+    with pool.connection() as conn:
+        conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(index))
+    with store.writer("bench") as writer:
+        for i in range(start, end, 5000):
+            j = min(i + 5000, end)
+            writer.add([ChunkRecord(f"c{k}", "corpus", "s3://bench/corpus", k, texts[k]) for k in range(i, j)], vectors[i:j])
+    started = time.perf_counter()
+    with pool.connection() as conn:
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        conn.execute(sql.SQL("CREATE INDEX {} ON {} USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")
+                     .format(index, sql.Identifier(store.table)))
+        conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(store.table)))
+    built = time.perf_counter() - started
+    pool.close()
+    return built
+
+
+def bench_store_search(dsn: str, matrix: np.ndarray, queries: np.ndarray) -> dict:
+    from services.rag.stores.pgvector import PgVectorStore, open_pool
+
+    exact = [exact_top10(matrix, q) for q in queries]
+    results = {}
+    for ef in EF_SWEEP:
+        pool = open_pool(dsn, 1, ef)
+        store = PgVectorStore(REPO_ID, pool)
+        for q in queries[:30]:
+            store.search(q, 10)  # warm the cache and the prepared statement
+        latencies, recalls = [], []
+        for q, truth in zip(queries, exact):
+            started = time.perf_counter()
+            hits = store.search(q, 10)
+            latencies.append((time.perf_counter() - started) * 1000)
+            recalls.append(recall_at_10([h.chunk.chunk_index for h in hits], truth))
+        results[ef] = {"p50": pct(latencies, 50), "p99": pct(latencies, 99), "recall": statistics.mean(recalls)}
+        pool.close()
+    results["exact"] = _pg_exact(dsn, queries[: min(len(queries), 50)])
+    return results
+
+
+def _pg_exact(dsn: str, queries: np.ndarray) -> dict:
+    """Postgres' own exact k-NN (sequential scan), the baseline the index is measured against."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        register_vector(conn)
+        conn.execute("SET enable_indexscan = off")
+        latencies = []
+        for q in queries:
+            started = time.perf_counter()
+            conn.execute("SELECT chunk_index FROM rag_chunks_docs ORDER BY embedding <=> %s LIMIT 10", (q,)).fetchall()
+            latencies.append((time.perf_counter() - started) * 1000)
+    return {"p50": pct(latencies, 50), "p99": pct(latencies, 99)}
+
+
+def bench_api_search(api: str, session: requests.Session, model, matrix: np.ndarray, query_texts: list[str]) -> dict:
+    url = f"{api}/repository/{REPO_ID}/similaritySearch"
+    vectors = model.embed(query_texts).vectors
+    for text in query_texts[:20]:
+        session.get(url, params={"query": text, "topK": 10, "modelName": MODEL}, timeout=30).raise_for_status()
+    latencies, recalls = [], []
+    for text, vector in zip(query_texts, vectors):
+        started = time.perf_counter()
+        response = session.get(url, params={"query": text, "topK": 10, "modelName": MODEL}, timeout=30)
+        latencies.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+        found = [d["Document"]["metadata"]["chunkIndex"] for d in response.json()["docs"]]
+        recalls.append(recall_at_10(found, exact_top10(matrix, vector)))
+    return {"p50": pct(latencies, 50), "p99": pct(latencies, 99), "recall": statistics.mean(recalls)}
+
+
+def user_query(text: str) -> str:
+    """The first ~120 characters of a chunk, cut at a word: what a person would type."""
+    cut = text[:120]
+    return cut.rsplit(" ", 1)[0] if " " in cut else cut
+
+
+# Main --------------------------------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="index sizes (chunks), comma-separated")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--ef-search", type=int, default=int(os.environ.get("LISA_RAG_HNSW_EF_SEARCH", "80")),
+                        help="hnsw.ef_search of the api")
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+
+    from services.embeddings.model import MiniLM
+
+    print(f"RAG benchmark, {time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.2f} on "
+          f"{os.cpu_count()} cores", flush=True)
+    texts = corpus()
+    if max(sizes) + args.queries > len(texts):
+        raise SystemExit(f"the corpus has {len(texts)} chunks; sizes + queries need {max(sizes) + args.queries}")
+    model = MiniLM()
+    matrix = embedded(texts, max(sizes), model)
+    query_ids = list(range(len(texts) - args.queries, len(texts)))
+    query_vectors = model.embed([texts[i] for i in query_ids]).vectors
+    query_texts = [user_query(texts[i]) for i in query_ids]
+    tokens = np.mean([len(e.ids) for e in model.tokenizer.encode_batch(texts[:2000])])
+    print(f"corpus: {len(texts)} unique chunks of real text (≤{CHUNK_SIZE} chars, {tokens:.0f} tokens on average); "
+          f"{args.queries} held-out queries", flush=True)
+
+    with ExitStack() as stack:
+        platform, dsn, api, session = start_stack(stack, args.ef_search)
+        ingest = bench_ingest(model, texts, api, session)
+        writes = bench_store_writes(dsn, matrix, texts)
+        print("\nIngest (chunks/s)")
+        print(f"  embedding model alone (in-process, batches of 32) {ingest['model_rate']:8.1f}")
+        print(f"  ingest through the api, embedding included       {ingest['ingest_rate']:8.1f}   "
+              f"= {ingest['ingest_rate'] / ingest['model_rate']:.0%} of the model ({ingest['chunks']} chunks)")
+        print(f"  embedding excluded: parse + chunk                 {ingest['chunk_rate']:8.0f}")
+        print(f"  embedding excluded: store writes (HNSW in place)  {writes:8.0f}")
+
+        loaded = 0
+        for size in sizes:
+            built = load(dsn, texts, matrix, loaded, size)
+            loaded = size
+            store = bench_store_search(dsn, matrix[:size], query_vectors)
+            through_api = bench_api_search(api, session, model, matrix[:size], query_texts)
+            exact = store.pop("exact")
+            print(f"\n{size} chunks (HNSW m=16, ef_construction=64; index build {built:.1f} s)")
+            print(f"  store, Postgres exact scan               p50 {exact['p50']:7.2f} ms  p99 {exact['p99']:7.2f} ms  recall@10 1.000")
+            for ef, r in store.items():
+                mark = "  <- api" if ef == args.ef_search else ""
+                print(f"  store, HNSW ef_search={ef:<4}              p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  "
+                      f"recall@10 {r['recall']:.3f}  ({exact['p50'] / r['p50']:.0f}x faster than exact){mark}")
+            print(f"  api similaritySearch (embed+search+HTTP) p50 {through_api['p50']:7.2f} ms  p99 {through_api['p99']:7.2f} ms  "
+                  f"recall@10 {through_api['recall']:.3f}  (ef_search={args.ef_search})")
+    print(f"\nfinished {time.strftime('%H:%M')}, load average {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
