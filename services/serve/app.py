@@ -8,15 +8,17 @@ Run: `python -m services.serve` (uvicorn), or any ASGI server with `services.ser
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from typing import Any, Awaitable, Callable
 
 import orjson
 
 from core.platform import PlatformOutputs, load_platform
-from core.registry import ModelRegistry
+from core.registry import VERSION_KEY, ModelRegistry
 from services.serve.auth import Authenticator
 from services.serve.catalog import ModelCatalog
+from services.serve.dynamo import AsyncDynamo
 from services.serve.openai_errors import OpenAIError, as_openai_error, bad_request, error_body, model_not_found
 from services.serve.payloads import parse_request
 from services.serve.routing import Route
@@ -85,11 +87,13 @@ class Gateway:
     def __init__(self, settings: ServeSettings, platform: PlatformOutputs) -> None:
         self.settings = settings
         self.platform = platform
-        self.authenticator = Authenticator.from_platform(platform, jwks_min_refresh_s=settings.jwks_min_refresh_s)
+        self.upstreams = Upstreams(connect_timeout_s=settings.connect_timeout_s)
+        self.dynamo = AsyncDynamo(self.upstreams)
+        self.authenticator = Authenticator.from_platform(platform, jwks_min_refresh_s=settings.jwks_min_refresh_s,
+                                                         dynamo=self.dynamo)
         self.catalog = ModelCatalog(ModelRegistry(platform.tables.models), platform.static_models,
                                     passthrough=settings.passthrough, poll_s=settings.registry_poll_s,
-                                    timeout_s=settings.upstream_timeout_s)
-        self.upstreams = Upstreams(connect_timeout_s=settings.connect_timeout_s)
+                                    timeout_s=settings.upstream_timeout_s, read_version=self._registry_version)
         self.timeout_s = settings.upstream_timeout_s
         self.max_body = settings.max_body_mib << 20
         self.cors = frozenset(settings.cors_origins)
@@ -153,6 +157,15 @@ class Gateway:
     async def startup(self) -> None:
         await self.authenticator.start()
         await self.catalog.start()
+        # Everything loaded so far lives as long as the process: keep it out of the collector's full passes,
+        # which otherwise stall the loop for milliseconds (a p99 killer).
+        gc.collect()
+        gc.freeze()
+
+    async def _registry_version(self) -> int:
+        item = await self.dynamo.get_item(self.platform.tables.models, {"modelId": {"S": VERSION_KEY}},
+                                          projection=["version"])
+        return int(item["version"]["N"]) if item and "version" in item else 0
 
     async def shutdown(self) -> None:
         await self.catalog.stop()

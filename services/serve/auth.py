@@ -30,7 +30,7 @@ from core import aws
 from core.errors import AuthenticationError, PermissionDeniedError
 from core.platform import AuthOutputs, PlatformOutputs
 from services.serve.cache import ExpiringCache
-from services.serve.tokens import TokenInfo, TokenStore
+from services.serve.tokens import TokenInfo, TokenStore, hash_token, info_from_item
 
 log = logging.getLogger("lisa.auth")
 
@@ -263,9 +263,11 @@ class MasterKey:
 
 class Authenticator:
     def __init__(self, auth: AuthOutputs, tokens: TokenStore, master_key: MasterKey, *,
-                 jwks_min_refresh_s: float = 30.0, max_cached: int = 10_000) -> None:
+                 jwks_min_refresh_s: float = 30.0, max_cached: int = 10_000, dynamo: Any = None) -> None:
         self.auth = auth
         self.tokens = tokens
+        # serve passes its on-loop DynamoDB reader (services/serve/dynamo.py); otherwise boto3 in a thread.
+        self.dynamo = dynamo
         self.master_key = master_key
         self.jwt = JwtVerifier(auth, JwksCache(auth.resolved_jwks_url, min_refresh_s=jwks_min_refresh_s))
         self._verified: ExpiringCache[Principal] = ExpiringCache(max_cached)
@@ -305,7 +307,7 @@ class Authenticator:
     async def _token_principal(self, token: str) -> tuple[Principal, float]:
         if self._unknown_tokens.get(token):
             raise AuthenticationError("unknown API token")
-        info = await asyncio.to_thread(self.tokens.lookup, token)
+        info = await self._lookup(token)
         now = time.time()
         if info is None:
             self._unknown_tokens.put(token, True, now + TOKEN_CACHE_TTL_S)
@@ -316,6 +318,12 @@ class Authenticator:
         if info.token_expiration is not None:
             until = min(until, info.token_expiration)
         return principal_from_token(info), until
+
+    async def _lookup(self, token: str) -> TokenInfo | None:
+        if self.dynamo is None:
+            return await asyncio.to_thread(self.tokens.lookup, token)
+        item = await self.dynamo.get_item(self.tokens.table, {"tokenHash": {"S": hash_token(token)}})
+        return info_from_item(item) if item else None
 
     async def _single_flight(self, key: str, work: Callable[[str], Awaitable[tuple[Principal, float]]]):
         # Concurrent first requests with one token share one table lookup.

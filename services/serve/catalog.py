@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Awaitable, Callable
 
 import orjson
 
@@ -22,8 +23,11 @@ log = logging.getLogger("lisa.serve.catalog")
 
 class ModelCatalog:
     def __init__(self, registry: ModelRegistry, static_models: list[LiteLLMModelEntry], *, passthrough: bool = True,
-                 poll_s: float = 0.5, timeout_s: float = 600.0) -> None:
+                 poll_s: float = 0.5, timeout_s: float = 600.0,
+                 read_version: Callable[[], Awaitable[int]] | None = None) -> None:
         self.registry = registry
+        # The poll's one read; by default boto3 in a thread, serve passes an on-loop reader (services/serve/dynamo.py).
+        self.read_version = read_version or (lambda: asyncio.to_thread(registry.version))
         self.static_models = static_models
         self.passthrough = passthrough
         self.poll_s = poll_s
@@ -36,7 +40,7 @@ class ModelCatalog:
 
     async def refresh(self) -> bool:
         """One poll; True when the routes were rebuilt."""
-        version = await asyncio.to_thread(self.registry.version)
+        version = await self.read_version()
         if version == self.version:
             return False
         registrations = await asyncio.to_thread(self.registry.registrations)

@@ -31,7 +31,8 @@ _PAUSE_AT = 1 << 20  # buffered body bytes beyond which we stop reading from the
 
 class UpstreamResponse:
     __slots__ = ("status", "headers", "_conn", "_chunks", "_buffered", "_waiter", "_error", "complete",
-                 "_headers_done", "_timer", "_timeout", "_loop", "bytes_received", "_paused", "_until_close")
+                 "_headers_done", "_timer", "_timeout", "_loop", "bytes_received", "_paused", "_until_close",
+                 "_last_activity")
 
     def __init__(self, conn: _Connection, timeout: float) -> None:
         self.status = 0
@@ -48,6 +49,8 @@ class UpstreamResponse:
         self._until_close = False
         self._loop = conn.loop
         self._timeout = timeout
+        self._last_activity = self._loop.time()
+        # One timer per response: on firing it re-arms itself for what is left since the last activity.
         self._timer = self._loop.call_later(timeout, self._on_timeout)
 
     # what the caller uses ----------------------------------------------------------------------------------------
@@ -103,11 +106,11 @@ class UpstreamResponse:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def _restart_timer(self) -> None:
-        self._timer.cancel()
-        self._timer = self._loop.call_later(self._timeout, self._on_timeout)
-
     def _on_timeout(self) -> None:
+        idle = self._loop.time() - self._last_activity
+        if idle < self._timeout and not self.complete and self._error is None:
+            self._timer = self._loop.call_later(self._timeout - idle, self._on_timeout)
+            return
         if not self.complete:
             self._fail(UpstreamTimeoutError(f"the upstream did not answer within {self._timeout:g} s"))
             self._conn.close()
@@ -122,7 +125,7 @@ class UpstreamResponse:
         self.status = status
         self._headers_done = True
         self._until_close = until_close
-        self._restart_timer()
+        self._last_activity = self._loop.time()
         self._wake()
 
     def _on_body(self, data: bytes) -> None:
@@ -131,7 +134,7 @@ class UpstreamResponse:
         if self._buffered > _PAUSE_AT and not self._paused:
             self._paused = True
             self._conn.pause()
-        self._restart_timer()
+        self._last_activity = self._loop.time()
         self._wake()
 
     def _on_complete(self) -> None:
