@@ -21,6 +21,8 @@ def _litellm():
 
     litellm.telemetry = False
     litellm.suppress_debug_info = True
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):  # it logs every call at INFO, twice
+        logging.getLogger(name).setLevel(logging.WARNING)
     return litellm
 
 

@@ -149,6 +149,7 @@ OIDC_ISSUER = "https://idp.test.example/realms/lisa"
 OIDC_CLIENT = "lisa-web"
 OIDC_ADMIN_GROUP = "lisa-admins"
 JWKS_MIN_REFRESH_S = 1.0
+UI_ORIGIN = "http://ui.test.example"
 
 
 class SelfSignedIdp:
@@ -221,7 +222,7 @@ def oidc_gateway(platform, models, test_idp: SelfSignedIdp, master_key, test_out
     auth = AuthOutputs(authority=OIDC_ISSUER, client_id=OIDC_CLIENT, admin_group=OIDC_ADMIN_GROUP,
                        jwt_groups_property="realm_access.roles", jwks_url=test_idp.url)
     with run_gateway(outputs.model_copy(update={"auth": auth}), test_output / "serve-oidc-gateway.log",
-                     jwks_min_refresh_s=str(JWKS_MIN_REFRESH_S)) as base:
+                     jwks_min_refresh_s=str(JWKS_MIN_REFRESH_S), cors_origins=UI_ORIGIN) as base:
         wait_routable(base, "chat", master_key)
         yield base
 
