@@ -14,6 +14,7 @@ its snapshot as it stops.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import os
 import signal
 import sys
@@ -34,7 +35,7 @@ from services.local.postgres import EmbeddedPostgres, EmbeddedPostgresError
 from services.local.settings import PORTS, REPO, LocalSettings
 from services.local.stage import LocalStage, load_local_stage
 from services.local.state import StateFolder, StateLockedError
-from services.local.supervisor import Child, ChildFailed, Console, http_ok, wait_until
+from services.local.supervisor import Child, ChildFailed, Console, http_ok, stop_pid_group, wait_until
 
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 EMBEDDING_MODEL = "all-minilm-l6-v2"
@@ -112,41 +113,48 @@ class LocalStack:
         s = self.settings
         self.state.create()
         self.state.lock()
+        self.state.run_file.unlink(missing_ok=True)  # a stale one (a killed run's) would read as "ready"
+        self._stop_leftovers()
+        self.postgres = EmbeddedPostgres(self.state.postgres, log_path=self.state.logs / "postgres.log")
+        orphan = self.postgres.stop_orphan()
+        if orphan:
+            self.console.info(f"stopped PostgreSQL (pid {orphan}), left running by an earlier run")
         secrets = self.state.secrets()
         stage = load_local_stage(self.repo, s.stage, master_key=secrets.master_key)
         self._choose_ports()
         root = pulumi_root(self.repo)
         if not (root / "bin" / "pulumi").exists():
             raise StartupError(f"the Pulumi CLI is not built at {root}/bin; run `make pulumi-cli` (or `make run`)")
+        self.postgres.port = self.ports["pg_port"]
         self._point_at_emulator(stage)
         env = self._child_env(stage, secrets.pulumi_passphrase, root)
 
         emulator = self._spawn("emulator", [sys.executable, "-m", "services.local.emulator", "--port",
                                             str(self.ports["emulator_port"]), "--snapshot", str(self.state.snapshot),
                                             "--interval", str(s.emulator_snapshot_s)], env)
-        embeddings = self._spawn("embeddings", [sys.executable, "-m", "services.embeddings", "--port",
-                                                str(self.ports["embeddings_port"])], env)
+        self._spawn("embeddings", [sys.executable, "-m", "services.embeddings", "--port",
+                                   str(self.ports["embeddings_port"])], env)
+        # Warm start: the emulator comes back from its snapshot with the same resources, so the apps can start on
+        # the last platform (moved to this run's ports) while the stage is provisioned again; they are restarted
+        # only if provisioning finds something else (a changed stage config, a lost snapshot).
+        predicted = self._relocated_platform(stage)
+        if predicted is not None:
+            self._start_apps(predicted, env)
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             pg_started = pool.submit(self._start_postgres)
             wait_until(http_ok(self._url("emulator_port", "/moto-api/")), what="the AWS emulator",
                        timeout=s.ready_timeout_s, child=emulator)
             self.console.info(f"AWS emulator ready on {self._url('emulator_port')}")
-            platform = self._provision(stage, secrets)
+            provisioned = self._provision(stage, secrets)
             pg_started.result()
-        platform = self._with_rag_stores(platform, stage)
+        platform = self._with_rag_stores(provisioned, stage)
+        if platform != predicted:
+            if predicted is not None:
+                self.console.info("the stage differs from the last run's; restarting the apps on the new platform")
+                self._stop_apps()
+            self._start_apps(platform, env)
         self.platform = platform
-        self.state.write_json(self.state.platform_file, platform.model_dump(mode="json"))
-        self.state.write_json(self.state.web_config, self._web_config(platform))
-
-        env = {**env, "LISA_PLATFORM_FILE": str(self.state.platform_file),
-               "LISA_RAG_PG_DSN": self.postgres.dsn}
-        serve = self._spawn("serve", [sys.executable, "-m", "services.serve"], env)
-        api = self._spawn("api", [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory",
-                                  "--host", "127.0.0.1", "--port", str(self.ports["api_port"]),
-                                  "--log-level", "info", "--no-access-log"], env)
-        web = self._spawn("web", [sys.executable, "-m", "services.local.web", "--port", str(self.ports["web_port"]),
-                                  "--dist", str(s.web_dist), "--config", str(self.state.web_config)], env)
-        for child, path in ((embeddings, "/health"), (serve, "/health"), (api, "/health"), (web, "/_health")):
+        for child, path in self._readiness_paths():
             wait_until(http_ok(self._url(f"{child.name}_port", path)), what=child.name, timeout=s.ready_timeout_s,
                        child=child)
         self.console.info("all services ready; registering models")
@@ -159,6 +167,75 @@ class LocalStack:
         )
         self.state.write_json(self.state.run_file, self._run_info(facts), private=True)
         self.console.block(banner.render(facts))
+
+    APPS = ("serve", "api", "web")
+
+    def _start_apps(self, platform: PlatformOutputs, env: dict[str, str]) -> None:
+        self.state.write_json(self.state.platform_file, platform.model_dump(mode="json"))
+        self.state.write_json(self.state.web_config, self._web_config(platform))
+        env = {**env, "LISA_PLATFORM_FILE": str(self.state.platform_file), "LISA_RAG_PG_DSN": self.postgres.dsn}
+        self._spawn("serve", [sys.executable, "-m", "services.serve"], env)
+        self._spawn("api", [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory",
+                            "--host", "127.0.0.1", "--port", str(self.ports["api_port"]),
+                            "--log-level", "info", "--no-access-log"], env)
+        self._spawn("web", [sys.executable, "-m", "services.local.web", "--port", str(self.ports["web_port"]),
+                            "--dist", str(self.settings.web_dist), "--config", str(self.state.web_config)], env)
+
+    def _stop_apps(self) -> None:
+        for child in [c for c in self.children if c.name in self.APPS]:
+            child.stop()
+            self.children.remove(child)
+        self._record_children()
+
+    def _readiness_paths(self) -> list[tuple[Child, str]]:
+        paths = {"embeddings": "/health", "serve": "/health", "api": "/health", "web": "/_health"}
+        return [(c, paths[c.name]) for c in self.children if c.name in paths]
+
+    def _relocated_platform(self, stage: LocalStage) -> PlatformOutputs | None:
+        """The last run's platform with this run's ports, if the emulator will come back from a snapshot."""
+        if not (self.state.snapshot.exists() and self.state.platform_file.exists()):
+            return None
+        try:
+            previous = PlatformOutputs.model_validate_json(self.state.platform_file.read_text())
+        except ValueError:
+            return None
+        auth = previous.auth
+        if auth.jwks_url and auth.user_pool_id:
+            auth = auth.model_copy(update={"jwks_url": f"{self._url('emulator_port')}/{auth.user_pool_id}/.well-known/jwks.json"})
+        stores = [store.model_copy(update={"port": self.ports["pg_port"]}) for store in previous.rag_stores]
+        return previous.model_copy(update={"auth": auth, "rag_stores": stores, **self._platform_urls()})
+
+    def _platform_urls(self) -> dict[str, str]:
+        return {
+            "serve_url": self._url("serve_port"),
+            "api_url": self._url("api_port"),
+            "web_url": self._url("web_port"),
+            "state_backend_url": f"file://{self.state.pulumi_backend}",
+        }
+
+    def _record_children(self) -> None:
+        """Who runs now, so a next start can stop what a killed supervisor left behind."""
+        record = {}
+        for child in self.children:
+            try:
+                record[child.name] = [child.pid, psutil.Process(child.pid).create_time()]
+            except psutil.NoSuchProcess:
+                continue
+        self.state.write_json(self.state.root / "children.json", record)
+
+    def _stop_leftovers(self) -> None:
+        path = self.state.root / "children.json"
+        if not path.exists():
+            return
+        for name, (pid, created) in json.loads(path.read_text()).items():
+            try:
+                if psutil.Process(pid).create_time() != created:
+                    continue  # the pid belongs to another process by now
+            except psutil.NoSuchProcess:
+                continue
+            self.console.info(f"stopping {name} (pid {pid}), left running by an earlier run")
+            stop_pid_group(pid, timeout=20)
+        path.unlink(missing_ok=True)
 
     def _choose_ports(self) -> None:
         chosen: dict[str, int] = {}
@@ -227,11 +304,10 @@ class LocalStack:
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
         child = Child(name, argv, env=env, cwd=self.repo, log_dir=self.state.logs, console=self.console).start()
         self.children.append(child)
+        self._record_children()
         return child
 
     def _start_postgres(self) -> None:
-        self.postgres = EmbeddedPostgres(self.state.postgres, self.ports["pg_port"],
-                                         log_path=self.state.logs / "postgres.log")
         self.postgres.start()
         self.console.line("postgres", f"ready on 127.0.0.1:{self.ports['pg_port']} (log: {self.postgres.log_path})")
 
@@ -252,13 +328,7 @@ class LocalStack:
                                      "port": pg.port, "dbname": "postgres", "engine": "postgres"})
             stores.append(RagStoreOutputs(repository=repository, endpoint="127.0.0.1", port=pg.port,
                                           database="postgres", credentials_secret_arn=arn))
-        return platform.model_copy(update={
-            "rag_stores": stores,
-            "serve_url": self._url("serve_port"),
-            "api_url": self._url("api_port"),
-            "web_url": self._url("web_port"),
-            "state_backend_url": f"file://{self.state.pulumi_backend}",
-        })
+        return platform.model_copy(update={"rag_stores": stores, **self._platform_urls()})
 
     def _web_config(self, platform: PlatformOutputs) -> dict[str, Any]:
         auth = platform.auth
@@ -331,8 +401,8 @@ class LocalStack:
 
     # ---- stop
     def stop(self) -> None:
-        if self._stopping.is_set():
-            return
+        if self._stopping.is_set() or not self.state.locked:
+            return  # never touch the files of a stack that another process runs on this folder
         self._stopping.set()
         self.state.run_file.unlink(missing_ok=True)
         # Reverse order: the apps first (they use the emulator and Postgres), the emulator (saving its snapshot)
@@ -343,12 +413,11 @@ class LocalStack:
             child.stop(timeout=20 if child.name == "emulator" else 10)
         if self.postgres is not None:
             self.postgres.stop()
+        (self.state.root / "children.json").unlink(missing_ok=True)
         self.state.unlock()
 
 
 def _put_secret(name: str, value: dict[str, Any]) -> str:
-    import json
-
     from botocore.exceptions import ClientError
 
     sm = aws.client("secretsmanager")

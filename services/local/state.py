@@ -106,6 +106,10 @@ class StateFolder:
         os.write(fd, str(os.getpid()).encode())
         self._lock_fd = fd
 
+    @property
+    def locked(self) -> bool:
+        return self._lock_fd is not None
+
     def unlock(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)

@@ -132,6 +132,23 @@ def stop_group(process: subprocess.Popen | None, timeout: float = 10.0) -> None:
         process.wait(5)
 
 
+def stop_pid_group(pid: int, timeout: float = 10.0) -> None:
+    """stop_group for a process that is not our child (left by an earlier supervisor)."""
+    import psutil
+
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        psutil.Process(pid).wait(timeout)
+    except (ProcessLookupError, psutil.NoSuchProcess):
+        pass
+    except psutil.TimeoutExpired:
+        pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def wait_until(ready: Callable[[], bool], *, what: str, timeout: float, child: Child | None = None,
                interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
