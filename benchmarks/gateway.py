@@ -10,9 +10,9 @@ The load generator (wrk), the upstream and the target share this machine's cores
 within one run, not absolutes. Run: `make bench-gateway` (or `python benchmarks/gateway.py [--duration 10]`).
 
 LiteLLM's proxy needs modules that litellm's wheel does not install (its `proxy` extra pins a `litellm-proxy`
-package the registry does not have). Point `LISA_LITELLM_PROXY_DEPS` at a directory holding them
-(`pip install --target DIR backoff redis apscheduler expression fastapi-sso mcp soundfile`); without it the proxy
-row says why it is missing.
+distribution the registry does not carry): benchmarks/litellm-proxy-requirements.txt lists them, installed apart
+from the venv into `$LISA_CACHE/litellm-proxy-deps` (or wherever `LISA_LITELLM_PROXY_DEPS` points). Without them
+the proxy row says why it is missing.
 """
 
 from __future__ import annotations
@@ -159,9 +159,11 @@ def _gateway(stack: ExitStack, platform, name: str, **settings: str) -> tuple[st
 
 
 def _litellm_proxy(stack: ExitStack, upstream: str) -> tuple[str | None, int | None, str]:
-    deps = os.environ.get("LISA_LITELLM_PROXY_DEPS")
-    if not deps or not Path(deps).is_dir():
-        return None, None, "LISA_LITELLM_PROXY_DEPS is not set to a directory with the proxy's extra modules"
+    cache = Path(os.environ.get("LISA_CACHE", Path.home() / ".cache" / "lisa"))
+    deps = os.environ.get("LISA_LITELLM_PROXY_DEPS") or str(cache / "litellm-proxy-deps")
+    if not Path(deps).is_dir():
+        return None, None, (f"{deps} is missing: pip install --no-deps --target {deps} "
+                            "-r benchmarks/litellm-proxy-requirements.txt")
     config = LOG_DIR / "litellm-proxy.yaml"
     config.write_text(json.dumps({
         "model_list": [{"model_name": "bench-chat", "litellm_params": {"model": "openai/stand-in-chat",
