@@ -33,7 +33,9 @@ is stored), checks the embedding model by embedding the first chunk, stores the 
 with status INGESTION_PENDING and returns. A background job embeds the chunks (through the serve gateway's
 `/v2/serve/embeddings`, so any registered embedding model works) and writes them to the store in one transaction:
 INGESTION_IN_PROGRESS (with `chunksEmbedded` rising) → INGESTION_COMPLETED, or INGESTION_FAILED with `error` and
-nothing of the document left in the store. Deleting a document removes its vectors, its S3 object and its record.
+nothing of the document left in the store. Deleting a document removes its vectors, its S3 object and its record
+(and stops its job first). A job interrupted by a restart or a crash is resumed from the stored original by an api
+process within about a minute (its record's heartbeat stops; see services/rag/ingest.py).
 A repository's embedding dimension is fixed by its first ingest; a model with another dimension is a 400.
 
 Shapes (JSON, camelCase):
@@ -96,32 +98,35 @@ DEFAULT_TOP_K = 3
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Open the RAG service with the app, resume unfinished ingest jobs, and stop them cleanly at shutdown."""
-    service = None
+    """Open the RAG service with the app, resume orphaned ingest jobs now and then, and stop jobs cleanly at shutdown."""
+    service, sweeper = None, None
     platform = getattr(app.state, "platform", None)
     settings = RagSettings()
     if platform is not None and (settings.serve_url or platform.serve_url):
         service = RagService(platform, settings)
         app.state.rag = service
         app.state.rag_chat = ChatGateway(service.gateway.base_url, timeout_s=settings.gateway_timeout_s)
-        asyncio.get_running_loop().run_in_executor(None, _resume, service)
+        sweeper = asyncio.create_task(_resume_orphans(service, settings.resume_interval_s))
     else:
         log.warning("RAG routes disabled: set LISA_RAG_SERVE_URL (or the platform's serveUrl)")
     try:
         yield
     finally:
         if service is not None:
+            sweeper.cancel()
             await app.state.rag_chat.aclose()
             await run_in_threadpool(service.close)
 
 
-def _resume(service: RagService) -> None:
-    try:
-        resumed = service.resume()
-        if resumed:
-            log.info("resumed %d unfinished ingest jobs", resumed)
-    except Exception:  # noqa: BLE001 (the api still serves; the documents stay unfinished until the next start)
-        log.exception("could not resume unfinished ingest jobs")
+async def _resume_orphans(service: RagService, interval_s: float) -> None:
+    while True:
+        try:
+            resumed = await run_in_threadpool(service.resume)
+            if resumed:
+                log.info("resumed %d orphaned ingest jobs", resumed)
+        except Exception:  # noqa: BLE001 (the next round tries again)
+            log.exception("could not resume orphaned ingest jobs")
+        await asyncio.sleep(interval_s)
 
 
 router = APIRouter(tags=["repositories"], lifespan=_lifespan)

@@ -2,7 +2,9 @@
 
 A record is also its ingest job: `status` goes INGESTION_PENDING → INGESTION_IN_PROGRESS (`chunksEmbedded` rising)
 → INGESTION_COMPLETED | INGESTION_FAILED (`error`). Updates are conditional on the record still existing, so a job
-whose document was deleted meanwhile learns it at its next progress write and stops.
+whose document was deleted meanwhile learns it at its next progress write and stops. While a job runs, its process
+writes `heartbeatAt` (unix seconds) every few seconds; an unfinished record whose heartbeat stopped belongs to a
+process that died, and the first api process to `claim` it (a conditional write) runs the job again.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class DocumentRecord(CamelModel):
     upload_date: str = Field(default_factory=now_iso)
     created_date: str = Field(default_factory=now_iso)
     updated_date: str = Field(default_factory=now_iso)
+    heartbeat_at: float = Field(default_factory=time.time)
 
     @property
     def bucket_and_key(self) -> tuple[str, str]:
@@ -107,7 +110,9 @@ class DocumentTable:
         return aws.resource("dynamodb").Table(self.table_name)
 
     def put(self, record: DocumentRecord) -> None:
-        self._table.put_item(Item=record.model_dump(mode="json", exclude_none=True))
+        item = record.model_dump(mode="json", exclude_none=True)
+        item["heartbeatAt"] = _decimal(record.heartbeat_at)
+        self._table.put_item(Item=item)
 
     def get(self, repository_id: str, document_id: str) -> DocumentRecord | None:
         item = self._table.get_item(Key={"repositoryId": repository_id, "documentId": document_id},
@@ -166,8 +171,35 @@ class DocumentTable:
             raise
         return True
 
+    def heartbeat(self, record: DocumentRecord) -> bool:
+        return self._conditional(record, "SET heartbeatAt = :h", {":h": _decimal(time.time())},
+                                 "attribute_exists(documentId)")
+
+    def claim(self, record: DocumentRecord) -> bool:
+        """Take over an orphaned job: True for exactly one caller while the heartbeat it saw is unchanged."""
+        return self._conditional(record, "SET heartbeatAt = :h", {":h": _decimal(time.time()),
+                                                                 ":seen": _decimal(record.heartbeat_at)},
+                                 "heartbeatAt = :seen")
+
+    def _conditional(self, record: DocumentRecord, update: str, values: dict[str, Any], condition: str) -> bool:
+        try:
+            self._table.update_item(Key={"repositoryId": record.repository_id, "documentId": record.document_id},
+                                    UpdateExpression=update, ConditionExpression=condition,
+                                    ExpressionAttributeValues=values)
+        except ClientError as exc:
+            if aws.error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def delete(self, repository_id: str, document_id: str) -> None:
         self._table.delete_item(Key={"repositoryId": repository_id, "documentId": document_id})
+
+
+def _decimal(value: float):
+    from decimal import Decimal
+
+    return Decimal(repr(round(value, 3)))
 
 
 class Throttle:

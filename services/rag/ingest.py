@@ -2,8 +2,9 @@
 job per document (a thread pool in the api process). Progress and the outcome are written to the document record.
 
 A job writes all its chunks through one store writer, so a failure (or a delete of the document meanwhile) leaves
-none of them behind. A job stopped by a shutdown leaves its record unfinished; `resume` restarts such jobs from
-the stored original at the next start.
+none of them behind. While jobs run, a heartbeat thread stamps their records; a job stopped by a shutdown or a
+crash leaves its record unfinished with a heartbeat that ages, and RagService.resume (run periodically by the api)
+restarts it from the stored original in whichever api process claims it first.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def chunk_records(record: DocumentRecord, chunks: list[Chunk]) -> list[ChunkReco
 
 class IngestJobs:
     def __init__(self, table: DocumentTable, gateway: Gateway, store_of: Callable[[Repository], VectorStore], *,
-                 workers: int = 2, batch: int = 32, concurrency: int = 2, progress_interval_s: float = 1.0) -> None:
+                 workers: int = 2, batch: int = 32, concurrency: int = 2, progress_interval_s: float = 1.0,
+                 heartbeat_s: float = 10.0) -> None:
         self.table = table
         self.gateway = gateway
         self.store_of = store_of
@@ -44,13 +46,32 @@ class IngestJobs:
         self.progress_interval_s = progress_interval_s
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest")
         self._running: dict[str, tuple[Future, threading.Event]] = {}
+        self._records: dict[str, DocumentRecord] = {}
         self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._beat = threading.Thread(target=self._heartbeats, args=(heartbeat_s,), name="ingest-heartbeat", daemon=True)
+        self._beat.start()
+
+    def _heartbeats(self, interval_s: float) -> None:
+        while not self._closing.wait(interval_s):
+            with self._lock:
+                records = list(self._records.values())
+            for record in records:
+                try:
+                    self.table.heartbeat(record)
+                except Exception:  # noqa: BLE001 (a missed beat only makes the job look older)
+                    log.warning("could not write the heartbeat of %s", record.document_id)
+
+    def running(self, document_id: str) -> bool:
+        with self._lock:
+            return document_id in self._running
 
     def submit(self, repository: Repository, record: DocumentRecord, chunks: list[Chunk]) -> Future:
         stop = threading.Event()
         future = self._pool.submit(self._run, repository, record, chunks, stop)
         with self._lock:
             self._running[record.document_id] = (future, stop)
+            self._records[record.document_id] = record
         future.add_done_callback(lambda _: self._forget(record.document_id, future))
         return future
 
@@ -58,6 +79,7 @@ class IngestJobs:
         with self._lock:
             if self._running.get(document_id, (None,))[0] is future:
                 del self._running[document_id]
+                self._records.pop(document_id, None)
 
     def stop(self, document_id: str, timeout_s: float = 60.0) -> None:
         """Stop the document's job, if one runs here, and wait until it has rolled back."""
@@ -77,6 +99,7 @@ class IngestJobs:
             running[0].result(timeout=timeout_s)
 
     def shutdown(self) -> None:
+        self._closing.set()
         with self._lock:
             running = list(self._running.values())
         for _, stop in running:

@@ -8,6 +8,7 @@ document recorded and its job started.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -58,7 +59,8 @@ class RagService:
         self.bucket = platform.buckets.rag_documents
         self.table = DocumentTable(platform.tables.rag_documents)
         self.jobs = IngestJobs(self.table, self.gateway, self.catalog.store, workers=settings.ingest_workers,
-                               batch=settings.embed_batch, concurrency=settings.embed_concurrency)
+                               batch=settings.embed_batch, concurrency=settings.embed_concurrency,
+                               heartbeat_s=settings.heartbeat_s)
 
     def close(self) -> None:
         self.jobs.shutdown()
@@ -190,12 +192,15 @@ class RagService:
         self.jobs.submit(repository, record, chunks)
         return record
 
-    def resume(self) -> int:
-        """Restart the jobs a previous process left unfinished (from their stored originals)."""
+    def resume(self, stale_after_s: float | None = None) -> int:
+        """Restart the jobs whose process stopped beating (from their stored originals); returns how many."""
+        stale_after_s = self.settings.resume_stale_s if stale_after_s is None else stale_after_s
         resumed = 0
         for record in self.table.unfinished():
             repository = self.catalog.repositories.get(record.repository_id)
-            if repository is None:
+            if repository is None or self.jobs.running(record.document_id):
+                continue
+            if time.time() - record.heartbeat_at < stale_after_s or not self.table.claim(record):
                 continue
             try:
                 bucket, key = record.bucket_and_key
@@ -205,6 +210,7 @@ class RagService:
             except Exception as exc:  # noqa: BLE001 (recorded on the document)
                 self.table.update(record, status=IngestionStatus.FAILED, error=f"could not resume ({type(exc).__name__})")
                 continue
+            log.info("resuming the ingest of %s/%s", record.repository_id, record.document_id)
             self.jobs.submit(repository, record, chunks)
             resumed += 1
         return resumed

@@ -21,6 +21,11 @@ class RagSettings(BaseSettings):
     embed_batch: int = Field(default=32, ge=1, le=2048, description="chunks per embeddings request")
     embed_concurrency: int = Field(default=2, ge=1, le=16, description="embeddings requests in flight per ingest job")
     ingest_workers: int = Field(default=2, ge=1, le=32, description="documents ingested at once")
+    # Ingest jobs stamp their document every heartbeat_s; one silent for resume_stale_s is resumed by whichever api
+    # process looks first (every resume_interval_s).
+    heartbeat_s: float = Field(default=10.0, gt=0)
+    resume_stale_s: float = Field(default=60.0, gt=0)
+    resume_interval_s: float = Field(default=30.0, gt=0)
     gateway_timeout_s: float = Field(default=120.0, gt=0)
     # pgvector HNSW parameters (see benchmarks/rag.py for the recall/latency they give on MiniLM vectors).
     hnsw_m: int = Field(default=16, ge=2, le=100)

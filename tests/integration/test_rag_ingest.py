@@ -127,15 +127,37 @@ def test_deleting_a_document_mid_ingest_leaves_nothing(rag_service):
     assert snapshot(rag_service) == before
 
 
-def test_unfinished_jobs_resume_from_the_stored_original(rag_service):
-    record, = ingest(rag_service, {"resume.txt": b"Glaciers carve valleys over thousands of years."})
-    store = rag_service.catalog.store(rag_service.catalog.repositories[REPO])
-    store.delete_document(record.document_id)
-    rag_service.table.update(record, status=IngestionStatus.IN_PROGRESS, chunks_embedded=0)  # as a crash leaves it
+def orphan(rag_service, text: bytes):
+    """A document whose job died mid-way: unfinished, no chunks, its last heartbeat as the record says."""
+    record, = ingest(rag_service, {"resume.txt": text})
+    rag_service.catalog.store(rag_service.catalog.repositories[REPO]).delete_document(record.document_id)
+    rag_service.table.update(record, status=IngestionStatus.IN_PROGRESS, chunks_embedded=0)
+    return rag_service.table.get(REPO, record.document_id)
+
+
+def test_an_orphaned_job_resumes_from_the_stored_original(rag_service):
+    record = orphan(rag_service, b"Glaciers carve valleys over thousands of years.")
     try:
-        assert rag_service.resume() == 1
+        assert rag_service.resume(stale_after_s=0) == 1
         assert wait_status(rag_service, record).status is IngestionStatus.COMPLETED
-        assert store.count(record.document_id) == 1
+        assert rag_service.catalog.store(rag_service.catalog.repositories[REPO]).count(record.document_id) == 1
+    finally:
+        rag_service.delete_documents(ALICE, REPO, [record.document_id])
+
+
+def test_a_job_with_a_recent_heartbeat_is_left_to_its_process(rag_service):
+    record = orphan(rag_service, b"Rivers deliver sediment to deltas.")
+    try:
+        assert rag_service.resume(stale_after_s=3600) == 0
+    finally:
+        rag_service.delete_documents(ALICE, REPO, [record.document_id])
+
+
+def test_only_one_process_claims_an_orphan(rag_service):
+    record = orphan(rag_service, b"Comets grow tails near the sun.")
+    try:
+        assert rag_service.table.claim(record) is True
+        assert rag_service.table.claim(record) is False  # the heartbeat it saw has moved on
     finally:
         rag_service.delete_documents(ALICE, REPO, [record.document_id])
 
