@@ -56,7 +56,8 @@ class ChatUi(pulumi.ComponentResource):
             f"{name}-oac", name=f"{args.context.prefix}-web", description="LISA chat UI bucket",
             origin_access_control_origin_type="s3", signing_behavior="always", signing_protocol="sigv4", opts=child)
         distribution = aws.cloudfront.Distribution(
-            f"{name}-cdn", enabled=True, comment=f"LISA {args.context.prefix} chat UI", default_root_object="index.html",
+            f"{name}-cdn", enabled=True, comment=f"LISA {args.context.prefix} chat UI",
+            default_root_object="index.html",
             is_ipv6_enabled=True, http_version="http2and3", price_class="PriceClass_100", wait_for_deployment=False,
             origins=[{"origin_id": ORIGIN_ID, "domain_name": site.bucket.bucket_regional_domain_name,
                       "origin_access_control_id": oac.id}],

@@ -32,7 +32,7 @@ class DataStores(pulumi.ComponentResource):
     kms_key_alias: str
     table_names: dict[str, pulumi.Output[str]]  # keyed like core.platform.Tables
     table_arns: dict[str, pulumi.Output[str]]
-    bucket_names: dict[str, pulumi.Output[str]]  # keyed like core.platform.Buckets (models, ragDocuments, deploymentState)
+    bucket_names: dict[str, pulumi.Output[str]]  # keyed like core.platform.Buckets (without web)
     bucket_arns: dict[str, pulumi.Output[str]]
     access_logs_bucket: pulumi.Output[str]
     master_key_secret_arn: pulumi.Output[str]
@@ -70,7 +70,8 @@ class DataStores(pulumi.ComponentResource):
                 billing_mode="PAY_PER_REQUEST",
                 hash_key=spec.hash_key,
                 range_key=spec.range_key,
-                attributes=[{"name": a["AttributeName"], "type": a["AttributeType"]} for a in spec.attribute_definitions()],
+                attributes=[{"name": a["AttributeName"], "type": a["AttributeType"]}
+                            for a in spec.attribute_definitions()],
                 server_side_encryption={"enabled": True, "kms_key_arn": self.kms_key_arn},
                 point_in_time_recovery={"enabled": True},
                 deletion_protection_enabled=ctx.retain,

@@ -75,8 +75,9 @@ class HttpsService(pulumi.ComponentResource):
         super().__init__("lisa:components:HttpsService", name, None, opts)
         self._name, self._ctx, self._args = name, args.context, args
         ctx, app = args.context, args.app
-        log_group = aws.cloudwatch.LogGroup(f"{name}-logs", name=naming.app_log_group(ctx.deployment, ctx.stage_name, app),
-                                            retention_in_days=ctx.log_retention_days, opts=self._opts())
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=naming.app_log_group(ctx.deployment, ctx.stage_name, app),
+            retention_in_days=ctx.log_retention_days, opts=self._opts())
         alb = aws.lb.LoadBalancer(
             f"{name}-alb", name=args.alb_name, internal=not args.internet_facing, load_balancer_type="application",
             subnets=args.alb_subnet_ids, security_groups=[args.alb_security_group_id],
@@ -132,7 +133,8 @@ class HttpsService(pulumi.ComponentResource):
             return pulumi.Output.from_input(cert.arn)
         # selfSigned (dev only): generated here for this ALB's DNS name and imported into ACM. Later runs would
         # generate a new key; ignore_changes keeps the first one, so `pulumi up` stays a no-op.
-        pem = alb.dns_name.apply(lambda dns: self_signed_certificate(f"LISA {self._ctx.prefix} {self._args.app}", [dns]))
+        common_name = f"LISA {self._ctx.prefix} {self._args.app}"
+        pem = alb.dns_name.apply(lambda dns: self_signed_certificate(common_name, [dns]))
         imported = aws.acm.Certificate(
             f"{self._name}-self-signed", certificate_body=pem.apply(lambda p: p[0]),
             private_key=pulumi.Output.secret(pem.apply(lambda p: p[1])),
@@ -170,7 +172,9 @@ class HttpsService(pulumi.ComponentResource):
                            opts=self._opts())
         return execution_role, task_role
 
-    def _task_definition(self, log_group, secret_arn, platform_json, execution_role, task_role) -> aws.ecs.TaskDefinition:
+    def _task_definition(self, log_group: aws.cloudwatch.LogGroup, secret_arn: pulumi.Output[str],
+                         platform_json: pulumi.Output[str], execution_role: aws.iam.Role,
+                         task_role: aws.iam.Role) -> aws.ecs.TaskDefinition:
         ctx, args = self._ctx, self._args
         extra = pulumi.Output.all(**args.extra_environment) if args.extra_environment else pulumi.Output.from_input({})
         containers = pulumi.Output.all(args.image, log_group.name, secret_arn, platform_json, extra,

@@ -324,7 +324,8 @@ def control_plane_task_policy(account: Account, g: ControlPlaneGrants) -> Docume
         *_control_plane_scaling(account, g),
         statement("PassHostingRoles", "iam:PassRole",
                   [g.hosting.instance_role_arn, g.hosting.task_role_arn, g.hosting.execution_role_arn],
-                  condition={"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ecs-tasks.amazonaws.com"]}}),
+                  condition={"StringEquals": {
+                      "iam:PassedToService": ["ec2.amazonaws.com", "ecs-tasks.amazonaws.com"]}}),
         statement("ServiceLinkedRoles", "iam:CreateServiceLinkedRole",
                   account.arn("iam", "role/aws-service-role/*", regional=False),
                   condition={"StringEquals": {"iam:AWSServiceName": [

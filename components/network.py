@@ -1,4 +1,4 @@
-"""Network: a new VPC (private + public subnets in 2 AZs, NAT, endpoints, flow logs) or an existing one; the apps' SGs."""
+"""Network: a new VPC (private + public subnets in 2 AZs, NAT, endpoints, flow logs) or an existing one; app SGs."""
 
 from __future__ import annotations
 
@@ -125,7 +125,8 @@ class Network(pulumi.ComponentResource):
         aws.ec2.FlowLog(f"{n}-flow-log", vpc_id=vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
                         log_destination=group.arn, iam_role_arn=role.arn, opts=self._opts())
 
-    def _endpoints(self, vpc: aws.ec2.Vpc, private: list[aws.ec2.Subnet], route_tables: list[aws.ec2.RouteTable]) -> None:
+    def _endpoints(self, vpc: aws.ec2.Vpc, private: list[aws.ec2.Subnet],
+                   route_tables: list[aws.ec2.RouteTable]) -> None:
         n, region = self._name, self._ctx.region
         endpoint_sg = aws.ec2.SecurityGroup(f"{n}-endpoints-sg", vpc_id=vpc.id,
                                             description="VPC interface endpoints: HTTPS from inside the VPC",
@@ -151,7 +152,8 @@ class Network(pulumi.ComponentResource):
         self.private_subnet_ids = pulumi.Output.from_input(list(config.private_subnet_ids))
         self.public_subnet_ids = pulumi.Output.from_input(list(config.public_subnet_ids))
         self.internet_facing = network_plan.alb_is_internet_facing(config.public_subnet_ids, creates_vpc=False)
-        self.vpc_cidr = aws.ec2.get_vpc_output(id=config.vpc_id, opts=pulumi.InvokeOutputOptions(parent=self)).cidr_block
+        found = aws.ec2.get_vpc_output(id=config.vpc_id, opts=pulumi.InvokeOutputOptions(parent=self))
+        self.vpc_cidr = found.cidr_block
 
     def _app_security_groups(self) -> None:
         n = self._name

@@ -27,7 +27,7 @@ class SubnetPlan:
 
 
 def plan_subnets(vpc_cidr: str, az_count: int = AZ_COUNT) -> list[SubnetPlan]:
-    """Split the VPC into 2 × az_count equal blocks: the first az_count private (tasks, stores), then public (ALBs, NAT)."""
+    """Split the VPC into 2 × az_count equal blocks: first the private ones (tasks, stores), then public (ALBs, NAT)."""
     if az_count < 1:
         raise ValueError("at least one availability zone is needed")
     network = ipaddress.IPv4Network(vpc_cidr, strict=True)

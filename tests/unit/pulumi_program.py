@@ -167,7 +167,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.calls.append(args.token)
         r = self.region
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "userId": "AIDA", "id": ACCOUNT}
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "userId": "AIDA",
+                    "id": ACCOUNT}
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {"names": [f"{r}a", f"{r}b", f"{r}c"], "zoneIds": ["use1-az1", "use1-az2", "use1-az4"], "id": r}
         if args.token == "aws:ec2/getVpc:getVpc":

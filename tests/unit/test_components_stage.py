@@ -177,7 +177,8 @@ def test_a_self_signed_stage_imports_one_certificate_per_alb(dev_run, prod_run):
 
 
 def test_a_configured_image_builds_nothing_and_is_pulled_from_its_repository(prod_run, dev_run):
-    assert prod_run.of_type("docker-build:index:Image") == [] and prod_run.of_type("aws:ecr/repository:Repository") == []
+    assert prod_run.of_type("docker-build:index:Image") == []
+    assert prod_run.of_type("aws:ecr/repository:Repository") == []
     [pull] = [s for s in policy_documents(prod_run)["serve-app-execution-policy"]["Statement"] if s["Sid"] == "EcrPull"]
     assert pull["Resource"] == [f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/lisa/apps"]
     assert len(dev_run.of_type("docker-build:index:Image")) == 1

@@ -14,6 +14,9 @@ from tests.unit.conftest import dev_stage, prod_stage
 from tests.unit.pulumi_program import pulumi_values
 
 OIDC = {"authority": "https://login.example.com", "clientId": "web", "adminGroup": "admins"}
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+VPC_ID = "vpc-0123456789abcdef0"
+ACM = "arn:aws:acm:us-east-1:123456789012:certificate/x"
 MODEL = {"model_name": "m", "litellm_params": {"model": "bedrock/x"}, "lisa_params": {"model_type": "textgen"}}
 
 
@@ -40,15 +43,14 @@ INVALID: list[tuple[str, dict, str, str]] = [
     ("vpc cidr too small", {"vpc": {"vpcCidr": "10.0.0.0/24"}}, "vpc.vpcCidr", "/16 and /22"),
     ("public vpc cidr", {"vpc": {"vpcCidr": "8.8.0.0/16"}}, "vpc.vpcCidr", "private range"),
     ("three nat gateways", {"vpc": {"natGateways": 3}}, "vpc.natGateways", "less than or equal to 2"),
-    ("malformed vpc id", {"vpc": {"vpcId": "vpc-XYZ", "privateSubnetIds": ["subnet-0123456789abcdef0"] * 2}},
+    ("malformed vpc id", {"vpc": {"vpcId": "vpc-XYZ", "privateSubnetIds": SUBNETS}},
      "vpc.vpcId", "pattern"),
-    ("one private subnet", {"vpc": {"vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": ["subnet-0123456789abcdef0"]}},
+    ("one private subnet", {"vpc": {"vpcId": VPC_ID, "privateSubnetIds": SUBNETS[:1]}},
      "vpc.privateSubnetIds", "at least 2"),
-    ("malformed subnet id", {"vpc": {"vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": ["subnet-1", "subnet-2"]}},
+    ("malformed subnet id", {"vpc": {"vpcId": VPC_ID, "privateSubnetIds": ["subnet-1", "subnet-2"]}},
      "vpc.privateSubnetIds[0]", "pattern"),
-    ("subnet both private and public", {"vpc": {"vpcId": "vpc-0123456789abcdef0",
-                                                "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
-                                                "publicSubnetIds": ["subnet-0123456789abcdef1"]}},
+    ("subnet both private and public", {"vpc": {"vpcId": VPC_ID, "privateSubnetIds": SUBNETS,
+                                                "publicSubnetIds": SUBNETS[1:]}},
      "vpc", "both private and public"),
     ("unknown vpc key", {"vpc": {"vpcCidr": "10.0.0.0/16", "cidr": "10.0.0.0/16"}}, "vpc.cidr", "not permitted"),
     ("http authority", {"authConfig": {**OIDC, "authority": "http://login.example.com"}}, "authConfig.authority",
@@ -62,8 +64,8 @@ INVALID: list[tuple[str, dict, str, str]] = [
     ("uppercase cognito domain", {"authConfig": {"provider": "cognito", "domainPrefix": "Lisa"}},
      "authConfig.domainPrefix", "pattern"),
     ("no certificate", {"certificate": {}}, "certificate", "exactly one"),
-    ("two certificates", {"certificate": {"selfSigned": True, "acmCertificateArn":
-                                          "arn:aws:acm:us-east-1:123456789012:certificate/x"}}, "certificate", "exactly one"),
+    ("two certificates", {"certificate": {"selfSigned": True, "acmCertificateArn": ACM}}, "certificate",
+     "exactly one"),
     ("certificate arn not an arn", {"certificate": {"acmCertificateArn": "cert-123"}},
      "certificate.acmCertificateArn", "pattern"),
     ("self-signed in prod", {"deploymentStage": "prod"}, "certificate.selfSigned", "real certificate"),
@@ -76,10 +78,11 @@ INVALID: list[tuple[str, dict, str, str]] = [
      "ragRepositories[0].repositoryId", "pattern"),
     ("unknown store type", {"ragRepositories": [{"repositoryId": "docs", "type": "chroma"}]},
      "ragRepositories[0].type", "'opensearch' or 'pgvector'"),
-    ("overlap not below size", {"ragRepositories": [{"repositoryId": "docs", "type": "pgvector", "chunkSize": 100,
-                                                     "chunkOverlap": 100}]}, "ragRepositories[0].chunkOverlap", "smaller than"),
-    ("rds sizing on an opensearch store", {"ragRepositories": [{"repositoryId": "docs", "type": "opensearch",
-                                                                "rdsConfig": {}}]}, "ragRepositories[0].rdsConfig", "pgvector"),
+    ("overlap not below size", {"ragRepositories": [
+        {"repositoryId": "docs", "type": "pgvector", "chunkSize": 100, "chunkOverlap": 100}]},
+     "ragRepositories[0].chunkOverlap", "smaller than"),
+    ("rds sizing on an opensearch store", {"ragRepositories": [
+        {"repositoryId": "docs", "type": "opensearch", "rdsConfig": {}}]}, "ragRepositories[0].rdsConfig", "pgvector"),
     ("even number of masters", {"ragRepositories": [{"repositoryId": "docs", "type": "opensearch",
                                                      "opensearchConfig": {"masterNodes": 2}}]},
      "ragRepositories[0].opensearchConfig.masterNodes", "0, 3 or 5"),
@@ -93,14 +96,16 @@ INVALID: list[tuple[str, dict, str, str]] = [
     ("master key missing", {"litellmConfig": _litellm(general_settings={})},
      "litellmConfig.general_settings.master_key", "required"),
     ("model string without provider", {"litellmConfig": _litellm(model_list=[
-        {**MODEL, "litellm_params": {"model": "gpt-4"}}])}, "litellmConfig.model_list[0].litellm_params.model", "pattern"),
+        {**MODEL, "litellm_params": {"model": "gpt-4"}}])},
+     "litellmConfig.model_list[0].litellm_params.model", "pattern"),
     ("unknown model type", {"litellmConfig": _litellm(model_list=[
         {**MODEL, "lisa_params": {"model_type": "image"}}])},
      "litellmConfig.model_list[0].lisa_params.model_type", "'textgen' or 'embedding'"),
     ("streaming embedding model", {"litellmConfig": _litellm(model_list=[
         {**MODEL, "lisa_params": {"model_type": "embedding", "streaming": True}}])},
      "litellmConfig.model_list[0].lisa_params.streaming", "cannot stream"),
-    ("repeated model names", {"litellmConfig": _litellm(model_list=[MODEL, MODEL])}, "litellmConfig.model_list", "unique"),
+    ("repeated model names", {"litellmConfig": _litellm(model_list=[MODEL, MODEL])}, "litellmConfig.model_list",
+     "unique"),
     ("reserved tag key", {"tags": {"aws:owner": "x"}}, "tags", "reserved"),
     ("unknown removal policy", {"removalPolicy": "snapshot"}, "removalPolicy", "'destroy' or 'retain'"),
     ("unknown top-level key", {"vpcCidr": "10.0.0.0/16"}, "vpcCidr", "not permitted"),
