@@ -21,6 +21,7 @@ UNSCOPED_ACTIONS: dict[str, str] = {
     "ecs:RegisterTaskDefinition": "task definitions have no resource-level permission on create",
     "ecs:DeregisterTaskDefinition": "no resource-level permission",
     "ecs:DescribeTaskDefinition": "no resource-level permission",
+    "ecs:ListTaskDefinitions": "read-only List; no resource-level permission",
     "ecs:DescribeCapacityProviders": "read-only; no resource-level permission",
     "ecs:ListTasks": "read-only; scoped by the ecs:cluster condition instead",
     "ec2:DescribeLaunchTemplates": "read-only Describe; EC2 Describe* take no resources",
@@ -339,7 +340,8 @@ def control_plane_task_policy(account: Account, g: ControlPlaneGrants) -> Docume
             "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeSubnets",
             "ec2:DescribeSecurityGroups", "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeInstances",
             "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities",
-            "ecs:DescribeCapacityProviders", "ecs:DescribeTaskDefinition", "logs:DescribeLogGroups",
+            "ecs:DescribeCapacityProviders", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions",
+            "logs:DescribeLogGroups",
             "cloudwatch:DescribeAlarms",
         ], "*"),
     )
@@ -374,6 +376,7 @@ def _control_plane_ecs(account: Account, g: ControlPlaneGrants) -> list[Statemen
     cluster = g.hosting.cluster_name
     services = account.arn("ecs", f"service/{cluster}/{g.prefix}-*")
     capacity_providers = account.arn("ecs", f"capacity-provider/cp-{g.prefix}-*")
+    task_definitions = account.arn("ecs", f"task-definition/{g.prefix}-*:*")
     return [
         statement("GpuCluster", ["ecs:DescribeClusters", "ecs:PutClusterCapacityProviders"], g.hosting.cluster_arn),
         statement("ModelServices", ["ecs:CreateService", "ecs:DeleteService", "ecs:DescribeServices",
@@ -383,8 +386,9 @@ def _control_plane_ecs(account: Account, g: ControlPlaneGrants) -> list[Statemen
                   condition={"ArnEquals": {"ecs:cluster": g.hosting.cluster_arn}}),
         statement("CapacityProviders", ["ecs:CreateCapacityProvider", "ecs:DeleteCapacityProvider",
                                         "ecs:UpdateCapacityProvider"], capacity_providers),
-        statement("EcsTagging", "ecs:TagResource", [services, capacity_providers,
-                                                    account.arn("ecs", f"task-definition/{g.prefix}-*:*")]),
+        statement("EcsTagging", "ecs:TagResource", [services, capacity_providers, task_definitions]),
+        # Retired revisions of this stage's model task families are deleted, not left to pile up.
+        statement("TaskDefinitionCleanup", "ecs:DeleteTaskDefinitions", task_definitions),
         statement("TaskDefinitions", ["ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition"], "*"),
     ]
 

@@ -67,6 +67,12 @@ def test_the_control_plane_manages_only_this_stages_model_parts():
     assert s["ModelApiKeys"]["Resource"] == ["arn:aws:secretsmanager:us-east-1:123456789012:secret:lisa-dev/models/*"]
 
 
+def test_only_this_stages_task_definitions_can_be_deleted():
+    s = _statements(iam.control_plane_task_policy(ACCOUNT, GRANTS))
+    assert s["TaskDefinitionCleanup"]["Resource"] == [
+        "arn:aws:ecs:us-east-1:123456789012:task-definition/lisa-dev-*:*"]
+
+
 def test_launch_templates_are_created_and_changed_only_with_the_stage_tags():
     s = _statements(iam.control_plane_task_policy(ACCOUNT, GRANTS))
     assert s["LaunchTemplatesCreate"]["Condition"] == {"StringEquals": {
