@@ -258,6 +258,9 @@ def _print_table(rows, proxy_missing: str) -> None:
         print(f"serve vs LiteLLM proxy: added p50 {proxy[1]['p50'] - direct[1]['p50']:.2f} ms → "
               f"{serve[1]['p50'] - direct[1]['p50']:.2f} ms; RPS x{serve[3]['rps'] / max(proxy[3]['rps'], 1):.1f}; "
               f"CPU/request x{proxy[4] / max(serve[4], 1e-9):.1f} less")
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min) "
+          "during the run: other work on the box shows up in every row")
     print("(+ columns: minus the direct figures; RPS: wrk -t2 -c64, errors = socket errors + non-2xx; "
           "CPU: the target's user+system time over the c=64 run)")
 

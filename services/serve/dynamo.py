@@ -28,8 +28,9 @@ class AsyncDynamo:
     def __init__(self, upstreams: Upstreams, *, timeout_s: float = 5.0) -> None:
         self.upstreams = upstreams
         self.timeout_s = timeout_s
-        self.region = aws.region()
-        self.endpoint = (aws.endpoint_url() or f"https://dynamodb.{self.region}.amazonaws.com").rstrip("/")
+        meta = aws.client("dynamodb").meta  # boto3's own endpoint resolution (overrides, FIPS, partitions)
+        self.region = meta.region_name
+        self.endpoint = meta.endpoint_url.rstrip("/")
         self._host = urlsplit(self.endpoint).netloc
         self._credentials: Any = None
         self._credentials_at = float("-inf")
