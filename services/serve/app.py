@@ -137,7 +137,10 @@ class Gateway:
             if error.status >= 500 and not isinstance(exc, OpenAIError):
                 log.error("%s on %s: %s", type(exc).__name__, path, getattr(exc, "message", "") or type(exc).__name__)
                 log.debug("details", exc_info=True)
-            await _send_error(send, error)
+            try:
+                await _send_error(send, error)
+            except RuntimeError:  # the response had already started: the client sees the connection end
+                log.warning("%s after the response started on %s", type(exc).__name__, path)
 
     async def _lifespan(self, receive, send) -> None:
         while True:
