@@ -112,3 +112,14 @@ def test_upstream_api_key_and_extra_headers_are_sent(client, stand_in_stats, mod
 def test_client_credential_is_never_forwarded_upstream(client, stand_in_stats, user_token):
     client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "k"}])
     assert user_token not in stand_in_stats()["last_request"]["authorization"]
+
+
+def test_stream_chunks_are_forwarded_as_the_upstream_sends_them(client):
+    import time
+
+    started = time.monotonic()
+    stream = client.chat.completions.create(model="drip", messages=[{"role": "user", "content": "a b c d e f g"}],
+                                            stream=True)
+    arrivals = [time.monotonic() - started for _ in stream]
+    # The stand-in waits 200 ms after each chunk: a buffering gateway would deliver everything at the end.
+    assert arrivals[-1] > 1.2 and arrivals[0] < arrivals[-1] - 1.0
