@@ -3,6 +3,8 @@
     POST /v1/embeddings   {"model", "input": str | [str], "encoding_format": "float" | "base64", "dimensions"?: 384}
     GET  /v1/models       the one model it serves
     GET  /health
+    POST /embed           TEI's native route: {"inputs": str | [str]} → [[float, ...], ...]
+    GET  /info            TEI's model info (model_id, max_input_length, …)
 
 Also answered without the `/v1` prefix (TEI and some clients call `/embeddings`). Like TEI, it serves one model
 whatever `model` names (a gateway registration may call it anything). Errors are OpenAI's error object. Inference runs on one worker thread: the model already uses every core, so running two batches at once
@@ -26,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.embeddings.model import DIMENSION, MiniLM
+from services.embeddings.model import DIMENSION, MAX_TOKENS, MiniLM
 from services.embeddings.settings import EmbeddingServerSettings
 
 
@@ -109,6 +111,23 @@ def create_app(settings: EmbeddingServerSettings | None = None, model: MiniLM | 
         result = await asyncio.get_running_loop().run_in_executor(worker, model.embed, inputs)
         return _json(200, embedding_response(result.vectors, result.tokens, encoding, settings.model_name))
 
+    async def tei_embed(request: Request) -> Response:
+        if not authorised(request):
+            return _json(401, {"error": "invalid or missing API key", "error_type": "Unauthorized"})
+        try:
+            body = orjson.loads(await request.body())
+            inputs, _ = parse_request({"input": body.get("inputs")} if isinstance(body, dict) else body, settings)
+        except (orjson.JSONDecodeError, RequestError) as exc:
+            message = exc.message if isinstance(exc, RequestError) else "the body is not valid JSON"
+            return _json(422, {"error": message.replace("`input`", "`inputs`"), "error_type": "Validation"})
+        result = await asyncio.get_running_loop().run_in_executor(worker, model.embed, inputs)
+        return Response(orjson.dumps(result.vectors, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+
+    async def info(request: Request) -> Response:
+        return _json(200, {"model_id": settings.model_name, "model_dtype": "int8", "model_type": {"embedding": {
+            "pooling": "mean"}}, "max_input_length": MAX_TOKENS, "max_client_batch_size": settings.max_inputs,
+            "version": "lisa-local"})
+
     async def models(request: Request) -> Response:
         if not authorised(request):
             return _error(RequestError(401, "invalid or missing API key", etype="authentication_error",
@@ -120,7 +139,8 @@ def create_app(settings: EmbeddingServerSettings | None = None, model: MiniLM | 
         return _json(200, {"status": "ok", "model": settings.model_name, "dimension": DIMENSION})
 
     started = time.time()
-    routes = [Route("/health", health, methods=["GET"])]
+    routes = [Route("/health", health, methods=["GET"]), Route("/embed", tei_embed, methods=["POST"]),
+              Route("/info", info, methods=["GET"])]
     for prefix in ("/v1", ""):
         routes += [Route(f"{prefix}/embeddings", embeddings, methods=["POST"]),
                    Route(f"{prefix}/models", models, methods=["GET"])]

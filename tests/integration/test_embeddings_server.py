@@ -66,3 +66,13 @@ def test_with_an_api_key_set_requests_without_it_are_refused(test_output):
                                  headers={"authorization": "Bearer sk-local-embeddings"})
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
     assert accepted.status_code == 200
+
+
+def test_teis_native_embed_route_answers_like_tei(embedding_server, minilm):
+    response = requests.post(f"{embedding_server}/embed", json={"inputs": ["hello", "world"]}, timeout=10)
+    assert response.status_code == 200
+    assert np.allclose(np.array(response.json(), dtype=np.float32), minilm.embed(["hello", "world"]).vectors, atol=1e-6)
+
+
+def test_teis_info_route_names_the_model(embedding_server):
+    assert requests.get(f"{embedding_server}/info", timeout=10).json()["max_input_length"] == 256
