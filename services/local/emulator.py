@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from services.local.ports import is_free
 from services.local.snapshots import load_snapshot, register_reducers, snapshot_state, write_snapshot
 
 log = logging.getLogger("emulator")
@@ -64,6 +65,9 @@ class Emulator:
                 return
             except RuntimeError as exc:  # a request changed a dict while it was being pickled: try again
                 log.debug("snapshot attempt %d failed: %s", attempt + 1, exc)
+            except Exception as exc:  # noqa: BLE001 - keep serving; say what could not be saved
+                log.error("could not save a snapshot: %s: %s", type(exc).__name__, exc)
+                return
         log.error("could not save a snapshot after %d attempts", attempts)
 
     def _periodic(self) -> None:
@@ -93,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     register_reducers()
     # Listen first, restore second: clients that connect meanwhile wait in the listen queue instead of being refused,
     # so the apps can start alongside the emulator.
+    # werkzeug prints its own advice and exits when the port is taken; check first to say it in one line.
+    if not is_free(args.port, args.host):
+        print(f"cannot listen on {args.host}:{args.port}: Address already in use", file=sys.stderr)
+        return 2
     try:
         emulator = Emulator(args.host, args.port, args.snapshot, args.interval)
     except OSError as exc:

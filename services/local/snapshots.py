@@ -6,7 +6,10 @@ apart from the emulator's entry point so that pickled references name this modul
 
 from __future__ import annotations
 
+import collections
 import copyreg
+import functools
+import io
 import importlib.metadata
 import logging
 import os
@@ -59,6 +62,63 @@ def _backend_dicts():
     return list(BackendDict._instances)
 
 
+# ---- defaultdicts: moto builds some with lambda factories (not picklable by reference) and subclasses some with
+# an __init__ that pickle's default reduce cannot call (SSM's ParameterDict). Both are rebuilt field by field.
+_BASIC_FACTORIES = (dict, list, set, int, float, str, tuple)
+
+
+def _picklable_factory(factory):
+    if factory is None or "<" not in getattr(factory, "__qualname__", ""):
+        return factory
+    sample = factory()  # a lambda: describe what it makes, if that is something simple
+    if isinstance(sample, collections.defaultdict) and not sample:
+        return functools.partial(collections.defaultdict, _picklable_factory(sample.default_factory))
+    if type(sample) in _BASIC_FACTORIES and sample == type(sample)():
+        return type(sample)
+    raise pickle.PicklingError(f"cannot describe the defaultdict factory {factory.__qualname__}")
+
+
+def _rebuild_defaultdict(cls, factory, attributes, items):
+    obj = cls.__new__(cls)
+    collections.defaultdict.__init__(obj, factory)
+    if attributes:
+        obj.__dict__.update(attributes)
+    dict.update(obj, items)
+    return obj
+
+
+def _reduce_defaultdict(obj):
+    attributes = dict(vars(obj)) if hasattr(obj, "__dict__") else None
+    return _rebuild_defaultdict, (type(obj), _picklable_factory(obj.default_factory), attributes, dict(obj))
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        if isinstance(obj, collections.defaultdict):
+            return _reduce_defaultdict(obj)
+        return NotImplemented
+
+
+def _dumps(payload) -> bytes:
+    buffer = io.BytesIO()
+    try:
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(payload)
+        return buffer.getvalue()
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        # Something else holds a lambda: dill pickles those by value. Slower, so only when needed; pickle.loads
+        # reads both once dill is imported.
+        import dill
+
+        class DillPickler(dill.Pickler):
+            def reducer_override(self, obj):
+                return _reduce_defaultdict(obj) if isinstance(obj, collections.defaultdict) else NotImplemented
+
+        log.info("plain pickling failed (%s: %s); using dill", type(exc).__name__, exc)
+        buffer = io.BytesIO()
+        DillPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(payload)
+        return buffer.getvalue()
+
+
 def snapshot_state() -> bytes:
     """All of moto's state as bytes: {(service, account, region): backend}, pickled as one graph."""
     from moto.core.base_backend import backend_lock
@@ -75,11 +135,12 @@ def snapshot_state() -> bytes:
         extras = {bd.service_name: {k: v for k, v in vars(bd).items() if k not in _BACKEND_DICT_OWN} for bd in dicts}
         payload = {"format": SNAPSHOT_FORMAT, "moto": importlib.metadata.version("moto"), "backends": state,
                    "extras": extras}
-        return pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+        return _dumps(payload)
 
 
 def restore_state(blob: bytes) -> int:
     """Put the backends of a snapshot back in moto's registry; returns how many were restored."""
+    import dill  # noqa: F401 - registers what a dill-written snapshot needs to load
     from moto.backends import get_backend
 
     payload = pickle.loads(blob)

@@ -92,7 +92,8 @@ class LocalStack:
         finally:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            self.stop()
+            if not self.stop() and code == 0:
+                code = 1
             signal.signal(signal.SIGTERM, previous)
             signal.signal(signal.SIGINT, signal.default_int_handler)
         return code
@@ -400,9 +401,10 @@ class LocalStack:
         }
 
     # ---- stop
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """Stop everything; False when the emulator did not exit cleanly (its state may not have been saved)."""
         if self._stopping.is_set() or not self.state.locked:
-            return  # never touch the files of a stack that another process runs on this folder
+            return True  # never touch the files of a stack that another process runs on this folder
         self._stopping.set()
         self.state.run_file.unlink(missing_ok=True)
         # Reverse order: the apps first (they use the emulator and Postgres), the emulator (saving its snapshot)
@@ -415,6 +417,12 @@ class LocalStack:
             self.postgres.stop()
         (self.state.root / "children.json").unlink(missing_ok=True)
         self.state.unlock()
+        emulator = next((c for c in self.children if c.name == "emulator"), None)
+        if emulator is not None and emulator.process.returncode != 0:
+            self.console.error(f"the AWS emulator exited with {emulator.process.returncode} while stopping; its state "
+                               f"may not be saved (see {emulator.log_path})")
+            return False
+        return True
 
 
 def _put_secret(name: str, value: dict[str, Any]) -> str:

@@ -1,0 +1,244 @@
+"""The local stack as a user runs it: `python -m services.local` (what `make run` starts) in a temp state folder on
+free ports; OpenAI clients, the admin API and sessions against it; a clean stop; a restart that keeps everything.
+
+Fixtures run in this order (each depends on the one before): first start → models and a session created through
+the APIs → stop → second start on the same state folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import requests
+from openai import OpenAI
+
+from tests.fixtures import processes
+from tests.fixtures.model_payloads import ecs_model, openai_compatible_model
+
+READY_S = 240.0
+SETTLE_S = 240.0
+CHAT_MODEL = "stand-in"
+HOSTED_MODEL = "hosted-e2e"
+SESSION_ID = "local-stack-session-1"
+
+
+@dataclass
+class Run:
+    proc: subprocess.Popen
+    state: Path
+    info: dict[str, Any]
+    log: Path
+
+    @property
+    def secrets(self) -> dict[str, Any]:
+        return json.loads((self.state / "secrets.json").read_text())
+
+    def openai(self) -> OpenAI:
+        return OpenAI(base_url=self.info["serve"], api_key=self.secrets["apiToken"], max_retries=0, timeout=60)
+
+    def admin_headers(self) -> dict[str, str]:
+        """An ID token of the admin user, signed in as the web UI does (Cognito USER_PASSWORD_AUTH)."""
+        config = requests.get(f"{self.info['web']}/config.json", timeout=10).json()
+        secrets = self.secrets
+        response = requests.post(
+            config["auth"]["passwordLogin"]["cognitoEndpoint"] + "/",
+            headers={"X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+                     "Content-Type": "application/x-amz-json-1.1"},
+            json={"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": config["auth"]["clientId"],
+                  "AuthParameters": {"USERNAME": secrets["adminUsername"], "PASSWORD": secrets["adminPassword"]}},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return {"Authorization": f"Bearer {response.json()['AuthenticationResult']['IdToken']}"}
+
+
+def _tail(path: Path, lines: int = 60) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+def start(state: Path, ports: dict[str, int], log: Path) -> Run:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LISA_AWS_ENDPOINT_URL", "LISA_PLATFORM", "LISA_PLATFORM_FILE")}  # this session's, not the stack's
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("LISA_UPSTREAM_URL", None)
+    args = [sys.executable, "-m", "services.local", "--state-dir", str(state)]
+    for name, port in ports.items():
+        args += [f"--{name}-port", str(port)]
+    out = open(log, "ab")
+    proc = subprocess.Popen(args, cwd=processes.REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    out.close()
+    deadline = time.monotonic() + READY_S
+    run_file = state / "run.json"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the local stack exited with {proc.returncode}:\n{_tail(log)}")
+        if run_file.exists():
+            try:
+                return Run(proc, state, json.loads(run_file.read_text()), log)
+            except ValueError:
+                pass
+        time.sleep(0.2)
+    processes.stop(proc, timeout=30)
+    raise AssertionError(f"the local stack was not ready after {READY_S:.0f}s:\n{_tail(log)}")
+
+
+def stop(run: Run) -> int:
+    """Ctrl-C as a user sends it (SIGINT to the stack's process); its exit code."""
+    os.kill(run.proc.pid, signal.SIGINT)
+    try:
+        return run.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        processes.stop(run.proc)
+        raise AssertionError(f"the local stack did not stop within 60s:\n{_tail(run.log)}") from None
+
+
+def processes_of(state: Path) -> list[str]:
+    """Processes started for this state folder: its path in their command line or working directory."""
+    found = []
+    marker = str(state)
+    for proc in psutil.process_iter(["pid", "cmdline", "cwd"]):
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            if marker in cmdline or (proc.info["cwd"] or "").startswith(marker):
+                found.append(f"{proc.info['pid']}: {cmdline[:200]}")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def wait_status(run: Run, model_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        model = requests.get(f"{run.info['api']}/models/{model_id}", headers=headers, timeout=30).json()["model"]
+        if model["status"] in ("InService", "Failed", "Stopped") or time.monotonic() > deadline:
+            return model
+        time.sleep(1)
+
+
+def chat(run: Run, text: str) -> str:
+    stream = run.openai().chat.completions.create(
+        model=CHAT_MODEL, messages=[{"role": "user", "content": text}], stream=True)
+    return "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+
+
+@pytest.fixture(scope="module")
+def ports() -> dict[str, int]:
+    return {name: processes.free_port() for name in ("emulator", "pg", "embeddings", "serve", "api", "web")}
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("local-stack-state")
+
+
+@pytest.fixture(scope="module")
+def first_run(state: Path, ports: dict[str, int], test_output: Path):
+    run = start(state, ports, test_output / "local-stack-first-run.log")
+    yield run
+    if run.proc.poll() is None:
+        processes.stop(run.proc, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def populated(first_run: Run, stand_in_upstream: str) -> dict[str, dict[str, Any]]:
+    """A chat model on the stand-in upstream and an ECS-hosted model, both created through the admin API, and a
+    session saved through the api; each model's record once it settled."""
+    headers = first_run.admin_headers()
+    api = first_run.info["api"]
+    for payload in (openai_compatible_model(CHAT_MODEL, stand_in_upstream), ecs_model(modelId=HOSTED_MODEL)):
+        response = requests.post(f"{api}/models", json=payload, headers=headers, timeout=30)
+        assert response.status_code == 200, response.text
+    session = {"name": "kept across restarts", "model": CHAT_MODEL,
+               "messages": [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "Echo: hello"}]}
+    response = requests.put(f"{api}/session/{SESSION_ID}", json=session, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    return {model_id: wait_status(first_run, model_id, headers) for model_id in (CHAT_MODEL, HOSTED_MODEL)}
+
+
+@pytest.fixture(scope="module")
+def stopped(first_run: Run, populated) -> dict[str, Any]:
+    pids = list(first_run.info["children"].values())
+    token = first_run.secrets["apiToken"]
+    code = stop(first_run)
+    deadline = time.monotonic() + 10  # the kernel reaps process groups asynchronously
+    while (left := processes_of(first_run.state)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return {"code": code, "left": left, "token": token, "pids_alive": [p for p in pids if psutil.pid_exists(p)],
+            "run_file": (first_run.state / "run.json").exists()}
+
+
+@pytest.fixture(scope="module")
+def second_run(stopped, state: Path, ports: dict[str, int], test_output: Path):
+    run = start(state, ports, test_output / "local-stack-second-run.log")
+    yield run
+    if run.proc.poll() is None:
+        stop(run)
+
+
+# ---- first start
+def test_openai_client_lists_the_local_embedding_model(first_run: Run):
+    ids = [m.id for m in first_run.openai().models.list()]
+    assert "all-minilm-l6-v2" in ids
+
+
+def test_local_embedding_model_embeds_through_serve(first_run: Run):
+    result = first_run.openai().embeddings.create(model="all-minilm-l6-v2", input=["a local stack"])
+    assert len(result.data[0].embedding) == 384
+
+
+def test_model_registered_through_admin_api_is_listed_and_streams(first_run: Run, populated):
+    assert populated[CHAT_MODEL]["status"] == "InService", populated[CHAT_MODEL]
+    assert CHAT_MODEL in [m.id for m in first_run.openai().models.list()]
+    assert chat(first_run, "hello local stack") == "Echo: hello local stack"
+
+
+def test_ecs_hosted_model_reaches_in_service(populated):
+    assert populated[HOSTED_MODEL]["status"] == "InService", populated[HOSTED_MODEL]
+
+
+# ---- stop
+def test_ctrl_c_exits_cleanly(stopped):
+    assert stopped["code"] == 0
+
+
+def test_stop_leaves_no_process_behind(stopped):
+    assert stopped["left"] == [] and stopped["pids_alive"] == []
+
+
+def test_stop_removes_the_ready_file(stopped):
+    assert stopped["run_file"] is False
+
+
+# ---- restart on the same state folder
+def test_restart_keeps_models(second_run: Run):
+    headers = second_run.admin_headers()
+    models = requests.get(f"{second_run.info['api']}/models", headers=headers, timeout=30).json()["models"]
+    statuses = {m["modelId"]: m["status"] for m in models}
+    assert statuses.get(CHAT_MODEL) == "InService" and statuses.get(HOSTED_MODEL) == "InService", statuses
+
+
+def test_restart_keeps_sessions(second_run: Run):
+    response = requests.get(f"{second_run.info['api']}/session/{SESSION_ID}", headers=second_run.admin_headers(),
+                            timeout=30)
+    assert response.status_code == 200, response.text
+    assert [m["content"] for m in response.json()["history"]] == ["hello", "Echo: hello"]
+
+
+def test_restarted_stack_routes_the_registered_model(second_run: Run):
+    assert chat(second_run, "after restart") == "Echo: after restart"
+
+
+def test_restart_keeps_the_api_token(stopped, second_run: Run):
+    assert second_run.secrets["apiToken"] == stopped["token"]
+    assert CHAT_MODEL in [m.id for m in second_run.openai().models.list()]
