@@ -79,33 +79,38 @@ def wrk(url: str, body: dict, headers: dict[str, str], *, connections: int, dura
 
 
 # streaming time to first chunk ---------------------------------------------------------------------------------------
-async def _ttfc_once(host: str, port: int, path: str, body: bytes, headers: dict[str, str]) -> float:
-    reader, writer = await asyncio.open_connection(host, port)
-    head = f"POST {path} HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: application/json\r\n" + "".join(
-        f"{k}: {v}\r\n" for k, v in headers.items()) + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    start = time.perf_counter()
-    writer.write(head.encode() + body)
-    buffer = b""
-    while b"data:" not in buffer.partition(b"\r\n\r\n")[2]:
-        data = await reader.read(65536)
-        if not data:
-            raise RuntimeError(f"stream ended without a chunk: {buffer[:200]!r}")
-        buffer += data
-    first = time.perf_counter() - start
-    while await reader.read(65536):
-        pass
-    writer.close()
-    return first * 1000
-
-
 def ttfc(url: str, body: dict, headers: dict[str, str], count: int) -> float:
+    """Median ms from sending a streaming request to the first `data:` bytes, over one kept-alive connection
+    (as SDK clients do), with serve's own lean client so the measuring side adds little."""
     from urllib.parse import urlsplit
+
+    from services.serve.upstream import Upstreams
 
     parts = urlsplit(url)
     payload = json.dumps({**body, "stream": True}).encode()
+    head = (f"POST {parts.path} HTTP/1.1\r\nhost: {parts.netloc}\r\ncontent-type: application/json\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + f"content-length: {len(payload)}\r\n\r\n").encode()
+
+    async def once(pool) -> float:
+        start = time.perf_counter()
+        response = await pool.request(head, payload, 30.0)
+        first = None
+        async for chunk in response.iter_chunks():
+            if first is None and b"data:" in chunk:
+                first = time.perf_counter() - start
+        response.close()
+        if response.status != 200 or first is None:
+            raise RuntimeError(f"{url}: streaming answered {response.status} without a data event")
+        return first * 1000
 
     async def run() -> list[float]:
-        return [await _ttfc_once(parts.hostname, parts.port, parts.path, payload, headers) for _ in range(count)]
+        upstreams = Upstreams()
+        try:
+            pool = upstreams.pool(url)
+            await once(pool)  # connect outside the measurement
+            return [await once(pool) for _ in range(count)]
+        finally:
+            upstreams.close()
 
     return statistics.median(asyncio.run(run()))
 
