@@ -37,8 +37,9 @@ class Lease:
         while not self._try_acquire():
             if time.monotonic() > deadline:
                 raise LeaseTimeout(f"could not take the lease {self.key} within {self.timeout:.0f}s")
-            time.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 2.0)
+            # Holders keep it for a few calls only: poll often (with jitter) rather than back off far.
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 1.5, 0.25)
 
     def release(self) -> None:
         try:
