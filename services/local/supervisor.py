@@ -25,8 +25,10 @@ class ChildFailed(RuntimeError):
 class Console:
     """Prefixed, line-buffered output shared by every child and the supervisor itself."""
 
-    def __init__(self, stream: TextIO | None = None, *, quiet: set[str] | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, errors: TextIO | None = None,
+                 quiet: set[str] | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.errors = errors or (sys.stderr if stream is None else self.stream)
         self.color = self.stream.isatty() and not os.environ.get("NO_COLOR")
         self.quiet = quiet or set()  # children whose lines go to their log file only
         self._lock = threading.Lock()
@@ -51,9 +53,10 @@ class Console:
 
     def error(self, text: str) -> None:
         with self._lock:
-            prefix = "\033[31merror:\033[0m" if self.color else "error:"
-            self.stream.write(f"{prefix} {text}\n")
             self.stream.flush()
+            prefix = "\033[31merror:\033[0m" if self.color and self.errors.isatty() else "error:"
+            self.errors.write(f"{prefix} {text}\n")
+            self.errors.flush()
 
     def block(self, text: str) -> None:
         with self._lock:
