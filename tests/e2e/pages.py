@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
+import time
+from typing import Callable
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import poll
+from tests.e2e.stack import LocalStack, User
+
+
+def poll(check: Callable[[], object], *, timeout: float = 20.0, interval: float = 0.25, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not true after {timeout}s")
+        time.sleep(interval)
+
+
+def unique(text: str) -> str:
+    """Text no earlier run left behind (the stack may be reused across runs)."""
+    return f"{text} {secrets.token_hex(3)}"
+
+
+def sign_in(page: Page, stack: LocalStack, user: User, path: str = "/") -> None:
+    page.goto(stack.web + path)
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+def id_token(page: Page) -> str:
+    """The ID token the signed-in page sends as its bearer credential."""
+    return json.loads(page.evaluate("sessionStorage.getItem('lisa.auth.tokens')"))["idToken"]
 
 
 def composer(page: Page):

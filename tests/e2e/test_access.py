@@ -6,7 +6,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import id_token, sign_in
+from tests.e2e.pages import id_token, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -6,35 +6,35 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import poll, sign_in
-from tests.e2e.pages import model_row, nav, offered_models, pick_model, send, wait_answer, wait_status
+from tests.e2e.pages import model_row, nav, offered_models, pick_model, poll, send, sign_in, unique, wait_answer, wait_status
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_litellm_model_created_in_the_form_is_offered_for_chat_until_stopped(new_page, local_stack, screenshots):
+    model_id = unique("e2e-made").replace(" ", "-")
     page = new_page()
     sign_in(page, local_stack, local_stack.admin, "/admin/models")
     page.get_by_role("button", name="Add LiteLLM-only model").click()
     form = page.get_by_role("form", name="Create a LiteLLM-only model")
-    form.get_by_label("Model ID").fill("e2e-made")
+    form.get_by_label("Model ID").fill(model_id)
     form.get_by_label("Model name").fill("openai/stand-in-chat")
     form.get_by_label("Model URL").fill(local_stack.upstream)
     screenshots(page, "admin-create-litellm")
     form.get_by_role("button", name="Create model").click()
-    expect(model_row(page, "e2e-made")).to_be_visible()
-    wait_status(page, "e2e-made", "InService")
+    expect(model_row(page, model_id)).to_be_visible()
+    wait_status(page, model_id, "InService")
     screenshots(page, "admin-models")
 
     nav(page, "Chat")
-    pick_model(page, "e2e-made")
+    pick_model(page, model_id)
     send(page, "are you there")
     wait_answer(page, "Echo: are you there")
 
     nav(page, "Models")
-    model_row(page, "e2e-made").get_by_role("button", name="Stop e2e-made").click()
-    wait_status(page, "e2e-made", "Stopped")
-    model_row(page, "e2e-made").get_by_role("button", name="Events of e2e-made").click()
+    model_row(page, model_id).get_by_role("button", name=f"Stop {model_id}").click()
+    wait_status(page, model_id, "Stopped")
+    model_row(page, model_id).get_by_role("button", name=f"Events of {model_id}").click()
     expect(page.get_by_test_id("model-events").locator("li").first).to_be_visible()
     screenshots(page, "admin-model-events")
     page.get_by_role("dialog").get_by_role("button", name="Close").click()
@@ -43,14 +43,14 @@ def test_a_litellm_model_created_in_the_form_is_offered_for_chat_until_stopped(n
 
     def gone() -> bool:
         page.get_by_label("Model", exact=True).focus()
-        return "e2e-made" not in offered_models(page)
+        return model_id not in offered_models(page)
 
     poll(gone, timeout=30, interval=0.5, what="the stopped model leaving the picker")
 
     nav(page, "Models")
-    model_row(page, "e2e-made").get_by_role("button", name="Delete e2e-made").click()
+    model_row(page, model_id).get_by_role("button", name=f"Delete {model_id}").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete model").click()
-    expect(model_row(page, "e2e-made")).to_have_count(0, timeout=90_000)
+    expect(model_row(page, model_id)).to_have_count(0, timeout=90_000)
 
 
 def test_the_create_form_shows_the_api_validation_message(new_page, local_stack, screenshots):
@@ -70,7 +70,8 @@ def test_the_create_form_shows_the_api_validation_message(new_page, local_stack,
 def test_an_api_token_is_shown_once_works_and_stops_working_when_revoked(new_page, local_stack, screenshots):
     page = new_page()
     sign_in(page, local_stack, local_stack.admin, "/admin/tokens")
-    page.get_by_label("Name").fill("e2e-laptop")
+    name = unique("e2e-laptop").replace(" ", "-")
+    page.get_by_label("Name").fill(name)
     page.get_by_role("button", name="Issue token").click()
     token = page.get_by_test_id("issued-token-value").inner_text().strip()
     assert token
@@ -80,10 +81,10 @@ def test_an_api_token_is_shown_once_works_and_stops_working_when_revoked(new_pag
 
     page.get_by_role("button", name="Done").click()
     page.reload()
-    expect(page.locator('[data-testid="token-row"]').filter(has_text="e2e-laptop")).to_be_visible()
+    expect(page.locator('[data-testid="token-row"]').filter(has_text=name)).to_be_visible()
     assert token not in page.content()
 
-    page.get_by_role("button", name="Revoke e2e-laptop").click()
+    page.get_by_role("button", name=f"Revoke {name}").click()
     page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
-    expect(page.locator('[data-testid="token-row"]').filter(has_text="e2e-laptop")).to_have_count(0)
+    expect(page.locator('[data-testid="token-row"]').filter(has_text=name)).to_have_count(0)
     poll(lambda: models().status_code == 401, timeout=20, what="serve refusing the revoked token")

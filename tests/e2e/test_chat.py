@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DRIP_MODEL, FAST_MODEL, FAULT_MODEL, poll, sign_in
-from tests.e2e.pages import composer, last_answer, pick_model, send, wait_answer
+from tests.e2e.pages import composer, last_answer, pick_model, poll, send, sign_in, wait_answer
+from tests.e2e.stack import DRIP_MODEL, FAST_MODEL, FAULT_MODEL
 
 pytestmark = pytest.mark.e2e
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import FAST_MODEL, sign_in
-from tests.e2e.pages import pick_model, send, wait_answer
+from tests.e2e.pages import pick_model, send, sign_in, unique, wait_answer
+from tests.e2e.stack import FAST_MODEL
 
 pytestmark = pytest.mark.e2e
 
@@ -19,12 +19,13 @@ def test_chat_sessions_and_admin_fit_a_375px_screen(new_page, local_stack, scree
     page = new_page(width=375, height=740)
     sign_in(page, local_stack, local_stack.admin)
     pick_model(page, FAST_MODEL)
-    send(page, "hello from a phone")
-    wait_answer(page, "Echo: hello from a phone")
+    question = unique("hello from a phone")
+    send(page, question)
+    wait_answer(page, f"Echo: {question}")
     _no_sideways_scroll(page)
     screenshots(page, "mobile-chat")
     page.get_by_role("button", name="Show sessions").click()
-    expect(page.get_by_role("complementary", name="Sessions").get_by_text("hello from a phone")).to_be_in_viewport()
+    expect(page.get_by_role("complementary", name="Sessions").get_by_text(question)).to_be_in_viewport()
     screenshots(page, "mobile-sessions")
     page.get_by_role("button", name="Close sessions").click()
     page.goto(local_stack.web + "/admin/models")

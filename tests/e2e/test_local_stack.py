@@ -66,11 +66,12 @@ def _tail(path: Path, lines: int = 60) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
-def start(state: Path, ports: dict[str, int], log: Path) -> Run:
+def start(state: Path, ports: dict[str, int], upstream: str, log: Path) -> Run:
+    """The stack with the stand-in as the user's own OpenAI-compatible server (its models found by its /models)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("LISA_AWS_ENDPOINT_URL", "LISA_PLATFORM", "LISA_PLATFORM_FILE")}  # this session's, not the stack's
-    env["PYTHONUNBUFFERED"] = "1"
-    env.pop("LISA_UPSTREAM_URL", None)
+    env.update(PYTHONUNBUFFERED="1", LISA_UPSTREAM_URL=upstream)
+    env.pop("LISA_UPSTREAM_MODELS", None)
     args = [sys.executable, "-m", "services.local", "--state-dir", str(state)]
     for name, port in ports.items():
         args += [f"--{name}-port", str(port)]
@@ -143,8 +144,8 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def first_run(state: Path, ports: dict[str, int], test_output: Path):
-    run = start(state, ports, test_output / "local-stack-first-run.log")
+def first_run(state: Path, ports: dict[str, int], stand_in_upstream: str, test_output: Path):
+    run = start(state, ports, stand_in_upstream, test_output / "local-stack-first-run.log")
     yield run
     if run.proc.poll() is None:
         processes.stop(run.proc, timeout=60)
@@ -179,8 +180,8 @@ def stopped(first_run: Run, populated) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def second_run(stopped, state: Path, ports: dict[str, int], test_output: Path):
-    run = start(state, ports, test_output / "local-stack-second-run.log")
+def second_run(stopped, state: Path, ports: dict[str, int], stand_in_upstream: str, test_output: Path):
+    run = start(state, ports, stand_in_upstream, test_output / "local-stack-second-run.log")
     yield run
     if run.proc.poll() is None:
         stop(run)
@@ -190,6 +191,11 @@ def second_run(stopped, state: Path, ports: dict[str, int], test_output: Path):
 def test_openai_client_lists_the_local_embedding_model(first_run: Run):
     ids = [m.id for m in first_run.openai().models.list()]
     assert "all-minilm-l6-v2" in ids
+
+
+def test_upstream_models_are_registered_at_start(first_run: Run):
+    ids = [m.id for m in first_run.openai().models.list()]
+    assert "stand-in-chat" in ids and "stand-in-embed" in ids
 
 
 def test_local_embedding_model_embeds_through_serve(first_run: Run):

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import FAST_MODEL, sign_in
-from tests.e2e.pages import last_answer, nav, pick_model, send, wait_answer
+from tests.e2e.pages import last_answer, nav, pick_model, send, sign_in, unique, wait_answer
+from tests.e2e.stack import FAST_MODEL
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,8 @@ Restart the Zephyr gateway with the drain flag so in-flight requests finish firs
 
 
 def test_an_uploaded_document_is_ingested_and_cited_under_the_answer(new_page, local_stack, screenshots, tmp_path: Path):
-    document = tmp_path / "zephyr-guide.md"
+    file_name = unique("zephyr-guide").replace(" ", "-") + ".md"
+    document = tmp_path / file_name
     document.write_text(GUIDE)
     page = new_page()
     sign_in(page, local_stack, local_stack.user)
@@ -33,7 +34,7 @@ def test_an_uploaded_document_is_ingested_and_cited_under_the_answer(new_page, l
     expect(page.get_by_label("Embedding model")).not_to_have_value("")
     page.get_by_label("Files (text, Markdown, PDF, DOCX)").set_input_files(str(document))
     page.get_by_role("button", name="Upload", exact=True).click()
-    row = page.get_by_test_id("document-row").filter(has_text="zephyr-guide.md")
+    row = page.get_by_test_id("document-row").filter(has_text=file_name)
     expect(row.get_by_test_id("document-status")).to_contain_text("Ready", timeout=90_000)
     screenshots(page, "documents")
 
@@ -43,14 +44,14 @@ def test_an_uploaded_document_is_ingested_and_cited_under_the_answer(new_page, l
     send(page, "Which port does the Zephyr gateway listen on?")
     wait_answer(page, "Echo: Which port does the Zephyr gateway listen on?")
     sources = last_answer(page).get_by_label("Sources")
-    expect(sources).to_contain_text("zephyr-guide.md")
+    expect(sources).to_contain_text(file_name)
     screenshots(page, "rag-cited-answer")
 
     nav(page, "Documents")
     page.get_by_label("Repository").select_option(REPOSITORY)
-    page.get_by_role("button", name="Delete zephyr-guide.md").click()
+    page.get_by_role("button", name=f"Delete {file_name}").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
-    expect(page.get_by_test_id("document-row").filter(has_text="zephyr-guide.md")).to_have_count(0)
+    expect(page.get_by_test_id("document-row").filter(has_text=file_name)).to_have_count(0)
 
 
 def test_an_unsupported_file_is_refused_with_the_api_message(new_page, local_stack, tmp_path: Path):

@@ -32,7 +32,8 @@ export function App({ config }: { config: RuntimeConfig }) {
   const token = useCallback(() => authenticator.token(), [authenticator]);
   const reauthenticate = useCallback(async () => {
     const renewed = await authenticator.refresh();
-    setUser(renewed);
+    // Same person, same groups: keep the object, so the screens do not reload everything after a token refresh.
+    setUser((old) => (renewed && old && old.sub === renewed.sub && old.groups.join() === renewed.groups.join() ? old : renewed));
     return renewed !== null;
   }, [authenticator]);
   const logout = useCallback(() => {

@@ -26,6 +26,8 @@ export class PasswordAuthenticator implements Authenticator {
   readonly kind = "password";
   private tokens: TokenSet | null = null;
   private pending: Promise<AuthUser | null> | null = null;
+  // Bumped at sign-out, so a refresh still in flight cannot sign the user back in when it lands.
+  private epoch = 0;
 
   constructor(private readonly config: AuthConfig) {}
 
@@ -75,17 +77,21 @@ export class PasswordAuthenticator implements Authenticator {
   private async doRefresh(): Promise<AuthUser | null> {
     const login = this.config.passwordLogin;
     if (!login || !this.tokens?.refreshToken) return null;
+    const epoch = this.epoch;
     try {
       const tokens = await refreshWithToken(login, this.config.clientId, this.tokens.refreshToken);
+      if (epoch !== this.epoch) return null;
       this.save(tokens);
       return this.user(tokens);
     } catch {
-      this.save(null);
+      if (epoch === this.epoch) this.save(null);
       return null;
     }
   }
 
   async logout(): Promise<void> {
+    this.epoch += 1;
+    this.pending = null;
     this.save(null);
   }
 }

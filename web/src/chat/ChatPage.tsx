@@ -238,7 +238,10 @@ export function ChatPage() {
               aria-label="Model"
               value={current}
               onFocus={() => void refreshModels()}
-              onChange={(e) => changeSettings({ model: e.target.value })}
+              onChange={(e) => {
+                localStorage.setItem(LAST_MODEL_KEY, e.target.value);
+                changeSettings({ model: e.target.value });
+              }}
               disabled={!conversation || streaming}
             >
               {!offered.length && !current ? <option value="">No models available</option> : null}
