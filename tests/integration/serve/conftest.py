@@ -37,9 +37,25 @@ def run_gateway(platform: PlatformOutputs, log_path, **settings: str) -> Iterato
 
 
 @pytest.fixture(scope="session")
-def registry(platform) -> ModelRegistry:
+def serve_platform(platform) -> PlatformOutputs:
+    """The emulated platform with a models table of serve's tests' own, so the models registered here and the
+    registry versions they bump never meet other suites' model lists (and theirs never reach these gateways)."""
+    from core.tables import TABLES
+
     outputs, _ = platform
-    return ModelRegistry(outputs.tables.models)
+    spec = next(t for t in TABLES if t.key == "models")
+    name = f"{outputs.tables.models}-serve-tests"
+    try:
+        aws.client("dynamodb").create_table(TableName=name, AttributeDefinitions=spec.attribute_definitions(),
+                                            KeySchema=spec.key_schema(), BillingMode="PAY_PER_REQUEST")
+    except aws.client("dynamodb").exceptions.ResourceInUseException:
+        pass
+    return outputs.model_copy(update={"tables": outputs.tables.model_copy(update={"models": name})})
+
+
+@pytest.fixture(scope="session")
+def registry(serve_platform) -> ModelRegistry:
+    return ModelRegistry(serve_platform.tables.models)
 
 
 @pytest.fixture(scope="session")
@@ -116,10 +132,9 @@ def models(register, stand_in_upstream: str, closed_port_url: str, model_api_key
 
 
 @pytest.fixture(scope="session")
-def gateway(platform, models, master_key, test_output) -> Iterator[str]:
+def gateway(serve_platform, models, master_key, test_output) -> Iterator[str]:
     """Base URL of the gateway on the emulated platform (Cognito auth), with the test models routable."""
-    outputs, _ = platform
-    with run_gateway(outputs, test_output / "serve-gateway.log") as base:
+    with run_gateway(serve_platform, test_output / "serve-gateway.log") as base:
         wait_routable(base, "keyed", master_key)
         yield base
 
@@ -214,11 +229,11 @@ def test_idp() -> Iterator[SelfSignedIdp]:
 
 
 @pytest.fixture(scope="session")
-def oidc_gateway(platform, models, test_idp: SelfSignedIdp, master_key, test_output) -> Iterator[str]:
+def oidc_gateway(serve_platform, models, test_idp: SelfSignedIdp, master_key, test_output) -> Iterator[str]:
     """A gateway whose IdP is the test IdP (groups at the dotted path realm_access.roles)."""
     from core.platform import AuthOutputs
 
-    outputs, _ = platform
+    outputs = serve_platform
     auth = AuthOutputs(authority=OIDC_ISSUER, client_id=OIDC_CLIENT, admin_group=OIDC_ADMIN_GROUP,
                        jwt_groups_property="realm_access.roles", jwks_url=test_idp.url)
     with run_gateway(outputs.model_copy(update={"auth": auth}), test_output / "serve-oidc-gateway.log",
@@ -238,10 +253,9 @@ def cognito_tokens(platform) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def litellm_gateway(platform, models, master_key, test_output) -> Iterator[str]:
+def litellm_gateway(serve_platform, models, master_key, test_output) -> Iterator[str]:
     """A gateway with pass-through off: every model goes through LiteLLM's Router in-process."""
-    outputs, _ = platform
-    with run_gateway(outputs, test_output / "serve-litellm-gateway.log", passthrough="false") as base:
+    with run_gateway(serve_platform, test_output / "serve-litellm-gateway.log", passthrough="false") as base:
         wait_routable(base, "chat", master_key, timeout=30)
         yield base
 

@@ -168,11 +168,15 @@ def test_cognito_token_of_another_pool_client_is_refused(gateway, cognito_tokens
     outputs, admin = platform
     from core import aws
 
-    other = aws.client("cognito-idp").create_user_pool_client(UserPoolId=outputs.auth.user_pool_id, ClientName="other",
-                                                               GenerateSecret=False)["UserPoolClient"]["ClientId"]
-    result = aws.client("cognito-idp").admin_initiate_auth(
-        UserPoolId=outputs.auth.user_pool_id, ClientId=other, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": admin.username, "PASSWORD": admin.password})["AuthenticationResult"]
+    idp = aws.client("cognito-idp")
+    other = idp.create_user_pool_client(UserPoolId=outputs.auth.user_pool_id, ClientName="other",
+                                        GenerateSecret=False)["UserPoolClient"]["ClientId"]
+    try:
+        result = idp.admin_initiate_auth(
+            UserPoolId=outputs.auth.user_pool_id, ClientId=other, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": admin.username, "PASSWORD": admin.password})["AuthenticationResult"]
+    finally:  # the shared pool keeps one client, as the platform made it
+        idp.delete_user_pool_client(UserPoolId=outputs.auth.user_pool_id, ClientId=other)
     assert _status(gateway, _bearer(result["IdToken"])) == 401
     assert _status(gateway, _bearer(result["AccessToken"])) == 401
 
