@@ -5,7 +5,9 @@ parse_stage_config), so a config that `pulumi up` would refuse is refused here t
 - auth: the emulator's Cognito pool (an external OIDC provider cannot be reached offline), same admin group;
 - certificate: self-signed (nothing is served over TLS locally anyway); no account pin (the emulator's account);
 - the LiteLLM master key: one generated for this state folder (a `secure:` value cannot be decrypted here);
-- RAG: pgvector repositories use the embedded Postgres; OpenSearch ones are left out (no OpenSearch offline).
+- RAG: pgvector repositories use the embedded Postgres; OpenSearch ones are left out (no OpenSearch offline);
+- static models served by Bedrock or SageMaker are left out: with no AWS account they could only fail (and they
+  would make serve load LiteLLM, seconds of start-up, for nothing).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from core.config import StageConfig, config_from_pulumi_values, parse_stage_conf
 from core.errors import ConfigError
 
 LOCAL_STAGES = ("dev", "test")
+AWS_MODEL_PROVIDERS = ("bedrock/", "sagemaker/", "sagemaker_chat/")
 
 
 @dataclass
@@ -75,6 +78,13 @@ def localize(raw: dict[str, Any], *, master_key: str) -> tuple[dict[str, Any], l
     if not isinstance(settings, dict):
         settings = litellm["general_settings"] = {}
     settings["master_key"] = master_key
+    models = litellm.get("model_list") or []
+    on_aws = [m for m in models if isinstance(m, dict) and
+              str((m.get("litellm_params") or {}).get("model", "")).startswith(AWS_MODEL_PROVIDERS)]
+    if on_aws:
+        names = ", ".join(str(m.get("model_name")) for m in on_aws)
+        notes.append(f"static models served by Bedrock/SageMaker left out (no AWS offline): {names}")
+        litellm["model_list"] = [m for m in models if m not in on_aws]
     for entry in litellm.get("model_list") or []:
         params = entry.get("litellm_params") if isinstance(entry, dict) else None
         if isinstance(params, dict):

@@ -49,6 +49,15 @@ def test_local_stage_refuses_prod():
         localize(stage_dict(deploymentStage="prod"), master_key=LOCAL_KEY)
 
 
+def test_local_stage_leaves_out_static_models_served_by_aws():
+    models = [{"model_name": name, "litellm_params": {"model": model}, "lisa_params": {"model_type": "textgen"}}
+              for name, model in (("haiku", "bedrock/anthropic.claude"), ("local", "openai/llama"))]
+    raw, notes = localize(stage_dict(litellmConfig={"general_settings": {"master_key": "sk-x-123456789"},
+                                                    "model_list": models}), master_key=LOCAL_KEY)
+    assert [m["model_name"] for m in raw["litellmConfig"]["model_list"]] == ["local"]
+    assert any("haiku" in n for n in notes)
+
+
 def test_local_stage_drops_encrypted_static_model_params():
     model = {"model_name": "m", "litellm_params": {"model": "openai/m", "api_key": {"secure": "AAA"}},
              "lisa_params": {"model_type": "textgen"}}
