@@ -88,3 +88,38 @@ def test_an_api_token_is_shown_once_works_and_stops_working_when_revoked(new_pag
     page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
     expect(page.locator('[data-testid="token-row"]').filter(has_text=name)).to_have_count(0)
     poll(lambda: models().status_code == 401, timeout=20, what="serve refusing the revoked token")
+
+
+def test_an_ecs_model_from_the_form_is_scaled_edited_and_deleted(new_page, local_stack, screenshots):
+    model_id = unique("e2e-ecs").replace(" ", "-")
+    page = new_page()
+    sign_in(page, local_stack, local_stack.admin, "/admin/models")
+    page.get_by_role("button", name="Add ECS-hosted model").click()
+    form = page.get_by_role("form", name="Create an ECS-hosted model")
+    form.get_by_label("Model ID").fill(model_id)
+    form.get_by_label("Model name").fill("mistralai/Mistral-7B-Instruct-v0.2")
+    screenshots(page, "admin-create-ecs", full_page=True)
+    form.get_by_role("button", name="Create model").click()
+    row = model_row(page, model_id)
+    wait_status(page, model_id, "InService", timeout_ms=120_000)
+    expect(row).to_contain_text("g5.xlarge")
+    expect(row).to_contain_text("1 / 1 / 1")
+
+    row.get_by_role("button", name=f"Scale {model_id}").click()
+    scale = page.get_by_role("form", name=f"Scale {model_id}")
+    scale.get_by_label("Max capacity").fill("3")
+    scale.get_by_label("Desired capacity").fill("2")
+    scale.get_by_role("button", name="Scale").click()
+    expect(row).to_contain_text("1 / 2 / 3", timeout=60_000)
+    wait_status(page, model_id, "InService", timeout_ms=120_000)
+
+    row.get_by_role("button", name=f"Edit {model_id}").click()
+    edit = page.get_by_role("form", name=f"Edit {model_id}")
+    edit.get_by_label("Streaming").uncheck()
+    edit.get_by_role("button", name="Save").click()
+    expect(row.locator("td").nth(4)).to_have_text("no")
+    wait_status(page, model_id, "InService", timeout_ms=120_000)
+
+    row.get_by_role("button", name=f"Delete {model_id}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete model").click()
+    expect(model_row(page, model_id)).to_have_count(0, timeout=120_000)

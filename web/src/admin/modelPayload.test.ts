@@ -114,8 +114,12 @@ describe("allowedActions", () => {
     expect([allowedActions(model("Stopped")).stop, allowedActions(model("Stopped")).start]).toEqual([false, true]);
   });
 
-  it("offers nothing but delete while a change is running", () => {
-    expect(allowedActions(model("Creating"))).toEqual({ start: false, stop: false, scale: false, edit: false, remove: true });
+  it("offers nothing while a change is running", () => {
+    expect(allowedActions(model("Creating"))).toEqual({ start: false, stop: false, scale: false, edit: false, remove: false });
+  });
+
+  it("lets a failed model be deleted", () => {
+    expect(allowedActions(model("Failed")).remove).toBe(true);
   });
 
   it("scales only models with capacity", () => {

@@ -47,7 +47,8 @@ export function allowedActions(model: ModelRecord): { start: boolean; stop: bool
     stop: s === "InService",
     scale: settled && s !== "Failed" && Boolean(model.autoScalingConfig),
     edit: settled,
-    remove: s !== "Deleting",
+    // The API refuses to delete a model in the middle of a change (409); wait for it to settle.
+    remove: settled,
   };
 }
 
