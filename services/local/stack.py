@@ -365,6 +365,8 @@ class LocalStack:
                 names = []
                 notes.append(f"could not list the models of {s.upstream_url} ({exc}); set LISA_UPSTREAM_MODELS")
             payloads += [registrations.upstream_payload(s.upstream_url, name, key) for name in names]
+        # One call first: concurrent first calls with the master key can race its lazy load in the api (401).
+        admin.get(payloads[0]["modelId"])
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             futures = [pool.submit(registrations.ensure_registered, admin, p, s.model_ready_timeout_s) for p in payloads]
             results = []
