@@ -203,6 +203,11 @@ def model_log_group(deployment: str, stage: str, model_id: str) -> str:
     return f"/lisa/{prefix(deployment, stage)}/models/{model_id}"
 
 
+# The shared model ALB routes a request to a model's target group by this header (ALB rules cannot rewrite paths,
+# so each model keeps its server's own /v1 paths); serve sends it, from the registration's extra_headers.
+MODEL_HEADER = "X-Lisa-Model"
+
+
 def model_path(model_id: str) -> str:
     """The path prefix of a hosted model on the shared model ALB."""
     return f"/{model_id}"

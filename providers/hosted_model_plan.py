@@ -27,7 +27,7 @@ from core.platform import ModelHostingOutputs
 from core.schema import CamelModel
 from providers.instance_types import instance_shape, task_memory_mib
 
-MODEL_HEADER = "X-Lisa-Model"  # the listener rule routes on it; serve sends it (the ALB cannot rewrite paths)
+MODEL_HEADER = naming.MODEL_HEADER
 CONTAINER_PORT = 8080
 MODEL_CONTAINER = "model"
 WEIGHTS_CONTAINER = "weights"

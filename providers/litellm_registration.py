@@ -13,8 +13,8 @@ from pulumi import Input, ResourceOptions
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from core.models import ModelSpec
+from core.naming import MODEL_HEADER
 from core.registry import ModelRegistry, Registration
-from providers.hosted_model_plan import MODEL_HEADER
 
 _AWS_PREFIXES = ("bedrock/", "sagemaker/", "sagemaker_chat/")
 
