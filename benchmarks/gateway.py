@@ -71,8 +71,10 @@ def wrk(url: str, body: dict, headers: dict[str, str], *, connections: int, dura
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     try:
+        # A 30 s timeout: a slow target is measured as slow, not as failing (wrk's default is 2 s).
         out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s", "--latency",
-                              "-s", f.name, url], capture_output=True, text=True, timeout=duration + 60).stdout
+                              "--timeout", "30s", "-s", f.name, url], capture_output=True, text=True,
+                             timeout=duration + 90).stdout
     finally:
         os.unlink(f.name)
     return parse_wrk(out)
