@@ -6,6 +6,7 @@ failed; the model record keeps the failure reason for good.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import deque
@@ -46,6 +47,14 @@ def summarize(event: EngineEvent) -> dict[str, Any] | None:
     return None
 
 
+_NOISE = {"update failed", "destroy failed", "preview failed", "resource monitor has terminated, shutting down"}
+
+
+def _exception_line(line: str) -> str:
+    """`botocore.errorfactory.ListenerNotFoundException: …` → `ListenerNotFoundException: …`."""
+    return re.sub(r"^(?:[A-Za-z_][\w]*\.)+(?=\w+: )", "", line)
+
+
 def failure_reason(diagnostics: list[str], fallback: str) -> str:
     """The one line that says why a deployment failed.
 
@@ -54,13 +63,11 @@ def failure_reason(diagnostics: list[str], fallback: str) -> str:
     """
     for message in reversed(diagnostics):
         lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-        if not lines or lines[-1].lower() in {"update failed", "destroy failed", "preview failed"}:
-            continue
-        if any(line.startswith("Traceback") for line in lines):
-            return lines[-1][:2000]
+        if lines and any("Traceback (most recent call last)" in line for line in lines):
+            return _exception_line(lines[-1])[:2000]
     for message in reversed(diagnostics):
         text = " ".join(line.strip() for line in message.strip().splitlines() if line.strip())
-        if text and text.lower() not in {"update failed", "destroy failed", "preview failed"}:
+        if text and text.lower() not in _NOISE:
             return text[:2000]
     return fallback[:2000]
 
