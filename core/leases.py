@@ -9,6 +9,7 @@ of the table skip keys starting with `#`.
 from __future__ import annotations
 
 import random
+import threading
 import time
 import uuid
 from typing import Any
@@ -40,6 +41,24 @@ class Lease:
             # Holders keep it for a few calls only: poll often (with jitter) rather than back off far.
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 1.5, 0.25)
+
+    def renew(self) -> bool:
+        """Push the expiry out by `ttl` again; False when the lease was lost (expired and taken by another)."""
+        return self._try_acquire()
+
+    def keep_alive(self) -> threading.Event:
+        """Renew every ttl/3 in a daemon thread until the returned event is set (held through long work)."""
+        stop = threading.Event()
+
+        def renew_until_stopped() -> None:
+            while not stop.wait(self.ttl / 3):
+                try:
+                    self.renew()
+                except Exception:  # noqa: BLE001 (a missed renewal is retried; the ttl leaves room for two)
+                    pass
+
+        threading.Thread(target=renew_until_stopped, name=f"lease-{self.key}", daemon=True).start()
+        return stop
 
     def release(self) -> None:
         try:

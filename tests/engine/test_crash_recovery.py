@@ -40,7 +40,9 @@ def crash_platform(moto_endpoint):
 @contextmanager
 def api_process(platform, state, log, **settings: str) -> Iterator[tuple[str, object]]:
     port = processes.free_port()
-    env = {"LISA_PLATFORM": platform.model_dump_json(), **engine_env(state, **settings)}
+    # A short job lease: the restarted process takes the killed one's model over once it runs out.
+    env = {"LISA_PLATFORM": platform.model_dump_json(),
+           **engine_env(state, LISA_ENGINE_LEASE_TTL_S="5", **settings)}
     base = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory", "--port", str(port),
             "--log-level", "warning"]

@@ -19,6 +19,7 @@ from pulumi import automation as auto
 
 from core import aws, naming
 from core.errors import ConflictError, ModelNotFoundError
+from core.leases import Lease, LeaseTimeout
 from core.models import TRANSITIONAL, ModelRecord, ModelStatus, settle
 from core.platform import PlatformOutputs
 from core.registry import ModelRegistry
@@ -57,8 +58,9 @@ class _Collector:
 
 class DeploymentEngine:
     def __init__(self, platform: PlatformOutputs, stacks: ModelStacks, context: ProgramContext, *,
-                 max_jobs: int = 16, events_per_model: int = 200) -> None:
+                 max_jobs: int = 16, events_per_model: int = 200, lease_ttl: float = 30.0) -> None:
         self.platform = platform
+        self.lease_ttl = lease_ttl
         self.stacks = stacks
         self.context = context
         self.registry = ModelRegistry(platform.tables.models)
@@ -97,18 +99,40 @@ class DeploymentEngine:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _run(self, model_id: str, resumed: bool) -> None:
-        while True:
-            try:
-                self._reconcile(model_id, resumed)
-            except Exception:  # noqa: BLE001 (a job must never kill its worker; the record says what happened)
-                log.exception("model %s: the deployment job crashed", model_id)
-            resumed = False
+        # Across processes (a rolling deploy briefly runs two api tasks), a model's jobs hold a lease in the models
+        # table; a crashed holder's lease runs out after `lease_ttl`, and only then may its stack lock be freed.
+        lease = Lease(self.registry.table, f"model-job/{model_id}", ttl=self.lease_ttl, timeout=self.lease_ttl * 3)
+        try:
+            lease.acquire()
+        except LeaseTimeout:
+            self.events.note(model_id, "another control plane is deploying this model; leaving it to that one")
             with self._changed:
-                if not self._active.get(model_id):
-                    del self._active[model_id]
-                    self._changed.notify_all()
+                self._active.pop(model_id, None)
+                self._changed.notify_all()
+            return
+        stop = lease.keep_alive()
+        try:
+            while True:
+                try:
+                    self._reconcile(model_id, resumed)
+                except Exception:  # noqa: BLE001 (a job must never kill its worker; the record says what happened)
+                    log.exception("model %s: the deployment job crashed", model_id)
+                resumed = False
+                if self._finish(model_id):
                     return
-                self._active[model_id] = False
+        finally:
+            stop.set()
+            lease.release()
+
+    def _finish(self, model_id: str) -> bool:
+        """True when no request arrived during the job (the model is done); else the job runs once more."""
+        with self._changed:
+            if not self._active.get(model_id):
+                self._active.pop(model_id, None)
+                self._changed.notify_all()
+                return True
+            self._active[model_id] = False
+            return False
 
     def _claim(self, model_id: str) -> None:
         with self._changed:
