@@ -38,7 +38,7 @@ def test_an_uploaded_document_is_ingested_and_cited_under_the_answer(new_page, l
     expect(row.get_by_test_id("document-status")).to_contain_text("Ready", timeout=90_000)
     screenshots(page, "documents")
 
-    page.get_by_role("link", name="Ask about these documents").click()
+    page.get_by_role("button", name="Ask about these documents").click()
     expect(page.get_by_text(f"Answering from {REPOSITORY}")).to_be_visible()
     pick_model(page, FAST_MODEL)
     send(page, "Which port does the Zephyr gateway listen on?")

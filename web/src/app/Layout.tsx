@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { NavLink, Outlet, useNavigate } from "react-router";
-import { newId } from "../chat/ids";
+import { newSessionId } from "../chat/ids";
 import { initialTheme, saveTheme, type Theme } from "../ui/theme";
 import { useServices } from "./services";
 
@@ -33,7 +33,7 @@ export function Layout() {
           ) : null}
         </nav>
         <div className="topbar-actions">
-          <button type="button" className="primary" onClick={() => navigate(`/chat/${newId()}`)}>
+          <button type="button" className="primary" onClick={() => navigate(`/chat/${newSessionId()}`)}>
             New chat
           </button>
           <button

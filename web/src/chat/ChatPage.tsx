@@ -20,7 +20,7 @@ import {
   type Turn,
 } from "./conversation";
 import { exportFileName, toJson, toMarkdown } from "./exportSession";
-import { newId } from "./ids";
+import { isCreatedHere, newSessionId } from "./ids";
 import { MessageView } from "./MessageView";
 import { chatModels, chooseModel, embeddingModels } from "./models";
 import { useModels } from "./ModelsContext";
@@ -32,7 +32,7 @@ const LAST_MODEL_KEY = "lisa.lastModel";
 /** `/` and `/chat` open a new session with a fresh id (keeping `?rag=` presets). */
 export function NewChatRedirect() {
   const location = useLocation();
-  const id = useMemo(() => newId(), []);
+  const id = useMemo(() => newSessionId(), []);
   return <Navigate to={`/chat/${id}${location.search}`} replace />;
 }
 
@@ -89,6 +89,17 @@ export function ChatPage() {
     abortRef.current?.abort();
     setLoadError(null);
     setNotice(null);
+    const fresh = () => {
+      const c = newConversation(sessionId);
+      c.model = localStorage.getItem(LAST_MODEL_KEY);
+      const repo = search.get("rag");
+      if (repo) c.rag = { repositoryId: repo, embeddingModel: search.get("embeddingModel") ?? "", topK: 3 };
+      return c;
+    };
+    if (isCreatedHere(sessionId) && !sessions.sessions.some((s) => s.sessionId === sessionId)) {
+      replace(fresh());
+      return;
+    }
     replace(null);
     const controller = new AbortController();
     api
@@ -96,15 +107,8 @@ export function ChatPage() {
       .then((session) => replace(fromApiSession(session)))
       .catch((error) => {
         if (controller.signal.aborted) return;
-        if (error instanceof ApiError && error.status === 404) {
-          const fresh = newConversation(sessionId);
-          fresh.model = localStorage.getItem(LAST_MODEL_KEY);
-          const repo = search.get("rag");
-          if (repo) fresh.rag = { repositoryId: repo, embeddingModel: search.get("embeddingModel") ?? "", topK: 3 };
-          replace(fresh);
-        } else {
-          setLoadError(describeError(error));
-        }
+        if (error instanceof ApiError && error.status === 404) replace(fresh());
+        else setLoadError(describeError(error));
       });
     return () => controller.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -209,7 +213,7 @@ export function ChatPage() {
       }
     }
     sessions.removed(id);
-    if (id === sessionId) navigate(`/chat/${newId()}`);
+    if (id === sessionId) navigate(`/chat/${newSessionId()}`);
   }
 
   const lastAssistant = conversation ? conversation.messages.map((m) => m.role).lastIndexOf("assistant") : -1;

@@ -7,3 +7,17 @@ export function newId(): string {
   const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+// Sessions this page created with "New chat": known to be new, so they open at once without asking the api.
+// Not kept across reloads, when the session may have been saved meanwhile.
+const created = new Set<string>();
+
+export function newSessionId(): string {
+  const id = newId();
+  created.add(id);
+  return id;
+}
+
+export function isCreatedHere(id: string): boolean {
+  return created.has(id);
+}

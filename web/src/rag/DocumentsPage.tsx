@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
-import { Link } from "react-router";
+import { useNavigate } from "react-router";
 import { useServices } from "../app/services";
 import type { IngestJob, RagDocument, Repository } from "../api/clients";
 import { ApiError, describeError } from "../api/errors";
-import { newId } from "../chat/ids";
+import { newId, newSessionId } from "../chat/ids";
 import { embeddingModels } from "../chat/models";
 import { useModels } from "../chat/ModelsContext";
 import { ConfirmDialog, ErrorBox } from "../ui/ConfirmDialog";
@@ -26,6 +26,7 @@ function size(bytes?: number): string {
 
 export function DocumentsPage() {
   const { api, token } = useServices();
+  const navigate = useNavigate();
   const { models } = useModels();
   const embedders = useMemo(() => embeddingModels(models), [models]);
   const [repositories, setRepositories] = useState<Repository[]>([]);
@@ -164,9 +165,13 @@ export function DocumentsPage() {
           </select>
         </label>
         <div className="align-end">
-          <Link className="button" to={`/chat/${newId()}?rag=${encodeURIComponent(repositoryId)}&embeddingModel=${encodeURIComponent(embeddingModel)}`}>
+          <button
+            type="button"
+            disabled={!repositoryId}
+            onClick={() => navigate(`/chat/${newSessionId()}?rag=${encodeURIComponent(repositoryId)}&embeddingModel=${encodeURIComponent(embeddingModel)}`)}
+          >
             Ask about these documents
-          </Link>
+          </button>
         </div>
       </div>
       {repository?.dimension ? (
