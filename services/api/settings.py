@@ -7,10 +7,10 @@ The platform itself (tables, buckets, model hosting, auth) comes from `LISA_PLAT
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers.hosted_model_plan import DEFAULT_WEIGHTS_IMAGE
 
@@ -45,4 +45,12 @@ class ApiSettings(BaseSettings):
     model_readiness: Literal["auto", "healthy", "deployed"] = "auto"
     model_ready_timeout_s: int = Field(default=1800, ge=1)
     model_weights_image: str = DEFAULT_WEIGHTS_IMAGE
-    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    # Web UI origins allowed to call from a browser, comma-separated (as serve's LISA_SERVE_CORS_ORIGINS); `*`: any.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip().rstrip("/") for v in value.split(",") if v.strip()]
+        return value
