@@ -40,8 +40,8 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
     if any(e.get("type") == "json_invalid" for e in errors):
         return _error(400, "InvalidInputError", "the request body is not valid JSON")
     # FastAPI prefixes locations with where the value came from ("body", "query", "path").
-    problems = describe_validation_errors([{**e, "loc": tuple(e.get("loc", ()))[1:] or ("(root)",)} for e in errors])
-    return _error(422, "ValidationError", "; ".join(problems))
+    problems = describe_validation_errors([{**e, "loc": tuple(e.get("loc", ()))[1:]} for e in errors])
+    return _error(422, "ValidationError", "; ".join(p.removeprefix("(root): ") for p in problems))
 
 
 async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
