@@ -72,7 +72,11 @@ def create_model(spec: ModelSpec, request: Request, dry_run: bool = Query(False,
             return _preview(engine, record, new_model=True)
     record = registry.create(record)  # conditional: of many concurrent creates of one id, one wins
     if spec.api_key is not None:
-        engine.store_api_key(spec.model_id, spec.api_key.get_secret_value())
+        try:
+            engine.store_api_key(spec.model_id, spec.api_key.get_secret_value())
+        except Exception:
+            registry.delete(spec.model_id)  # the create did not happen: nothing half-made stays behind
+            raise
     engine.submit(spec.model_id)
     return {"model": _wire(record)}
 
