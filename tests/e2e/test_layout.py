@@ -29,7 +29,7 @@ def test_chat_sessions_and_admin_fit_a_375px_screen(new_page, local_stack, scree
     screenshots(page, "mobile-sessions")
     page.get_by_role("button", name="Close sessions").click()
     page.goto(local_stack.web + "/admin/models")
-    expect(page.get_by_role("heading", name="Models")).to_be_visible()
+    expect(page.get_by_test_id("model-row").first).to_be_visible()
     _no_sideways_scroll(page)
     screenshots(page, "mobile-admin-models")
 
@@ -42,4 +42,6 @@ def test_the_dark_theme_is_remembered_across_reloads(new_page, local_stack, scre
     page.reload()
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
     expect(page.get_by_role("button", name="Switch to light theme")).to_be_visible()
+    expect(page.get_by_text("Ask a question to start.")).to_be_visible()
+    expect(page.get_by_test_id("session-item").first).to_be_visible()
     screenshots(page, "chat-dark")

@@ -10,6 +10,10 @@ describe("ingest status", () => {
     expect(ingestProgress({ status: "INGESTION_COMPLETED", chunks: 3 })).toBe("Ready (3 chunks)");
   });
 
+  it("says chunk for one", () => {
+    expect(ingestProgress({ status: "INGESTION_COMPLETED", chunks: 1 })).toBe("Ready (1 chunk)");
+  });
+
   it("is done when completed or failed only", () => {
     expect(["INGESTION_PENDING", "INGESTION_IN_PROGRESS", "INGESTION_COMPLETED", "INGESTION_FAILED"].map(ingestDone)).toEqual([false, false, true, true]);
   });

@@ -58,10 +58,14 @@ export function ingestDone(status: string): boolean {
   return status === "INGESTION_COMPLETED" || status === "INGESTION_FAILED";
 }
 
+function chunks(n: number): string {
+  return n === 1 ? "1 chunk" : `${n} chunks`;
+}
+
 /** "12 of 40 chunks" style progress text for a job. */
 export function ingestProgress(job: { status: string; chunks?: number | null; chunksEmbedded?: number | null }): string {
   const label = INGEST_LABELS[job.status] ?? job.status;
-  if (job.status === "INGESTION_IN_PROGRESS" && job.chunks) return `${label} ${job.chunksEmbedded ?? 0} of ${job.chunks} chunks`;
-  if (job.status === "INGESTION_COMPLETED" && job.chunks != null) return `${label} (${job.chunks} chunks)`;
+  if (job.status === "INGESTION_IN_PROGRESS" && job.chunks) return `${label} ${job.chunksEmbedded ?? 0} of ${chunks(job.chunks)}`;
+  if (job.status === "INGESTION_COMPLETED" && job.chunks != null) return `${label} (${chunks(job.chunks)})`;
   return label;
 }
