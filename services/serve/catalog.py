@@ -8,6 +8,7 @@ the old in one assignment, so a request in flight keeps the route it started wit
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from typing import Awaitable, Callable
 
@@ -46,16 +47,18 @@ class ModelCatalog:
         registrations = await asyncio.to_thread(self.registry.registrations)
         api_keys = await asyncio.to_thread(_read_api_keys, registrations)
         routes = build_routes(registrations, self.static_models, api_keys, passthrough=self.passthrough)
-        self.litellm = self._litellm_for([r for r in routes.values() if r.passthrough is None])
+        self.litellm = await self._litellm_for([r for r in routes.values() if r.passthrough is None])
         self.routes = routes
         self.models_body = models_list_body(routes)
         self.version = version
         log.info("routing %d models (registry version %d)", len(routes), version)
         return True
 
-    def _litellm_for(self, routes: list[Route]):
+    async def _litellm_for(self, routes: list[Route]):
         if not routes:
             return None
+        # The first import takes seconds: off the loop, so requests keep flowing while a Bedrock model arrives.
+        await asyncio.to_thread(importlib.import_module, "litellm")
         from services.serve.litellm_path import LiteLLMModels, router_signature
 
         if self.litellm is not None and self.litellm.signature == router_signature(routes):
