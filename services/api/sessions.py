@@ -109,6 +109,9 @@ def get_session(sessionId: str, request: Request, principal: Principal = Depends
 async def put_session(sessionId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
     store = _store(request)
     session_id = _session_id(sessionId)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > store.settings.max_bytes:  # refuse before reading it all
+        raise SessionTooLargeError(f"the session is {declared} bytes; the limit is {store.settings.max_bytes}")
     raw = await request.body()
     if len(raw) > store.settings.max_bytes:
         raise SessionTooLargeError(f"the session is {len(raw)} bytes; the limit is {store.settings.max_bytes}")
