@@ -35,8 +35,9 @@ pulumi-cli:
 	@tools/bootstrap.sh pulumi
 
 bench-gateway:
-	@tools/bootstrap.sh venv
-	@$(PY) benchmarks/gateway.py
+	@tools/bootstrap.sh venv bench
+	@LISA_LITELLM_PROXY_DEPS=$(LISA_CACHE)/litellm-proxy-deps-$(shell sha256sum benchmarks/litellm-proxy-requirements.txt | cut -c1-12) \
+	  $(PY) benchmarks/gateway.py
 
 bench-rag:
 	@tools/bootstrap.sh venv

@@ -3,7 +3,7 @@
 # Heavy things are cached outside the repo under $LISA_CACHE (default ~/.cache/lisa):
 #   venv-<hash of requirements.txt>/   the Python environment
 #   pulumi/<version>/bin/              the Pulumi CLI built from tools/pulumi, plus the dynamic-provider host
-# Usage: tools/bootstrap.sh [venv] [pulumi] [web] [browser]   (no argument: all of them)
+# Usage: tools/bootstrap.sh [venv] [pulumi] [web] [browser] [bench]   (no argument: all but bench)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${LISA_CACHE:-$HOME/.cache/lisa}
@@ -39,9 +39,25 @@ if has web && [ -f "$repo/web/package.json" ]; then
   fi
 fi
 
-if has browser && [ ! -x /usr/bin/chromium ]; then
-  log "installing Debian's chromium for the browser tests"
+apt_install() {
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
   quiet $sudo apt-get update -q
-  quiet $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+  quiet $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+if has bench; then
+  # Benchmarks only: wrk as the load generator, and the modules LiteLLM's proxy needs (the peer baseline).
+  command -v wrk >/dev/null || { log "installing wrk"; apt_install wrk; }
+  deps="$cache/litellm-proxy-deps-$(sha256sum "$repo/benchmarks/litellm-proxy-requirements.txt" | cut -c1-12)"
+  if [ ! -d "$deps" ]; then
+    log "installing LiteLLM proxy modules for the benchmark baseline"
+    quiet "$(venv_dir)/bin/pip" install --disable-pip-version-check --no-deps --target "$deps.tmp" \
+      -r "$repo/benchmarks/litellm-proxy-requirements.txt"
+    mv "$deps.tmp" "$deps"
+  fi
+fi
+
+if has browser && [ ! -x /usr/bin/chromium ]; then
+  log "installing Debian's chromium for the browser tests"
+  apt_install chromium
 fi
