@@ -6,7 +6,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.pages import id_token, sign_in
+from tests.e2e.pages import id_token, pick_model, send, sign_in, unique, wait_answer
+from tests.e2e.stack import FAST_MODEL
 
 pytestmark = pytest.mark.e2e
 
@@ -53,3 +54,23 @@ def test_an_admin_sees_the_admin_pages(new_page, local_stack):
     navigation = page.get_by_role("navigation", name="Main")
     expect(navigation.get_by_role("link", name="Models")).to_be_visible()
     expect(navigation.get_by_role("link", name="API tokens")).to_be_visible()
+
+
+def test_a_refused_id_token_is_renewed_with_the_refresh_token(new_page, local_stack):
+    page = new_page()
+    sign_in(page, local_stack, local_stack.user)
+    # Break the stored token's signature: the APIs refuse it (401), and the UI must renew it and carry on.
+    broken = page.evaluate("""() => {
+        const tokens = JSON.parse(sessionStorage.getItem('lisa.auth.tokens'));
+        const last = tokens.idToken.slice(-1);
+        tokens.idToken = tokens.idToken.slice(0, -4) + (last === 'A' ? 'BBBB' : 'AAAA');
+        sessionStorage.setItem('lisa.auth.tokens', JSON.stringify(tokens));
+        return tokens.idToken;
+    }""")
+    page.reload()
+    pick_model(page, FAST_MODEL)
+    question = unique("still signed in")
+    send(page, question)
+    wait_answer(page, f"Echo: {question}")
+    assert id_token(page) != broken
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+import requests
 from playwright.sync_api import expect
 
-from tests.e2e.pages import composer, last_answer, pick_model, poll, send, sign_in, wait_answer
+from tests.e2e.pages import composer, id_token, last_answer, pick_model, poll, send, sign_in, unique, wait_answer
 from tests.e2e.stack import DRIP_MODEL, FAST_MODEL, FAULT_MODEL
 
 pytestmark = pytest.mark.e2e
@@ -80,3 +83,30 @@ def test_parameters_edit_and_regenerate_change_the_answer(new_page, local_stack)
     expect(last_answer(page)).to_have_attribute("aria-busy", "false")
     expect(last_answer(page).locator(".markdown")).to_have_text("Echo: second")
     expect(page.get_by_test_id("assistant-message")).to_have_count(1)
+
+
+ANSWER_WITH_CODE = "Here is **bold** text and a function:\n\n```python\ndef hello():\n    return 42\n```\n"
+
+
+def test_answers_render_markdown_with_highlighted_code_and_a_copy_button(new_page, local_stack, screenshots):
+    page = new_page()
+    sign_in(page, local_stack, local_stack.user)
+    # The stand-in's echo flattens whitespace, so the answer comes from a session saved through the API.
+    session_id = str(uuid.uuid4())
+    body = {"name": unique("markdown"), "model": FAST_MODEL, "configuration": {},
+            "messages": [{"role": "user", "content": "Show me a function"},
+                         {"role": "assistant", "content": ANSWER_WITH_CODE, "metadata": {"model": FAST_MODEL}}]}
+    response = requests.put(f"{local_stack.api}/session/{session_id}", json=body,
+                            headers={"Authorization": f"Bearer {id_token(page)}"}, timeout=10)
+    assert response.status_code == 200, response.text
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=local_stack.web)
+    page.goto(f"{local_stack.web}/chat/{session_id}")
+    answer = last_answer(page)
+    expect(answer.locator("strong")).to_have_text("bold")
+    code = answer.locator(".code-block")
+    expect(code.locator(".hljs-keyword").first).to_have_text("def")
+    copy = code.get_by_role("button", name="Copy python block")
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()").strip() == "def hello():\n    return 42"
+    screenshots(page, "chat-markdown")

@@ -43,5 +43,29 @@ def test_the_dark_theme_is_remembered_across_reloads(new_page, local_stack, scre
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
     expect(page.get_by_role("button", name="Switch to light theme")).to_be_visible()
     expect(page.get_by_text("Ask a question to start.")).to_be_visible()
-    expect(page.get_by_test_id("session-item").first).to_be_visible()
+    expect(page.get_by_role("complementary", name="Sessions").locator("li, p.muted").first).to_be_visible()
     screenshots(page, "chat-dark")
+
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter((el) => el.offsetParent !== null && el.type !== 'hidden')
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')
+                    && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+    .map((el) => el.outerHTML.slice(0, 120))"""
+
+
+def test_every_control_on_the_main_screens_has_an_accessible_name(new_page, local_stack):
+    page = new_page()
+    sign_in(page, local_stack, local_stack.admin)
+    page.get_by_role("button", name="Settings").click()
+    page.get_by_label("Answer from documents").check()
+    screens = {"chat": None, "documents": "/documents", "models": "/admin/models", "tokens": "/admin/tokens"}
+    for screen, path in screens.items():
+        if path:
+            page.goto(local_stack.web + path)
+            expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        assert page.evaluate(UNLABELLED_CONTROLS) == [], screen
+    page.goto(local_stack.web + "/admin/models")
+    page.get_by_role("button", name="Add ECS-hosted model").click()
+    expect(page.get_by_role("form", name="Create an ECS-hosted model")).to_be_visible()
+    assert page.evaluate(UNLABELLED_CONTROLS) == [], "ECS form"
