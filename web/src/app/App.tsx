@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
-import { BrowserRouter, Navigate, Route, Routes } from "react-router";
+import { BrowserRouter, Route, Routes } from "react-router";
 import { LisaApiClient, ServeClient } from "../api/clients";
 import { HttpClient } from "../api/http";
 import { ModelsPage } from "../admin/ModelsPage";
@@ -68,7 +68,6 @@ export function App({ config }: { config: RuntimeConfig }) {
                 <Route path="documents" element={<DocumentsPage />} />
                 <Route path="admin/models" element={<AdminOnly><ModelsPage /></AdminOnly>} />
                 <Route path="admin/tokens" element={<AdminOnly><TokensPage /></AdminOnly>} />
-                <Route path="auth/callback" element={<Navigate to="/" replace />} />
                 <Route path="*" element={<NotFound />} />
               </Route>
             </Routes>

@@ -19,8 +19,15 @@ export interface Authenticator {
   logout(): Promise<void>;
 }
 
-export const CALLBACK_PATH = "/auth/callback";
+/** Where the IdP sends the browser back: the UI's root, which the Cognito app client registers as its callback. */
+export const CALLBACK_PATH = "/";
 const STORE_KEY = "lisa.auth.tokens";
+
+/** The IdP's redirect back: the callback path with `code` (or `error`) and `state` in the query. */
+export function isSigninCallback(location: { pathname: string; search: string }): boolean {
+  const params = new URLSearchParams(location.search);
+  return location.pathname === CALLBACK_PATH && params.has("state") && (params.has("code") || params.has("error"));
+}
 
 export class PasswordAuthenticator implements Authenticator {
   readonly kind = "password";
@@ -108,7 +115,7 @@ export class OidcAuthenticator implements Authenticator {
       redirect_uri: origin + CALLBACK_PATH,
       post_logout_redirect_uri: origin + "/",
       response_type: "code", // authorization code; oidc-client-ts adds PKCE (S256) itself
-      scope: ["openid", "profile", "email", ...(config.additionalScopes ?? [])].join(" "),
+      scope: (config.scopes ?? ["openid", "profile", "email", ...(config.additionalScopes ?? [])]).join(" "),
       automaticSilentRenew: true,
       userStore: new WebStorageStateStore({ store: window.sessionStorage }),
     });
@@ -120,7 +127,7 @@ export class OidcAuthenticator implements Authenticator {
   }
 
   async restore(): Promise<AuthUser | null> {
-    if (window.location.pathname === CALLBACK_PATH) {
+    if (isSigninCallback(window.location)) {
       const user = await this.manager.signinRedirectCallback();
       const back = typeof user.state === "string" && user.state.startsWith("/") ? user.state : "/";
       window.history.replaceState(null, "", back);
@@ -132,8 +139,8 @@ export class OidcAuthenticator implements Authenticator {
   }
 
   signIn(): Promise<void> {
-    const here = window.location.pathname + window.location.search;
-    return this.manager.signinRedirect({ state: here === CALLBACK_PATH ? "/" : here });
+    // Come back to where the user was; the IdP returns to the root with code and state, then we go there.
+    return this.manager.signinRedirect({ state: window.location.pathname + window.location.search });
   }
 
   async token(): Promise<string | null> {

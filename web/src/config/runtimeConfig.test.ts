@@ -20,6 +20,21 @@ describe("parseRuntimeConfig", () => {
     expect(parseRuntimeConfig({ ...valid, auth: { ...valid.auth, passwordLogin: undefined } }).auth.passwordLogin).toBeNull();
   });
 
+  it("takes the deployment's config as the ChatUi component writes it", () => {
+    const config = parseRuntimeConfig({
+      serveUrl: "https://serve.example.com",
+      openAiBaseUrl: "https://serve.example.com/v2/serve",
+      apiUrl: "https://api.example.com/",
+      auth: { authority: "https://idp", clientId: "c", adminGroup: "a", scopes: ["openid", "email", "groups"] },
+    });
+    expect([config.serveUrl, config.apiUrl, config.auth.scopes]).toEqual(["https://serve.example.com/v2/serve", "https://api.example.com", ["openid", "email", "groups"]]);
+  });
+
+  it("adds /v2/serve to a bare serve origin and keeps an explicit version path", () => {
+    expect(parseRuntimeConfig({ ...valid, serveUrl: "https://serve.example.com/" }).serveUrl).toBe("https://serve.example.com/v2/serve");
+    expect(parseRuntimeConfig({ ...valid, serveUrl: "https://serve.example.com/v1" }).serveUrl).toBe("https://serve.example.com/v1");
+  });
+
   it("names every missing field", () => {
     expect(() => parseRuntimeConfig({ auth: {} })).toThrow(
       new ConfigProblem("serveUrl: expected a non-empty string; apiUrl: expected a non-empty string; auth.authority: expected a non-empty string; auth.clientId: expected a non-empty string; auth.adminGroup: expected a non-empty string"),

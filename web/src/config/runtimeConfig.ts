@@ -32,12 +32,17 @@ export interface AuthConfig {
   jwtGroupsProperty: string;
   /** Extra scopes asked for beyond `openid profile email`. */
   additionalScopes?: string[];
+  /** The whole scope list, when the deployment gives it (wins over additionalScopes). */
+  scopes?: string[];
   /** Present: sign in with a username/password form against this Cognito endpoint instead of the OIDC redirect. */
   passwordLogin?: PasswordLoginConfig | null;
 }
 
 export interface RuntimeConfig {
-  /** OpenAI-compatible base URL, ending in `/v2/serve` (the URL an OpenAI client uses as `base_url`). */
+  /**
+   * OpenAI-compatible base URL, ending in `/v2/serve` (the URL an OpenAI client uses as `base_url`).
+   * Also read: `openAiBaseUrl` (wins when present); a serve URL without a path gets `/v2/serve` added.
+   */
   serveUrl: string;
   /** Base URL of the api app: `/models`, `/tokens`, `/session`, `/repository` live under it. */
   apiUrl: string;
@@ -60,23 +65,36 @@ function stripSlash(url: string): string {
   return url.replace(/\/+$/, "");
 }
 
+/** The OpenAI base URL: `/v2/serve` added to a bare serve origin. */
+export function openAiBase(url: string): string {
+  const bare = stripSlash(url);
+  return /\/v\d+(\/serve)?$/.test(bare) ? bare : `${bare}/v2/serve`;
+}
+
+function stringList(value: unknown, path: string, problems: string[]): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((s) => typeof s !== "string")) {
+    problems.push(`${path}: expected a list of strings`);
+    return [];
+  }
+  return value as string[];
+}
+
 /** Validates the raw JSON of `/config.json`; throws ConfigProblem naming every missing or wrong field. */
 export function parseRuntimeConfig(raw: unknown): RuntimeConfig {
   const problems: string[] = [];
   const root = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
   const auth = (root.auth && typeof root.auth === "object" ? root.auth : {}) as Record<string, unknown>;
   if (typeof raw !== "object" || raw === null) problems.push("config.json: expected a JSON object");
-  const serveUrl = stripSlash(requireString(root.serveUrl, "serveUrl", problems));
+  const serveUrl = openAiBase(requireString(root.openAiBaseUrl ?? root.serveUrl, root.openAiBaseUrl ? "openAiBaseUrl" : "serveUrl", problems));
   const apiUrl = stripSlash(requireString(root.apiUrl, "apiUrl", problems));
   const authority = stripSlash(requireString(auth.authority, "auth.authority", problems));
   const clientId = requireString(auth.clientId, "auth.clientId", problems);
   const adminGroup = requireString(auth.adminGroup, "auth.adminGroup", problems);
   const jwtGroupsProperty =
     auth.jwtGroupsProperty === undefined ? "cognito:groups" : requireString(auth.jwtGroupsProperty, "auth.jwtGroupsProperty", problems);
-  const scopes = auth.additionalScopes ?? [];
-  if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== "string")) {
-    problems.push("auth.additionalScopes: expected a list of strings");
-  }
+  const additionalScopes = stringList(auth.additionalScopes, "auth.additionalScopes", problems);
+  const scopes = stringList(auth.scopes, "auth.scopes", problems);
   let passwordLogin: PasswordLoginConfig | null = null;
   if (auth.passwordLogin) {
     const pl = auth.passwordLogin as Record<string, unknown>;
@@ -95,7 +113,8 @@ export function parseRuntimeConfig(raw: unknown): RuntimeConfig {
       clientId,
       adminGroup,
       jwtGroupsProperty,
-      additionalScopes: scopes as string[],
+      additionalScopes,
+      scopes: scopes.length ? scopes : undefined,
       passwordLogin,
     },
   };
