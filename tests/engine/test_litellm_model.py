@@ -3,7 +3,6 @@ an API key, created, routed by serve, stopped, started and deleted, through its 
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from openai import OpenAI
