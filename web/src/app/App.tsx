@@ -8,12 +8,12 @@ import { createAuthenticator } from "../auth/authenticator";
 import type { AuthUser } from "../auth/claims";
 import { LoginPage } from "../auth/LoginPage";
 import { ChatPage, NewChatRedirect } from "../chat/ChatPage";
+import { ModelsProvider } from "../chat/ModelsContext";
 import type { RuntimeConfig } from "../config/runtimeConfig";
 import { DocumentsPage } from "../rag/DocumentsPage";
 import { SessionsProvider } from "../sessions/SessionsContext";
 import { Layout } from "./Layout";
 import { ServicesContext, useServices, type AppServices } from "./services";
-import { ModelsProvider } from "../chat/ModelsContext";
 
 export function App({ config }: { config: RuntimeConfig }) {
   const authenticator = useMemo(() => createAuthenticator(config.auth), [config]);
