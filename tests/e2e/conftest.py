@@ -72,9 +72,18 @@ def screenshots(test_output: Path) -> Callable:
     return shoot
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.e2e_failed = report.failed
+
+
 @pytest.fixture
-def new_page(browser, local_stack: LocalStack) -> Iterator[Callable]:
-    """Opens pages, each in a fresh browser context (no shared storage): `new_page(width=375)`."""
+def new_page(request: pytest.FixtureRequest, browser, local_stack: LocalStack, test_output: Path) -> Iterator[Callable]:
+    """Opens pages, each in a fresh browser context (no shared storage): `new_page(width=375)`.
+    A failed test leaves a screenshot of each of its pages in `<test output>/e2e/failures/`."""
     contexts = []
 
     def open_page(*, width: int = 1280, height: int = 860):
@@ -84,5 +93,10 @@ def new_page(browser, local_stack: LocalStack) -> Iterator[Callable]:
         return context.new_page()
 
     yield open_page
+    if getattr(request.node, "e2e_failed", False):
+        folder = test_output / "e2e" / "failures"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, page in enumerate(p for c in contexts for p in c.pages):
+            page.screenshot(path=str(folder / f"{request.node.name}-{i}.png"), full_page=True)
     for context in contexts:
         context.close()

@@ -54,9 +54,9 @@ def test_a_session_survives_reload_and_back_forward_then_is_renamed_exported_and
     expect(page.get_by_test_id("chat-title")).to_have_text(name)
     screenshots(page, "sessions")
 
-    page.get_by_label("Export this session").click()
+    page.get_by_role("button", name="Export this session").click()
     with page.expect_download() as download:
-        page.get_by_role("button", name="Markdown").click()
+        page.get_by_role("menuitem", name="Markdown").click()
     markdown = open(download.value.path()).read()
     assert markdown.startswith(f"# {name}")
     assert f"Echo: {question}" in markdown

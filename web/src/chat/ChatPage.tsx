@@ -6,6 +6,7 @@ import { fromApiSession, toPutSession } from "../sessions/sessionRecords";
 import { SessionSidebar } from "../sessions/SessionSidebar";
 import { useSessions } from "../sessions/SessionsContext";
 import { downloadText } from "../ui/download";
+import { Menu } from "../ui/Menu";
 import { ChatSettings } from "./ChatSettings";
 import { Composer } from "./Composer";
 import {
@@ -260,17 +261,14 @@ export function ChatPage() {
           <button type="button" aria-expanded={showSettings} aria-controls="chat-settings" onClick={() => setShowSettings((s) => !s)}>
             Settings
           </button>
-          <details className="menu">
-            <summary aria-label="Export this session">Export</summary>
-            <div className="menu-items">
-              <button type="button" disabled={!conversation?.messages.length} onClick={() => conversation && downloadText(exportFileName(conversation, "md"), toMarkdown(conversation), "text/markdown")}>
-                Markdown
-              </button>
-              <button type="button" disabled={!conversation?.messages.length} onClick={() => conversation && downloadText(exportFileName(conversation, "json"), toJson(conversation), "application/json")}>
-                JSON
-              </button>
-            </div>
-          </details>
+          <Menu label="Export" ariaLabel="Export this session">
+            <button type="button" role="menuitem" disabled={!conversation?.messages.length} onClick={() => conversation && downloadText(exportFileName(conversation, "md"), toMarkdown(conversation), "text/markdown")}>
+              Markdown
+            </button>
+            <button type="button" role="menuitem" disabled={!conversation?.messages.length} onClick={() => conversation && downloadText(exportFileName(conversation, "json"), toJson(conversation), "application/json")}>
+              JSON
+            </button>
+          </Menu>
         </div>
         {showSettings && conversation ? (
           <div id="chat-settings">
