@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -42,6 +43,17 @@ from services.rag.settings import RagSettings
 from services.rag.stores.base import Hit
 
 log = logging.getLogger("lisa.rag")
+
+
+@dataclass(frozen=True)
+class IngestPlan:
+    """A document that passed every check: what to store and how it was chunked."""
+
+    content_type: str
+    chunks: list[Chunk]
+    model: str
+    size: int
+    overlap: int
 
 
 class RagService:
@@ -113,7 +125,7 @@ class RagService:
         for name, data, plan in planned:
             document_id = str(uuid.uuid4())
             key = document_key(repository.id, document_id, name)
-            aws.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=plan["contentType"])
+            aws.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=plan.content_type)
             records.append(self._start(caller, repository, document_id, name, key, len(data), plan))
         return records
 
@@ -147,7 +159,7 @@ class RagService:
             document_id = str(uuid.uuid4())
             target = document_key(repository.id, document_id, name)
             s3.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": key},
-                           ContentType=plan["contentType"], MetadataDirective="REPLACE")
+                           ContentType=plan.content_type, MetadataDirective="REPLACE")
             s3.delete_object(Bucket=self.bucket, Key=key)
             records.append(self._start(caller, repository, document_id, name, target, size, plan))
         return records
@@ -159,7 +171,7 @@ class RagService:
                                         f"({limit / 1048576:g} MiB)")
 
     def _plan(self, repository: Repository, name: str, data: bytes, model: str | None, chunk_size: int | None,
-              chunk_overlap: int | None) -> dict[str, Any]:
+              chunk_overlap: int | None) -> IngestPlan:
         ctype = content_type(name)
         size = chunk_size if chunk_size is not None else repository.config.chunk_size
         overlap = chunk_overlap if chunk_overlap is not None else min(repository.config.chunk_overlap, size - 1)
@@ -173,23 +185,22 @@ class RagService:
                                       param="embeddingModel")
         probe = self.gateway.embed(chosen, [chunks[0].text])
         self.catalog.store(repository).prepare(int(probe.shape[1]), chosen)
-        return {"contentType": ctype, "chunks": chunks, "model": chosen, "size": size, "overlap": overlap}
+        return IngestPlan(ctype, chunks, chosen, size, overlap)
 
     def _start(self, caller: Caller, repository: Repository, document_id: str, name: str, key: str, size: int,
-               plan: dict[str, Any]) -> DocumentRecord:
-        chunks: list[Chunk] = plan["chunks"]
+               plan: IngestPlan) -> DocumentRecord:
         record = DocumentRecord(
             repository_id=repository.id, document_id=document_id, job_id=str(uuid.uuid4()), document_name=name,
-            source=f"s3://{self.bucket}/{key}", username=caller.id, chunks=len(chunks),
-            chunk_strategy=ChunkStrategy(size=plan["size"], overlap=plan["overlap"]), embedding_model=plan["model"],
-            content_type=plan["contentType"], size=size,
+            source=f"s3://{self.bucket}/{key}", username=caller.id, chunks=len(plan.chunks),
+            chunk_strategy=ChunkStrategy(size=plan.size, overlap=plan.overlap), embedding_model=plan.model,
+            content_type=plan.content_type, size=size,
         )
         try:
             self.table.put(record)
         except Exception:
             aws.client("s3").delete_object(Bucket=self.bucket, Key=key)
             raise
-        self.jobs.submit(repository, record, chunks)
+        self.jobs.submit(repository, record, plan.chunks)
         return record
 
     def resume(self, stale_after_s: float | None = None) -> int:
