@@ -80,6 +80,8 @@ class LocalStack:
     def run(self) -> int:
         """Start, wait for Ctrl-C/SIGTERM or a child's death, stop. The process's exit code."""
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        # Also when started with SIGINT ignored (a background job of a script inherits that): Ctrl-C must stop it.
+        signal.signal(signal.SIGINT, _raise_interrupt)
         code = 0
         try:
             self.start()
@@ -414,7 +416,8 @@ class LocalStack:
         for child in reversed(self.children):
             if child.alive():
                 self.console.info(f"stopping {child.name}")
-            child.stop(timeout=20 if child.name == "emulator" else 10)
+            # the emulator saves its snapshot; the api may be finishing a model deployment
+            child.stop(timeout={"emulator": 20, "api": 15}.get(child.name, 10))
         if self.postgres is not None:
             self.postgres.stop()
         (self.state.root / "children.json").unlink(missing_ok=True)

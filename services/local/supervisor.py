@@ -116,14 +116,16 @@ class Child:
 
 
 def stop_group(process: subprocess.Popen | None, timeout: float = 10.0) -> None:
-    """SIGTERM the process group, wait, then SIGKILL whatever of the group is left."""
+    """SIGTERM the child, wait, then SIGKILL whatever is left of its process group.
+
+    Only the child gets SIGTERM, so it shuts down in its own order: the api lets a running Pulumi update go on
+    while it can, instead of the CLI being terminated under it (which would mark the model Failed); what is still
+    running at the deadline is killed, and the api resumes that deployment at its next start.
+    """
     if process is None:
         return
     try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
+        process.send_signal(signal.SIGTERM)
         process.wait(timeout)
     except subprocess.TimeoutExpired:
         pass
