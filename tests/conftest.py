@@ -78,26 +78,19 @@ def platform(moto_endpoint: str):
 
 
 @pytest.fixture(scope="session")
-def pg_dsn(test_output: Path):
+def pg_dsn(tmp_path_factory: pytest.TempPathFactory, test_output: Path):
     """DSN of an embedded PostgreSQL 18 + pgvector (services/local/postgres.py) in a temp state dir on a free port.
 
-    The `vector` extension exists in its `postgres` database. Stopped and removed at the end of the session.
+    The `vector` extension exists in its `postgres` database. Stopped at the end of the session.
     """
-    import shutil
-    import tempfile
-
     from services.local.postgres import EmbeddedPostgres
 
-    # Not pytest's tmp dirs: they sit under a 0700 dir that the unprivileged postgres user cannot enter.
-    state = Path(tempfile.mkdtemp(prefix="lisa-pg-"))
-    state.chmod(0o755)
-    server = EmbeddedPostgres(state / "pg", processes.free_port(), log_path=test_output / "postgres.log")
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"), processes.free_port(), log_path=test_output / "postgres.log")
     try:
         server.start()
         yield server.dsn
     finally:
         server.stop()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 # Fixtures of the RAG, embedding and session tests (embedding server, serve gateway with RAG models, RAG service).
