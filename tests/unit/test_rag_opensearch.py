@@ -127,3 +127,22 @@ def test_the_dimension_is_read_back_from_the_index_mapping(filled):
 def test_an_absent_index_searches_as_empty(store, minilm):
     s, _ = store
     assert s.search(minilm.embed(["anything"]).vectors[0], 3) == [] and s.count() == 0
+
+
+def test_the_aws_client_signs_requests_with_the_platforms_credentials(monkeypatch):
+    from opensearchpy import AWSV4SignerAuth
+
+    from core import aws
+    from services.rag.stores.opensearch import opensearch_client
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-example")
+    aws.reset()
+    try:
+        client = opensearch_client("search-domain.us-east-1.es.amazonaws.com", "us-east-1")
+        auth = client.transport.kwargs["http_auth"]
+        assert isinstance(auth, AWSV4SignerAuth) and auth.service == "es" and auth.signer.region == "us-east-1"
+        assert auth.signer.credentials.access_key == "AKIDEXAMPLE"
+        assert client.transport.hosts[0]["host"] == "search-domain.us-east-1.es.amazonaws.com"
+    finally:
+        aws.reset()
