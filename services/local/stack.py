@@ -1,14 +1,16 @@
 """The local stack: the whole platform on this machine, as supervised child processes.
 
 Start order (each step waits for the readiness of what the next needs):
-  1. the state folder (locked: one stack per folder), its secrets, the stage config (validated like `pulumi up`);
-     every port checked free, so a clash is one clear line before anything starts;
+  1. the state folder (locked: one stack per folder; processes a killed run left are stopped), its secrets, the
+     stage config (validated like `pulumi up`), every port checked free: a problem is one clear line before
+     anything starts;
   2. the AWS emulator (restoring its snapshot), the embedded PostgreSQL and the embedding server, side by side;
   3. the stage's resources in the emulator (services.local.emulated_aws.provision; idempotent), then platform.json;
-  4. the serve and api apps and the web UI's static server;
-  5. models registered through the admin API, an API token for OpenAI clients, the banner.
-Ctrl-C / SIGTERM stops everything in reverse order, each child with its whole process group; the emulator saves
-its snapshot as it stops.
+  4. the serve and api apps and the web UI's static server (on a warm start, already during step 3, on the last
+     run's platform, and restarted only if provisioning found something else);
+  5. models registered through the admin API, an API token for OpenAI clients, run.json, the banner.
+Ctrl-C / SIGTERM stops everything in reverse order: SIGTERM to each child, then SIGKILL to what is left of its
+process group. The emulator saves its snapshot as it stops.
 """
 
 from __future__ import annotations
@@ -113,7 +115,12 @@ class LocalStack:
 
     # ---- start
     def start(self) -> None:
-        s = self.settings
+        secrets, stage, env = self._prepare()
+        platform = self._launch(stage, secrets, env)
+        self._finish(platform, stage, secrets)
+
+    def _prepare(self):
+        """Everything that can fail before a process starts: state folder, leftovers, config, ports, tools."""
         self.state.create()
         self.state.lock()
         self.state.run_file.unlink(missing_ok=True)  # a stale one (a killed run's) would read as "ready"
@@ -123,15 +130,18 @@ class LocalStack:
         if orphan:
             self.console.info(f"stopped PostgreSQL (pid {orphan}), left running by an earlier run")
         secrets = self.state.secrets()
-        stage = load_local_stage(self.repo, s.stage, master_key=secrets.master_key)
+        stage = load_local_stage(self.repo, self.settings.stage, master_key=secrets.master_key)
         self._choose_ports()
         root = pulumi_root(self.repo)
         if not (root / "bin" / "pulumi").exists():
             raise StartupError(f"the Pulumi CLI is not built at {root}/bin; run `make pulumi-cli` (or `make run`)")
         self.postgres.port = self.ports["pg_port"]
         self._point_at_emulator(stage)
-        env = self._child_env(stage, secrets.pulumi_passphrase, root)
+        return secrets, stage, self._child_env(stage, secrets.pulumi_passphrase, root)
 
+    def _launch(self, stage: LocalStage, secrets, env: dict[str, str]) -> PlatformOutputs:
+        """Every process started and answering; the platform they run on."""
+        s = self.settings
         emulator = self._spawn("emulator", [sys.executable, "-m", "services.local.emulator", "--port",
                                             str(self.ports["emulator_port"]), "--snapshot", str(self.state.snapshot),
                                             "--interval", str(s.emulator_snapshot_s)], env)
@@ -140,7 +150,7 @@ class LocalStack:
         # Warm start: the emulator comes back from its snapshot with the same resources, so the apps can start on
         # the last platform (moved to this run's ports) while the stage is provisioned again; they are restarted
         # only if provisioning finds something else (a changed stage config, a lost snapshot).
-        predicted = self._relocated_platform(stage)
+        predicted = self._relocated_platform()
         if predicted is not None:
             self._start_apps(predicted, env)
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -160,13 +170,17 @@ class LocalStack:
         for child, path in self._readiness_paths():
             wait_until(http_ok(self._url(f"{child.name}_port", path)), what=child.name, timeout=s.ready_timeout_s,
                        child=child)
+        return platform
+
+    def _finish(self, platform: PlatformOutputs, stage: LocalStage, secrets) -> None:
+        """Models, the API token, run.json (the "ready" signal) and the banner."""
         self.console.info("all services ready; registering models")
         models, notes = self._register_models(secrets.master_key)
         token = self._api_token(platform, secrets)
         facts = banner.BannerFacts(
             endpoints=self.endpoints(), admin_username=secrets.admin_username, admin_password=secrets.admin_password,
             api_token=token, state_dir=str(self.state.root), ready_s=seconds_since_process_start(), models=models,
-            notes=stage.notes + notes, upstream_configured=bool(s.upstream_url),
+            notes=stage.notes + notes, upstream_configured=bool(self.settings.upstream_url),
         )
         self.state.write_json(self.state.run_file, self._run_info(facts), private=True)
         self.console.block(banner.render(facts))
@@ -194,7 +208,7 @@ class LocalStack:
         paths = {"embeddings": "/health", "serve": "/health", "api": "/health", "web": "/_health"}
         return [(c, paths[c.name]) for c in self.children if c.name in paths]
 
-    def _relocated_platform(self, stage: LocalStage) -> PlatformOutputs | None:
+    def _relocated_platform(self) -> PlatformOutputs | None:
         """The last run's platform with this run's ports, if the emulator will come back from a snapshot."""
         if not (self.state.snapshot.exists() and self.state.platform_file.exists()):
             return None

@@ -25,12 +25,10 @@ class ChildFailed(RuntimeError):
 class Console:
     """Prefixed, line-buffered output shared by every child and the supervisor itself."""
 
-    def __init__(self, stream: TextIO | None = None, *, errors: TextIO | None = None,
-                 quiet: set[str] | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, errors: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
         self.errors = errors or (sys.stderr if stream is None else self.stream)
         self.color = self.stream.isatty() and not os.environ.get("NO_COLOR")
-        self.quiet = quiet or set()  # children whose lines go to their log file only
         self._lock = threading.Lock()
         self._codes: dict[str, str] = {}
 
@@ -42,8 +40,6 @@ class Console:
         return f"\033[{code}m{label}\033[0m"
 
     def line(self, name: str, text: str) -> None:
-        if name in self.quiet:
-            return
         with self._lock:
             self.stream.write(f"{self._prefix(name)} {text}\n")
             self.stream.flush()
