@@ -23,8 +23,10 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-DEFAULT_TIMEOUT_MS = 20_000
-# Two cores shared by the stack and the browser: give assertions the same patience as actions.
+# Two cores shared by the stack, the browser and whatever else runs: generous waits (they end as soon as the
+# condition holds), and assertions as patient as actions.
+DEFAULT_TIMEOUT_MS = 30_000
+NAVIGATION_TIMEOUT_MS = 60_000
 expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
 
 
@@ -89,6 +91,7 @@ def new_page(request: pytest.FixtureRequest, browser, local_stack: LocalStack, t
     def open_page(*, width: int = 1280, height: int = 860):
         context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()
 
