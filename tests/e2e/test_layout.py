@@ -22,6 +22,7 @@ def test_chat_sessions_and_admin_fit_a_375px_screen(new_page, local_stack, scree
     question = unique("hello from a phone")
     send(page, question)
     wait_answer(page, f"Echo: {question}")
+    expect(page.get_by_test_id("user-message").last).to_be_in_viewport()
     _no_sideways_scroll(page)
     screenshots(page, "mobile-chat")
     page.get_by_role("button", name="Show sessions").click()

@@ -248,3 +248,29 @@ def test_restarted_stack_routes_the_registered_model(second_run: Run):
 def test_restart_keeps_the_api_token(stopped, second_run: Run):
     assert second_run.secrets["apiToken"] == stopped["token"]
     assert CHAT_MODEL in [m.id for m in second_run.openai().models.list()]
+
+
+# ---- a third start after the emulator's saved state was lost (here: made unreadable)
+@pytest.fixture(scope="module")
+def run_after_lost_snapshot(second_run: Run, state: Path, ports: dict[str, int], stand_in_upstream: str,
+                            test_output: Path):
+    assert stop(second_run) == 0
+    (state / "emulator" / "snapshot.pickle").write_bytes(b"damaged")
+    run = start(state, ports, stand_in_upstream, test_output / "local-stack-third-run.log")
+    yield run
+    if run.proc.poll() is None:
+        stop(run)
+
+
+def test_lost_emulator_state_sets_the_model_stacks_aside(run_after_lost_snapshot: Run, state: Path):
+    assert list(state.glob("pulumi.lost-*/.pulumi/stacks/*/*.json"))
+    assert "saved state could not be read" in run_after_lost_snapshot.log.read_text()
+
+
+def test_a_model_created_again_after_lost_state_is_routable(run_after_lost_snapshot: Run, stand_in_upstream: str):
+    headers = run_after_lost_snapshot.admin_headers()
+    response = requests.post(f"{run_after_lost_snapshot.info['api']}/models", headers=headers, timeout=30,
+                             json=openai_compatible_model(CHAT_MODEL, stand_in_upstream))
+    assert response.status_code == 200, response.text
+    assert wait_status(run_after_lost_snapshot, CHAT_MODEL, headers)["status"] == "InService"
+    assert chat(run_after_lost_snapshot, "again") == "Echo: again"

@@ -45,7 +45,7 @@ export function Layout() {
           >
             {theme === "dark" ? "☀" : "☾"}
           </button>
-          <span className="user" title={user.groups.join(", ")} data-testid="username">
+          <span className="user-name" title={user.groups.join(", ")} data-testid="username">
             {user.username}
           </span>
           <button type="button" onClick={logout}>
