@@ -2,10 +2,10 @@
 
 moto keeps every resource in memory. This process runs moto's WSGI app on 127.0.0.1 and pickles all of moto's
 backends (every service, account and region, as one object graph, so cross-service references stay shared) to a
-snapshot file: at shutdown (SIGTERM/SIGINT, after the server stopped taking requests) and every `--interval` seconds
-when requests came in since the last one. At start it loads the snapshot back, so tables, objects, secrets, users,
-and the ECS/ELB/autoscaling resources of model stacks come back with the same ids and ARNs, and the Pulumi state of
-the model stacks still matches what exists.
+snapshot file: at shutdown (SIGTERM/SIGINT, after the server stopped taking requests), and while running once
+requests that change something have stopped for 2 s (and at least every `--interval` seconds while they go on).
+At start it loads the snapshot back, so tables, objects, secrets, users, and the ECS/ELB/autoscaling resources of
+model stacks come back with the same ids and ARNs, and the Pulumi state of the model stacks still matches them.
 
     python -m services.local.emulator --port 5055 --snapshot .lisa/emulator/snapshot.pickle
 """
@@ -13,12 +13,14 @@ the model stacks still matches what exists.
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from services.local.ports import is_free
 from services.local.snapshots import load_snapshot, register_reducers, snapshot_state, write_snapshot
@@ -26,27 +28,59 @@ from services.local.snapshots import load_snapshot, register_reducers, snapshot_
 log = logging.getLogger("emulator")
 
 
-class RequestCounter:
-    """WSGI middleware counting requests, so a periodic snapshot is taken only when something may have changed."""
+_READS = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Head", "Search", "Lookup")
+
+
+def operation(environ: dict) -> str | None:
+    """The AWS operation of a request: JSON protocols name it in X-Amz-Target, query protocols in `Action`."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    action = parse_qs(environ.get("QUERY_STRING", "")).get("Action")
+    if action:
+        return action[0]
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # put back what was read for the app
+        action = parse_qs(body.decode(errors="replace")).get("Action")
+        return action[0] if action else None
+    return None
+
+
+def changes_state(environ: dict) -> bool:
+    if environ.get("PATH_INFO", "").startswith("/moto-api") or environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
+        return False
+    name = operation(environ)
+    return not (name and name.startswith(_READS))
+
+
+class ChangeCounter:
+    """WSGI middleware counting requests that may change state (not reads), and when the last one came, so
+    snapshots are taken when something changed and not on every registry poll."""
 
     def __init__(self, app) -> None:
         self.app = app
         self.count = 0
+        self.last_at = 0.0
 
     def __call__(self, environ, start_response):
-        if not environ.get("PATH_INFO", "").startswith("/moto-api"):
+        if changes_state(environ):
             self.count += 1
+            self.last_at = time.monotonic()
         return self.app(environ, start_response)
 
 
 class Emulator:
-    def __init__(self, host: str, port: int, snapshot: Path | None, interval: float) -> None:
+    def __init__(self, host: str, port: int, snapshot: Path | None, interval: float, quiet: float = 2.0) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
         self.snapshot = snapshot
         self.interval = interval
-        self.app = RequestCounter(DomainDispatcherApplication(create_backend_app))
+        self.quiet = quiet
+        self.saved_at = time.monotonic()
+        self.app = ChangeCounter(DomainDispatcherApplication(create_backend_app))
         self.server = make_server(host, port, self.app, threaded=True, request_handler=MotoRequestHandler)
         self.saved_at_count = 0
         self._stop = threading.Event()
@@ -61,6 +95,7 @@ class Emulator:
                 blob = snapshot_state()
                 write_snapshot(self.snapshot, blob)
                 self.saved_at_count = count
+                self.saved_at = time.monotonic()
                 log.info("snapshot saved (%d KiB, %.2fs)", len(blob) // 1024, time.monotonic() - started)
                 return
             except RuntimeError as exc:  # a request changed a dict while it was being pickled: try again
@@ -71,8 +106,13 @@ class Emulator:
         log.error("could not save a snapshot after %d attempts", attempts)
 
     def _periodic(self) -> None:
-        while not self._stop.wait(self.interval):
-            if self.app.count != self.saved_at_count:
+        # Saved once changes stop for `quiet` seconds, and at least every `interval` while they go on: a crash of
+        # the emulator itself loses at most that much.
+        while not self._stop.wait(0.5):
+            if self.app.count == self.saved_at_count:
+                continue
+            now = time.monotonic()
+            if now - self.app.last_at >= self.quiet or now - self.saved_at >= self.interval:
                 self.save()
 
     def serve(self) -> None:
@@ -90,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--snapshot", type=Path, help="file to restore from at start and save to (none: in memory only)")
-    parser.add_argument("--interval", type=float, default=30.0, help="seconds between snapshots while in use (0: only at exit)")
+    parser.add_argument("--interval", type=float, default=30.0,
+                        help="most seconds between snapshots while changes go on (0: only at exit)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

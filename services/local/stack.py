@@ -18,6 +18,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -77,6 +78,7 @@ class LocalStack:
         self.postgres: EmbeddedPostgres | None = None
         self.platform: PlatformOutputs | None = None
         self._stopping = threading.Event()
+        self.notes: list[str] = []  # for the banner
 
     # ---- entry point
     def run(self) -> int:
@@ -142,6 +144,7 @@ class LocalStack:
     def _launch(self, stage: LocalStage, secrets, env: dict[str, str]) -> PlatformOutputs:
         """Every process started and answering; the platform they run on."""
         s = self.settings
+        had_snapshot = self.state.snapshot.exists()
         emulator = self._spawn("emulator", [sys.executable, "-m", "services.local.emulator", "--port",
                                             str(self.ports["emulator_port"]), "--snapshot", str(self.state.snapshot),
                                             "--interval", str(s.emulator_snapshot_s)], env)
@@ -158,6 +161,8 @@ class LocalStack:
             wait_until(http_ok(self._url("emulator_port", "/moto-api/")), what="the AWS emulator",
                        timeout=s.ready_timeout_s, child=emulator)
             self.console.info(f"AWS emulator ready on {self._url('emulator_port')}")
+            # An unreadable snapshot is set aside by the emulator before it serves; none at all means a fresh one.
+            lost = not self.state.snapshot.exists() and self._model_stacks_exist()
             provisioned = self._provision(stage, secrets)
             pg_started.result()
         platform = self._with_rag_stores(provisioned, stage)
@@ -165,6 +170,8 @@ class LocalStack:
             if predicted is not None:
                 self.console.info("the stage differs from the last run's; restarting the apps on the new platform")
                 self._stop_apps()
+            if lost:
+                self._set_aside_model_stacks(had_snapshot)
             self._start_apps(platform, env)
         self.platform = platform
         for child, path in self._readiness_paths():
@@ -180,7 +187,7 @@ class LocalStack:
         facts = banner.BannerFacts(
             endpoints=self.endpoints(), admin_username=secrets.admin_username, admin_password=secrets.admin_password,
             api_token=token, state_dir=str(self.state.root), ready_s=seconds_since_process_start(), models=models,
-            notes=stage.notes + notes, upstream_configured=bool(self.settings.upstream_url),
+            notes=stage.notes + self.notes + notes, upstream_configured=bool(self.settings.upstream_url),
         )
         self.state.write_json(self.state.run_file, self._run_info(facts), private=True)
         self.console.block(banner.render(facts))
@@ -203,6 +210,21 @@ class LocalStack:
             child.stop()
             self.children.remove(child)
         self._record_children()
+
+    def _model_stacks_exist(self) -> bool:
+        return any((self.state.pulumi_backend / ".pulumi" / "stacks").rglob("*.json"))
+
+    def _set_aside_model_stacks(self, had_snapshot: bool) -> None:
+        """The emulator lost what the model stacks describe: keep their state out of the way, so a model created
+        again starts from nothing instead of trusting resources that are gone."""
+        aside = self.state.root / f"pulumi.lost-{time.strftime('%Y%m%d-%H%M%S')}"
+        self.state.pulumi_backend.rename(aside)
+        self.state.pulumi_backend.mkdir()
+        shutil.rmtree(self.state.model_stacks, ignore_errors=True)  # workspaces only; rebuilt on demand
+        self.state.model_stacks.mkdir()
+        why = "could not be read" if had_snapshot else "is missing"
+        self.notes.append(f"the AWS emulator's saved state {why}, so the models it held are gone; their Pulumi "
+                          f"state was moved to {aside}")
 
     def _readiness_paths(self) -> list[tuple[Child, str]]:
         paths = {"embeddings": "/health", "serve": "/health", "api": "/health", "web": "/_health"}

@@ -2,7 +2,7 @@
 free ports; OpenAI clients, the admin API and sessions against it; a clean stop; a restart that keeps everything.
 
 Fixtures run in this order (each depends on the one before): first start → models and a session created through
-the APIs → stop → second start on the same state folder.
+the APIs → stop → second start on the same state folder → stop, the emulator's snapshot damaged → third start.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -16,13 +17,13 @@ AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2/gpu/recommended/i
 
 
 @contextlib.contextmanager
-def emulator(snapshot: Path, log: Path, monkeypatch: pytest.MonkeyPatch):
+def emulator(snapshot: Path, log: Path, monkeypatch: pytest.MonkeyPatch, interval: float = 0):
     """The emulator process on a free port, every core.aws client pointed at it; stopped with SIGTERM (as the
     local stack stops it, which saves the snapshot)."""
     port = processes.free_port()
     endpoint = f"http://127.0.0.1:{port}"
     with processes.server([sys.executable, "-m", "services.local.emulator", "--port", str(port), "--snapshot",
-                           str(snapshot), "--interval", "0"], f"{endpoint}/moto-api/", log=log, timeout=60) as proc:
+                           str(snapshot), "--interval", str(interval)], f"{endpoint}/moto-api/", log=log, timeout=60) as proc:
         with monkeypatch.context() as m:
             m.setenv("LISA_AWS_ENDPOINT_URL", endpoint)
             m.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -92,3 +93,39 @@ def test_port_in_use_is_a_one_line_error(tmp_path: Path):
         result = subprocess.run([sys.executable, "-m", "services.local.emulator", "--port", port], cwd=processes.REPO,
                                 capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stderr.strip() == f"cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def test_a_change_is_saved_while_running_once_changes_stop(tmp_path: Path, test_output: Path,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    snapshot = tmp_path / "snapshot.pickle"
+    with emulator(snapshot, test_output / "local-emulator.log", monkeypatch, interval=30):
+        aws.client("s3").create_bucket(Bucket="saved-without-a-stop")
+        deadline = time.monotonic() + 20
+        while not snapshot.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        saved_while_running = snapshot.exists()
+    assert saved_while_running
+
+
+@pytest.mark.parametrize("environ, changes", [
+    ({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.GetItem"}, False),
+    ({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem"}, True),
+    ({"REQUEST_METHOD": "POST", "QUERY_STRING": "Action=DescribeVpcs"}, False),
+    ({"REQUEST_METHOD": "PUT", "PATH_INFO": "/bucket/key"}, True),
+    ({"REQUEST_METHOD": "GET", "PATH_INFO": "/bucket/key"}, False),
+])
+def test_only_requests_that_may_change_state_count(environ, changes):
+    from services.local.emulator import changes_state
+
+    assert changes_state({"PATH_INFO": "/", **environ}) is changes
+
+
+def test_a_form_encoded_action_is_read_and_the_body_kept_for_the_app():
+    import io
+
+    from services.local.emulator import changes_state
+
+    body = b"Action=CreateVpc&CidrBlock=10.0.0.0%2F16"
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "CONTENT_TYPE": "application/x-www-form-urlencoded",
+               "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+    assert changes_state(environ) is True and environ["wsgi.input"].read() == body
