@@ -49,7 +49,9 @@ def operation(environ: dict) -> str | None:
 
 
 def changes_state(environ: dict) -> bool:
-    if environ.get("PATH_INFO", "").startswith("/moto-api") or environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
+    if environ.get("PATH_INFO", "").startswith("/moto-api"):
+        return False
+    if environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
         return False
     name = operation(environ)
     return not (name and name.startswith(_READS))
@@ -129,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="moto server with state snapshots (the local stack's AWS emulator)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--snapshot", type=Path, help="file to restore from at start and save to (none: in memory only)")
+    parser.add_argument("--snapshot", type=Path,
+                        help="file to restore from at start and save to (none: in memory only)")
     parser.add_argument("--interval", type=float, default=30.0,
                         help="most seconds between snapshots while changes go on (0: only at exit)")
     args = parser.parse_args(argv)
@@ -155,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         restored = load_snapshot(args.snapshot)
         if restored:
-            log.info("restored %d service backends from %s (%.2fs)", restored, args.snapshot, time.monotonic() - started)
+            log.info("restored %d service backends from %s (%.2fs)", restored, args.snapshot,
+                     time.monotonic() - started)
     log.info("serving on http://%s:%d", args.host, args.port)
     emulator.serve()
     emulator.server.server_close()

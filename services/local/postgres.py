@@ -107,7 +107,8 @@ def ensure_system_user(name: str) -> pwd.struct_passwd:
     result = subprocess.run(["useradd", "--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin",
                              name], capture_output=True, text=True)
     if result.returncode not in (0, 9):  # 9: created meanwhile by another process
-        raise EmbeddedPostgresError(f"could not create the system user {name!r} to run PostgreSQL: {result.stderr.strip()}")
+        raise EmbeddedPostgresError(
+            f"could not create the system user {name!r} to run PostgreSQL: {result.stderr.strip()}")
     return pwd.getpwnam(name)
 
 
@@ -241,7 +242,8 @@ class EmbeddedPostgres:
                 os.fchown(pwfile.fileno(), self._account.pw_uid, self._account.pw_gid)
             result = subprocess.run(
                 [str(self.bin_dir / "initdb"), "-D", self._data_arg, "-U", SUPERUSER, "-E", "UTF8", "--no-locale",
-                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", f"--pwfile=/proc/self/fd/{pwfile.fileno()}"],
+                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
+                 f"--pwfile=/proc/self/fd/{pwfile.fileno()}"],
                 capture_output=True, text=True, cwd=self.data_dir, env=self._env(), pass_fds=(pwfile.fileno(),),
                 **self._as_account(),
             )
@@ -292,7 +294,8 @@ class EmbeddedPostgres:
             except psycopg.OperationalError as exc:
                 last = exc
             time.sleep(0.05)
-        raise EmbeddedPostgresError(f"PostgreSQL not ready on 127.0.0.1:{self.port} after {self.start_timeout}s ({last})")
+        raise EmbeddedPostgresError(
+            f"PostgreSQL not ready on 127.0.0.1:{self.port} after {self.start_timeout}s ({last})")
 
     def _exit_error(self) -> Exception:
         tail = self.log_path.read_text(errors="replace").splitlines()[-5:] if self.log_path.exists() else []

@@ -106,7 +106,8 @@ class AdminClient:
                 detail = f"{body.get('error')}: {body.get('message')}"
             except ValueError:
                 detail = response.text[:200]
-            raise RuntimeError(f"admin API {response.request.method} {response.url} answered {response.status_code} ({detail})")
+            raise RuntimeError(
+                f"admin API {response.request.method} {response.url} answered {response.status_code} ({detail})")
 
     def wait_settled(self, model_id: str, timeout: float) -> dict[str, Any] | None:
         """The model once its status is final (InService, Failed, Stopped); the last record seen on timeout."""

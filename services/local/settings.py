@@ -40,7 +40,8 @@ class LocalSettings(BaseSettings):
     upstream_api_key: SecretStr | None = None
     upstream_models: Annotated[list[str], NoDecode] = Field(default_factory=list, description="default: its /models")
     web_dist: Path = REPO / "web" / "dist"
-    emulator_snapshot_s: float = Field(default=30.0, ge=0, description="seconds between emulator snapshots (0: at exit only)")
+    emulator_snapshot_s: float = Field(default=30.0, ge=0,
+                                       description="most seconds between emulator snapshots while changes go on")
     ready_timeout_s: float = Field(default=120.0, gt=0)
     model_ready_timeout_s: float = Field(default=180.0, gt=0, description="wait for models registered at start")
 

@@ -110,7 +110,8 @@ class LocalStack:
                 if not child.alive():
                     self.console.error(str(child.failure()))
                     return 1
-            if self.postgres is not None and (self.postgres.process is None or self.postgres.process.poll() is not None):
+            pg = self.postgres
+            if pg is not None and (pg.process is None or pg.process.poll() is not None):
                 self.console.error(f"PostgreSQL exited; see {self.postgres.log_path}")
                 return 1
             time.sleep(0.5)
@@ -240,7 +241,8 @@ class LocalStack:
             return None
         auth = previous.auth
         if auth.jwks_url and auth.user_pool_id:
-            auth = auth.model_copy(update={"jwks_url": f"{self._url('emulator_port')}/{auth.user_pool_id}/.well-known/jwks.json"})
+            jwks = f"{self._url('emulator_port')}/{auth.user_pool_id}/.well-known/jwks.json"
+            auth = auth.model_copy(update={"jwks_url": jwks})
         stores = [store.model_copy(update={"port": self.ports["pg_port"]}) for store in previous.rag_stores]
         return previous.model_copy(update={"auth": auth, "rag_stores": stores, **self._platform_urls()})
 
@@ -406,7 +408,8 @@ class LocalStack:
         # One call first: concurrent first calls with the master key can race its lazy load in the api (401).
         admin.get(payloads[0]["modelId"])
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            futures = [pool.submit(registrations.ensure_registered, admin, p, s.model_ready_timeout_s) for p in payloads]
+            futures = [pool.submit(registrations.ensure_registered, admin, p, s.model_ready_timeout_s)
+                       for p in payloads]
             results = []
             for payload, future in zip(payloads, futures):
                 try:

@@ -66,8 +66,9 @@ def localize(raw: dict[str, Any], *, master_key: str) -> tuple[dict[str, Any], l
     if isinstance(raw.get("vpc"), dict) and ("vpcId" in raw["vpc"] or "vpc_id" in raw["vpc"]):
         raw["vpc"] = {}  # an existing VPC id means nothing to the emulator; it makes its own
     repositories = raw.get("ragRepositories") or []
-    kept = [r for r in repositories if isinstance(r, dict) and r.get("type") != "opensearch"]
-    dropped = [str(r.get("repositoryId")) for r in repositories if isinstance(r, dict) and r.get("type") == "opensearch"]
+    opensearch = [r for r in repositories if isinstance(r, dict) and r.get("type") == "opensearch"]
+    kept = [r for r in repositories if r not in opensearch]
+    dropped = [str(r.get("repositoryId")) for r in opensearch]
     if dropped:
         notes.append(f"RAG: OpenSearch repositories left out (no OpenSearch offline): {', '.join(dropped)}")
     raw["ragRepositories"] = kept

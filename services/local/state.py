@@ -88,7 +88,8 @@ class StateFolder:
 
     def create(self) -> None:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for directory in (self.snapshot.parent, self.pulumi_backend, self.model_stacks, self.logs, self.web_config.parent):
+        for directory in (self.snapshot.parent, self.pulumi_backend, self.model_stacks, self.logs,
+                          self.web_config.parent):
             directory.mkdir(parents=True, exist_ok=True)
 
     # ---- one stack per folder
@@ -100,7 +101,8 @@ class StateFolder:
             holder = os.read(fd, 32).decode().strip() or "unknown"
             os.close(fd)
             raise StateLockedError(
-                f"another local stack (pid {holder}) is running on {self.root}; stop it first or use another --state-dir"
+                f"another local stack (pid {holder}) is running on {self.root}; "
+                "stop it first or use another --state-dir"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

@@ -103,7 +103,8 @@ class Child:
             self._pump.join(2)  # let the last lines arrive
         code = self.process.returncode if self.process else None
         tail = "\n".join(f"    {line}" for line in list(self._tail)[-10:])
-        return ChildFailed(f"{self.name} exited with code {code}; its last output (all of it in {self.log_path}):\n{tail}")
+        return ChildFailed(
+            f"{self.name} exited with code {code}; its last output (all of it in {self.log_path}):\n{tail}")
 
     def stop(self, timeout: float = 10.0) -> None:
         stop_group(self.process, timeout)

@@ -20,8 +20,9 @@ from starlette.staticfiles import StaticFiles
 
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>LISA</title>
 <h1>The web UI is not built</h1>
-<p>Build it with <code>make run</code> (it builds what is missing) or <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>,
-then reload. The APIs run meanwhile: see the banner in the terminal.</p>"""
+<p>Build it with <code>make run</code> (it builds what is missing) or
+<code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>, then reload.
+The APIs run meanwhile: see the banner in the terminal.</p>"""
 
 
 class SpaFiles(StaticFiles):

@@ -68,8 +68,9 @@ def _tail(path: Path, lines: int = 60) -> str:
 
 def start(state: Path, ports: dict[str, int], upstream: str, log: Path) -> Run:
     """The stack with the stand-in as the user's own OpenAI-compatible server (its models found by its /models)."""
+    # LISA_AWS_ENDPOINT_URL and the platform variables are this test session's, not the stack's.
     env = {k: v for k, v in os.environ.items()
-           if k not in ("LISA_AWS_ENDPOINT_URL", "LISA_PLATFORM", "LISA_PLATFORM_FILE")}  # this session's, not the stack's
+           if k not in ("LISA_AWS_ENDPOINT_URL", "LISA_PLATFORM", "LISA_PLATFORM_FILE")}
     env.update(PYTHONUNBUFFERED="1", LISA_UPSTREAM_URL=upstream)
     env.pop("LISA_UPSTREAM_MODELS", None)
     args = [sys.executable, "-m", "services.local", "--state-dir", str(state)]

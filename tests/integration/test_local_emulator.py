@@ -22,8 +22,9 @@ def emulator(snapshot: Path, log: Path, monkeypatch: pytest.MonkeyPatch, interva
     local stack stops it, which saves the snapshot)."""
     port = processes.free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    with processes.server([sys.executable, "-m", "services.local.emulator", "--port", str(port), "--snapshot",
-                           str(snapshot), "--interval", str(interval)], f"{endpoint}/moto-api/", log=log, timeout=60) as proc:
+    args = [sys.executable, "-m", "services.local.emulator", "--port", str(port), "--snapshot", str(snapshot),
+            "--interval", str(interval)]
+    with processes.server(args, f"{endpoint}/moto-api/", log=log, timeout=60) as proc:
         with monkeypatch.context() as m:
             m.setenv("LISA_AWS_ENDPOINT_URL", endpoint)
             m.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -92,7 +93,8 @@ def test_port_in_use_is_a_one_line_error(tmp_path: Path):
         port = endpoint.rsplit(":", 1)[1]
         result = subprocess.run([sys.executable, "-m", "services.local.emulator", "--port", port], cwd=processes.REPO,
                                 capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and result.stderr.strip() == f"cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"cannot listen on 127.0.0.1:{port}: Address already in use"
 
 
 def test_a_change_is_saved_while_running_once_changes_stop(tmp_path: Path, test_output: Path,

@@ -142,3 +142,30 @@ def test_preview_substitutes_secure_values():
         {"lisa:litellmConfig": json.dumps({"general_settings": {"master_key": {"secure": "v1:abc"}}})})
     assert json.loads(values["lisa:litellmConfig"])["general_settings"]["master_key"] == preview.SECRET_PLACEHOLDER
     assert notes and "general_settings.master_key" in notes[0]
+
+
+# ---- the UI's static server
+@pytest.fixture
+def web_client(tmp_path):
+    from starlette.testclient import TestClient
+
+    from services.local.web import create_app
+
+    (tmp_path / "index.html").write_text("<html>app</html>")
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "app.js").write_text("js")
+    (tmp_path / "config.json").write_text('{"serveUrl": "http://127.0.0.1:8080/v2/serve"}')
+    return TestClient(create_app(tmp_path, tmp_path / "config.json"))
+
+
+def test_web_serves_index_for_client_side_routes(web_client):
+    assert web_client.get("/chat/some-session").text == "<html>app</html>"
+
+
+def test_web_keeps_404_for_a_missing_asset(web_client):
+    assert web_client.get("/assets/missing.js").status_code == 404
+
+
+def test_web_serves_the_runtime_config_uncached(web_client):
+    response = web_client.get("/config.json")
+    assert response.json()["serveUrl"].endswith("/v2/serve") and response.headers["cache-control"] == "no-store"
