@@ -181,9 +181,10 @@ class JwksCache:
         age = time.monotonic() - self._fetched_at
         if key is not None and age < self.max_age_s:
             return key
-        if key is None and age < self.min_refresh_s:
-            raise AuthenticationError("the token is signed with an unknown key")
         self._lock = self._lock or asyncio.Lock()
+        # A request arriving while a fetch runs waits for it rather than being refused for a key not yet seen.
+        if key is None and age < self.min_refresh_s and not self._lock.locked():
+            raise AuthenticationError("the token is signed with an unknown key")
         async with self._lock:
             if time.monotonic() - self._fetched_at >= self.min_refresh_s:
                 await self._refresh()

@@ -107,6 +107,11 @@ def _read_api_keys(registrations: list[Registration]) -> dict[str, str]:
 
 
 def models_list_body(routes: dict[str, Route]) -> bytes:
-    data = [{"id": r.name, "object": "model", "created": r.created, "owned_by": "lisa"} for r in routes.values()]
+    # `lisa` carries LISA's metadata so a UI can offer text models for chat and leave out static-only ones.
+    data = [
+        {"id": r.name, "object": "model", "created": r.created, "owned_by": "lisa",
+         "lisa": {"modelType": r.model_type.value, "streaming": r.streaming, "static": r.static}}
+        for r in routes.values()
+    ]
     data.sort(key=lambda m: m["id"])
     return orjson.dumps({"object": "list", "data": data})

@@ -202,6 +202,18 @@ def test_unknown_kid_refetches_the_key_set_once_within_the_refresh_interval():
     assert len(calls) == 1
 
 
+def test_requests_during_the_first_key_fetch_wait_for_it():
+    async def slow_fetch_verifier():
+        def fetch(url: str) -> dict:
+            time.sleep(0.2)  # a slow IdP: the other requests arrive while this runs
+            return _jwks(_jwk(RSA_KEY, "k1"))
+
+        verifier = JwtVerifier(AUTH, JwksCache("memory://", min_refresh_s=60, fetch=fetch))
+        return await asyncio.gather(*[verifier.verify(_token()) for _ in range(5)])
+
+    assert [principal.id for principal, _ in asyncio.run(slow_fetch_verifier())] == ["u-1"] * 5
+
+
 def test_rotated_key_is_found_after_the_refresh_interval():
     keys = {"set": _jwks(_jwk(RSA_KEY, "k1"))}
     new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -24,6 +24,15 @@ def test_models_list_shows_registered_models(client):
     assert {"chat", "embed", "keyed"} <= ids
 
 
+def test_models_list_carries_lisa_metadata(gateway, user_token):
+    import requests
+
+    body = requests.get(f"{gateway}/v2/serve/models", headers={"Authorization": f"Bearer {user_token}"}, timeout=10).json()
+    meta = {m["id"]: m["lisa"] for m in body["data"]}
+    assert meta["embed"] == {"modelType": "embedding", "streaming": False, "static": False}
+    assert meta["chat"]["modelType"] == "textgen"
+
+
 def test_model_retrieve_returns_the_model(client):
     assert client.models.retrieve("chat").id == "chat"
 
