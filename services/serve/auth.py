@@ -246,10 +246,15 @@ class MasterKey:
         self.secret_id = secret_id
         self._value: bytes | None = None
         self._tried_at = float("-inf")
+        self._lock: asyncio.Lock | None = None
 
     async def matches(self, credential: str) -> bool:
-        if self._value is None and time.monotonic() - self._tried_at >= MASTER_KEY_RETRY_S:
-            await self.load()
+        if self._value is None:
+            self._lock = self._lock or asyncio.Lock()
+            # Concurrent first callers wait for the one load instead of being refused while it runs.
+            async with self._lock:
+                if self._value is None and time.monotonic() - self._tried_at >= MASTER_KEY_RETRY_S:
+                    await self.load()
         return self._value is not None and hmac.compare_digest(credential.encode(), self._value)
 
     async def load(self) -> None:
