@@ -18,7 +18,7 @@ STATE ?= $(CURDIR)/.lisa
 STAGE ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: run test setup bench-gateway bench-rag bench-lifecycle preview clean-state pulumi-cli
+.PHONY: run test setup bench-gateway bench-rag bench-lifecycle bench-local-start preview clean-state pulumi-cli
 
 setup:
 	@tools/bootstrap.sh
@@ -29,6 +29,7 @@ run:
 
 test:
 	@tools/bootstrap.sh
+	@cd web && npm test --silent
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
 
 pulumi-cli:
@@ -46,6 +47,10 @@ bench-rag:
 bench-lifecycle:
 	@tools/bootstrap.sh venv pulumi
 	@$(PY) benchmarks/lifecycle.py
+
+bench-local-start:
+	@tools/bootstrap.sh venv pulumi
+	@$(PY) benchmarks/local_start.py
 
 preview:
 	@tools/bootstrap.sh venv

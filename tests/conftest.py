@@ -21,6 +21,18 @@ os.environ.setdefault("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
 OUTPUT = Path(os.environ.get("LISA_TEST_OUTPUT", processes.REPO / "test-output"))
 
 
+_ORDER = ("unit", "integration", "engine", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fast suites first (a broken unit fails the run in seconds), the browser tests last."""
+    def rank(item: pytest.Item) -> int:
+        parts = item.path.relative_to(processes.REPO / "tests").parts
+        return _ORDER.index(parts[0]) if parts and parts[0] in _ORDER else len(_ORDER)
+
+    items.sort(key=rank)  # stable: the order within a suite is kept
+
+
 @pytest.fixture(scope="session")
 def test_output() -> Path:
     OUTPUT.mkdir(parents=True, exist_ok=True)

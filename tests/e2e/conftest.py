@@ -30,7 +30,7 @@ NAVIGATION_TIMEOUT_MS = 60_000
 expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def local_stack(request: pytest.FixtureRequest, test_output: Path) -> Iterator[LocalStack]:
     reuse = os.environ.get("LISA_E2E_STACK_FILE")  # a stack kept running by `python -m tests.e2e.stack`
     if reuse:
@@ -48,7 +48,9 @@ def stand_in_stats(local_stack: LocalStack):
     return lambda: requests.get(f"{root}/_stand_in/stats", timeout=5).json()
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in this thread while it lives, which would
+# break every later test that calls asyncio.run().
+@pytest.fixture(scope="package")
 def browser() -> Iterator:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (tools/bootstrap.sh browser does)")
