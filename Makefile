@@ -29,7 +29,7 @@ run:
 
 test:
 	@tools/bootstrap.sh
-	@cd web && npm test --silent
+	@cd web && npx --no-install vitest run --reporter=dot
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
 
 pulumi-cli:

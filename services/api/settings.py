@@ -18,6 +18,11 @@ from providers.hosted_model_plan import DEFAULT_WEIGHTS_IMAGE
 class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LISA_", extra="ignore")
 
+    # `python -m services.api` listens here (the core stack's task definition sets 0.0.0.0 and its port).
+    host: str = "127.0.0.1"
+    port: int = Field(default=8081, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
     # Where the engine keeps one Pulumi workspace folder per model stack (Pulumi.yaml + stack settings).
     engine_work_dir: Path = Field(default=Path(".lisa/model-stacks"))
     # State backend of the model stacks. Unset: the deployment-state bucket (s3://), pointed at the emulator when

@@ -200,9 +200,8 @@ class LocalStack:
         self.state.write_json(self.state.web_config, self._web_config(platform))
         env = {**env, "LISA_PLATFORM_FILE": str(self.state.platform_file), "LISA_RAG_PG_DSN": self.postgres.dsn}
         self._spawn("serve", [sys.executable, "-m", "services.serve"], env)
-        self._spawn("api", [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory",
-                            "--host", "127.0.0.1", "--port", str(self.ports["api_port"]),
-                            "--log-level", "info", "--no-access-log"], env)
+        self._spawn("api", [sys.executable, "-m", "services.api"],
+                    {**env, "LISA_HOST": "127.0.0.1", "LISA_PORT": str(self.ports["api_port"])})
         self._spawn("web", [sys.executable, "-m", "services.local.web", "--port", str(self.ports["web_port"]),
                             "--dist", str(self.settings.web_dist), "--config", str(self.state.web_config)], env)
 
