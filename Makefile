@@ -29,7 +29,7 @@ run:
 
 test:
 	@tools/bootstrap.sh
-	@cd web && npx --no-install vitest run --reporter=dot
+	@cd web && npm test --silent
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
 
 pulumi-cli:
