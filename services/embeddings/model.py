@@ -68,10 +68,12 @@ class Embeddings:
 
 
 class MiniLM:
-    """Thread-safe for concurrent `embed` calls (onnxruntime sessions are); callers serialise for throughput."""
+    """Thread-safe for concurrent `embed` calls (onnxruntime sessions are); callers serialise for throughput.
+
+    `embed` runs the texts in length-sorted runs of `batch_size` (padding wastes less compute)."""
 
     def __init__(self, model_path: Path | None = None, tokenizer_path: Path | None = None, *, threads: int = 0,
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 8) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

@@ -16,6 +16,7 @@ class EmbeddingServerSettings(BaseSettings):
     # When set, requests need `Authorization: Bearer <key>` (for a deployment outside a private network).
     api_key: SecretStr | None = None
     threads: int = Field(default=0, ge=0, description="onnxruntime intra-op threads; 0 = one per core")
-    batch_size: int = Field(default=32, ge=1, le=256)
+    # Texts per model run. On AVX2 CPUs without VNNI the int8 model is ~15% faster in runs of 4-16 than of 32+.
+    batch_size: int = Field(default=8, ge=1, le=256)
     max_inputs: int = Field(default=2048, ge=1, description="inputs per request, OpenAI's limit")
     max_input_chars: int = Field(default=100_000, ge=1, description="characters per input (tokens past 256 are cut anyway)")
