@@ -32,7 +32,7 @@ def app_environment(*, app: App, region: str, log_level: str, platform_json: str
     else:
         env.update(LISA_HOST="0.0.0.0", LISA_PORT=str(APP_PORT), LISA_LOG_LEVEL=log_level)
         if web_url:
-            env["LISA_CORS_ORIGINS"] = json.dumps([web_url])
+            env["LISA_CORS_ORIGINS"] = web_url
     env.update(extra or {})
     return env
 

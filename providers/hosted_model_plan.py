@@ -25,6 +25,7 @@ from core.models import (
 )
 from core.platform import ModelHostingOutputs
 from core.schema import CamelModel
+from providers.inputs import same
 from providers.instance_types import instance_shape, task_memory_mib
 
 MODEL_HEADER = naming.MODEL_HEADER
@@ -463,19 +464,8 @@ class DiffDecision:
 
 def diff_hosted_model(olds: dict[str, Any], news: dict[str, Any]) -> DiffDecision:
     """In place for capacity and enable/disable; replace for anything else (image, instance type, model name, …)."""
-    changed = sorted(k for k in INPUT_KEYS - IGNORED_KEYS if _canonical(olds.get(k)) != _canonical(news.get(k)))
+    changed = sorted(k for k in INPUT_KEYS - IGNORED_KEYS if not same(olds, news, k))
     replaces = [k for k in changed if k not in IN_PLACE_KEYS]
     # A model that was not ready when last deployed is worth another look (waits for readiness again).
     retry_readiness = news.get("enabled", True) and olds.get("ready") is False
     return DiffDecision(changes=bool(changed) or bool(retry_readiness), replaces=replaces)
-
-
-def _canonical(value: Any) -> Any:
-    # Pulumi hands numbers back as floats (1 and 1.0 are the same input) and drops null members.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    return value

@@ -15,6 +15,7 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider,
 from core.models import ModelSpec
 from core.naming import MODEL_HEADER
 from core.registry import ModelRegistry, Registration
+from providers.inputs import same
 
 _AWS_PREFIXES = ("bedrock/", "sagemaker/", "sagemaker_chat/")
 
@@ -39,20 +40,6 @@ def registration_for(spec: ModelSpec, *, region: str, endpoint: str | None = Non
                         streaming=spec.streaming, api_key_secret_id=api_key_secret_id)
 
 
-def _same(olds: dict[str, Any], news: dict[str, Any], key: str) -> bool:
-    return _canonical(olds.get(key)) == _canonical(news.get(key))
-
-
-def _canonical(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    return value
-
-
 def _publish(props: dict[str, Any]) -> None:
     registry = ModelRegistry(props["modelsTable"])
     if props.get("routable"):
@@ -65,9 +52,9 @@ class LiteLLMRegistrationProvider(ResourceProvider):
     serialize_as_secret_always = False  # pickled by reference, holds nothing
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        if not _same(olds, news, "modelId") or not _same(olds, news, "modelsTable"):
+        if not same(olds, news, "modelId") or not same(olds, news, "modelsTable"):
             return DiffResult(changes=True, replaces=["modelId"], delete_before_replace=True)
-        changed = not (_same(olds, news, "registration") and _same(olds, news, "routable"))
+        changed = not (same(olds, news, "registration") and same(olds, news, "routable"))
         return DiffResult(changes=changed, replaces=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:

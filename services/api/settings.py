@@ -7,12 +7,13 @@ The platform itself (tables, buckets, model hosting, auth) comes from `LISA_PLAT
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from providers.hosted_model_plan import DEFAULT_WEIGHTS_IMAGE
+from services.origins import Origins
 
 
 class ApiSettings(BaseSettings):
@@ -51,11 +52,4 @@ class ApiSettings(BaseSettings):
     model_ready_timeout_s: int = Field(default=1800, ge=1)
     model_weights_image: str = DEFAULT_WEIGHTS_IMAGE
     # Web UI origins allowed to call from a browser, comma-separated (as serve's LISA_SERVE_CORS_ORIGINS); `*`: any.
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
-
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [v.strip().rstrip("/") for v in value.split(",") if v.strip()]
-        return value
+    cors_origins: Origins = Field(default_factory=lambda: ["*"])

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.origins import Origins
 
 
 class ServeSettings(BaseSettings):
@@ -17,7 +19,7 @@ class ServeSettings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Web UI origins allowed to call serve from a browser (comma-separated); empty: no CORS headers at all.
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_origins: Origins = Field(default_factory=list)
     upstream_timeout_s: float = Field(default=600.0, gt=0, description="wait for headers, then for each stream chunk")
     connect_timeout_s: float = Field(default=5.0, gt=0)
     registry_poll_s: float = Field(default=0.25, gt=0)  # one small GetItem per tick: cheap, and keeps new models routable fast
@@ -25,10 +27,3 @@ class ServeSettings(BaseSettings):
     passthrough: bool = True
     jwks_min_refresh_s: float = Field(default=30.0, ge=0, description="least time between two JWKS fetches")
     max_body_mib: int = Field(default=32, ge=1, le=1024)
-
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [v.strip().rstrip("/") for v in value.split(",") if v.strip()]
-        return value

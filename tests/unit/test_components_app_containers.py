@@ -38,6 +38,18 @@ def test_serve_listens_on_all_interfaces_and_allows_the_ui_origin():
     assert env["LISA_SERVE_CORS_ORIGINS"] == "https://d1.cloudfront.net"
 
 
+@pytest.mark.parametrize("app", ["serve", "api"])
+def test_the_apps_own_settings_read_the_environment_the_task_gets(app, monkeypatch):
+    from services.api.settings import ApiSettings
+    from services.serve.settings import ServeSettings
+
+    for item in _definition(app)["environment"]:
+        monkeypatch.setenv(item["name"], item["value"])
+    settings = ServeSettings() if app == "serve" else ApiSettings()
+    assert (settings.host, settings.port) == ("0.0.0.0", 8080)
+    assert settings.cors_origins == ["https://d1.cloudfront.net"]
+
+
 def test_a_changed_platform_changes_the_digest_so_tasks_roll():
     assert app_containers.platform_digest('{"a": 1}') != app_containers.platform_digest('{"a": 2}')
     assert len(app_containers.platform_digest("{}")) == 16

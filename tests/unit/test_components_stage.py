@@ -140,7 +140,7 @@ def test_apps_allow_the_chat_ui_origin(dev_run):
     serve_env = {e["name"]: e["value"] for e in definitions["serve-app-task"]["environment"]}
     api_env = {e["name"]: e["value"] for e in definitions["api-app-task"]["environment"]}
     assert serve_env["LISA_SERVE_CORS_ORIGINS"] == dev_run.outputs["webUrl"]
-    assert json.loads(api_env["LISA_CORS_ORIGINS"]) == [dev_run.outputs["webUrl"]]
+    assert api_env["LISA_CORS_ORIGINS"] == dev_run.outputs["webUrl"]
     assert serve_env["LISA_SERVE_HOST"] == "0.0.0.0"
 
 
