@@ -17,7 +17,8 @@ Measured, in one run:
   for several `hnsw.ef_search`, with Postgres' own exact scan as the baseline ratio; and through the api
   (`GET /repository/docs/similaritySearch`: query embedding + search + HTTP) p50/p99 and recall@10, next to the
   model's own time for the same queries, so what the api and gateway add is visible.
-HNSW: m=16, ef_construction=64 (the store's defaults); ef_search as chosen by LISA_RAG_HNSW_EF_SEARCH (80).
+HNSW parameters: the store's settings (LISA_RAG_HNSW_M, _EF_CONSTRUCTION, _EF_SEARCH) or --m/--ef-construction/
+--ef-search.
 
 Run: `make bench-rag` or `python benchmarks/rag.py [--sizes 10000,100000] [--queries 300]`. Everything it starts
 (emulated AWS, embedded Postgres, embedding server, serve, api) is stopped at the end.
@@ -60,6 +61,7 @@ REPO_ID = "docs"
 MODEL = "minilm"
 EF_SWEEP = (40, 64, 80, 100, 128, 160, 200)
 INGEST_CHUNKS = 1024
+HNSW = {"m": 16, "ef_construction": 64}  # replaced in main() by the store's settings (LISA_RAG_HNSW_*)
 
 
 # Corpus ------------------------------------------------------------------------------------------------------------
@@ -219,7 +221,8 @@ def start_stack(stack: ExitStack, ef_search: int):
     api = f"http://127.0.0.1:{port}"
     work = Path(tempfile.mkdtemp(prefix="lisa-bench-api-"))
     env = {"LISA_PLATFORM": platform.model_dump_json(), "LISA_RAG_SERVE_URL": serve, "LISA_RAG_PG_DSN": pg.dsn,
-           "LISA_RAG_HNSW_EF_SEARCH": str(ef_search), "LISA_ENGINE_WORK_DIR": str(work / "work"),
+           "LISA_RAG_HNSW_EF_SEARCH": str(ef_search), "LISA_RAG_HNSW_M": str(HNSW["m"]),
+           "LISA_RAG_HNSW_EF_CONSTRUCTION": str(HNSW["ef_construction"]), "LISA_ENGINE_WORK_DIR": str(work / "work"),
            "LISA_PULUMI_BACKEND_URL": f"file://{work / 'backend'}", "LISA_ENGINE_RESUME_ON_START": "false",
            "LISA_PULUMI_ROOT": str(_pulumi_root())}
     stack.enter_context(processes.server(
@@ -281,7 +284,7 @@ def bench_store_writes(dsn: str, vectors: np.ndarray, texts: list[str]) -> float
     from services.rag.stores.pgvector import PgVectorStore, open_pool
 
     pool = open_pool(dsn, 1, 40)
-    store = PgVectorStore("bench-writes", pool)
+    store = PgVectorStore("bench-writes", pool, **HNSW)
     store.drop()
     store.prepare(384, MODEL)
     n = min(len(texts), 10_000)
@@ -298,13 +301,15 @@ def bench_store_writes(dsn: str, vectors: np.ndarray, texts: list[str]) -> float
 
 
 # Search ------------------------------------------------------------------------------------------------------------
-def load(dsn: str, texts: list[str], vectors: np.ndarray, start: int, end: int) -> float:
+def load(dsn: str, texts: list[str], vectors: np.ndarray, start: int, end: int, *, m: int | None = None,
+         ef_construction: int | None = None) -> float:
     """Rows start..end into the api's repository table (bulk: index dropped, COPY, index rebuilt); build seconds."""
     from psycopg import sql
 
     from services.rag.stores.base import ChunkRecord
     from services.rag.stores.pgvector import PgVectorStore, open_pool
 
+    m, ef_construction = m or HNSW["m"], ef_construction or HNSW["ef_construction"]
     pool = open_pool(dsn, 1, 40)
     store = PgVectorStore(REPO_ID, pool)
     store.prepare(384, MODEL)
@@ -318,8 +323,8 @@ def load(dsn: str, texts: list[str], vectors: np.ndarray, start: int, end: int) 
     started = time.perf_counter()
     with pool.connection() as conn:
         conn.execute("SET maintenance_work_mem = '1GB'")
-        conn.execute(sql.SQL("CREATE INDEX {} ON {} USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")
-                     .format(index, sql.Identifier(store.table)))
+        conn.execute(sql.SQL("CREATE INDEX {} ON {} USING hnsw (embedding vector_cosine_ops) WITH (m = {}, ef_construction = {})")
+                     .format(index, sql.Identifier(store.table), sql.Literal(m), sql.Literal(ef_construction)))
         conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(store.table)))
     built = time.perf_counter() - started
     pool.close()
@@ -379,20 +384,36 @@ def model_latency(model, query_texts: list[str]) -> float:
     return pct(latencies, 50)
 
 
-def bench_api_search(api: str, session: requests.Session, model, matrix: np.ndarray, query_texts: list[str]) -> dict:
+def bench_api_search(api: str, session: requests.Session, model, dsn: str, ef_search: int, matrix: np.ndarray,
+                     query_texts: list[str]) -> dict:
+    """Through the api, and for each query right after it (so both see the same machine) the model alone and the
+    store alone: what the api, the gateway and HTTP add is the per-query difference."""
+    from services.rag.stores.pgvector import PgVectorStore, open_pool
+
     url = f"{api}/repository/{REPO_ID}/similaritySearch"
-    vectors = model.embed(query_texts).vectors
+    pool = open_pool(dsn, 1, ef_search)
+    store = PgVectorStore(REPO_ID, pool)
     for text in query_texts[:20]:
         session.get(url, params={"query": text, "topK": 10, "modelName": MODEL}, timeout=30).raise_for_status()
-    latencies, recalls = [], []
-    for text, vector in zip(query_texts, vectors):
+        store.search(model.embed([text]).vectors[0], 10)
+    api_ms, model_ms, store_ms, added, recalls = [], [], [], [], []
+    for text in query_texts:
         started = time.perf_counter()
         response = session.get(url, params={"query": text, "topK": 10, "modelName": MODEL}, timeout=30)
-        latencies.append((time.perf_counter() - started) * 1000)
+        api_ms.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
+        started = time.perf_counter()
+        vector = model.embed([text]).vectors[0]
+        model_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        store.search(vector, 10)
+        store_ms.append((time.perf_counter() - started) * 1000)
+        added.append(api_ms[-1] - model_ms[-1] - store_ms[-1])
         found = [d["Document"]["metadata"]["chunkIndex"] for d in response.json()["docs"]]
         recalls.append(recall_at_10(found, exact_top10(matrix, vector)))
-    return {"p50": pct(latencies, 50), "p99": pct(latencies, 99), "recall": statistics.mean(recalls)}
+    pool.close()
+    return {"p50": pct(api_ms, 50), "p99": pct(api_ms, 99), "model": pct(model_ms, 50), "store": pct(store_ms, 50),
+            "added": pct(added, 50), "recall": statistics.mean(recalls)}
 
 
 def user_query(text: str, chars: int) -> str:
@@ -407,9 +428,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="index sizes (chunks), comma-separated")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--skip-search", action="store_true", help="measure ingest only")
-    parser.add_argument("--ef-search", type=int, default=int(os.environ.get("LISA_RAG_HNSW_EF_SEARCH", "80")),
-                        help="hnsw.ef_search of the api")
+    from services.rag.settings import RagSettings
+
+    defaults = RagSettings()
+    parser.add_argument("--ef-search", type=int, default=defaults.hnsw_ef_search, help="hnsw.ef_search of the api")
+    parser.add_argument("--m", type=int, default=defaults.hnsw_m)
+    parser.add_argument("--ef-construction", type=int, default=defaults.hnsw_ef_construction)
     args = parser.parse_args()
+    HNSW.update(m=args.m, ef_construction=args.ef_construction)
     sizes = sorted(int(s) for s in args.sizes.split(","))
 
     from services.embeddings.model import MiniLM
@@ -449,22 +475,21 @@ def main() -> None:
             built = load(dsn, texts, matrix, loaded, size)
             loaded = size
             store = bench_store_search(dsn, matrix[:size], query_vectors, chunk_vectors)
-            through_api = {chars: bench_api_search(api, session, model, matrix[:size], queries)
+            through_api = {chars: bench_api_search(api, session, model, dsn, args.ef_search, matrix[:size], queries)
                            for chars, queries in query_sets.items()}
             exact = store.pop("exact")
-            print(f"\n{size} chunks (HNSW m=16, ef_construction=64; index build {built:.1f} s); queries of ~60 characters")
+            print(f"\n{size} chunks (HNSW m={args.m}, ef_construction={args.ef_construction}; index build {built:.1f} s); "
+                  f"queries of ~60 characters")
             print(f"  store, Postgres exact scan                  p50 {exact['p50']:7.2f} ms  p99 {exact['p99']:7.2f} ms  recall@10 1.000")
             for ef, r in store.items():
                 mark = "  <- api" if ef == args.ef_search else ""
                 print(f"  store, HNSW ef_search={ef:<4}                 p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  "
                       f"recall@10 {r['recall']:.3f} (whole-chunk queries {r['chunk_recall']:.3f})  "
                       f"{exact['p50'] / r['p50']:.0f}x faster than exact{mark}")
-            at_api = store[args.ef_search]["p50"] if args.ef_search in store else float("nan")
             for chars, r in through_api.items():
-                added = r["p50"] - model_ms[chars] - at_api
                 print(f"  api similaritySearch, ~{chars:<3} char queries  p50 {r['p50']:7.2f} ms  p99 {r['p99']:7.2f} ms  "
-                      f"recall@10 {r['recall']:.3f}  (model {model_ms[chars]:.2f} + store {at_api:.2f} + api/gateway/HTTP "
-                      f"{added:.2f} ms)")
+                      f"recall@10 {r['recall']:.3f}  (p50s alongside: model {r['model']:.2f}, store {r['store']:.2f}, "
+                      f"added by api+gateway+HTTP {r['added']:.2f} ms)")
     print(f"\nfinished {time.strftime('%H:%M')}, load average {os.getloadavg()[0]:.2f}")
 
 
