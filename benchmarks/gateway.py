@@ -156,13 +156,9 @@ def _register(platform, upstream: str) -> None:
 
 
 def _gateway(stack: ExitStack, platform, name: str, **settings: str) -> tuple[str, int]:
-    port = processes.free_port()
-    env = {"LISA_PLATFORM": platform.model_dump_json(), "LISA_SERVE_PORT": str(port), "LISA_SERVE_LOG_LEVEL": "WARNING",
-           **{f"LISA_SERVE_{k.upper()}": v for k, v in settings.items()}}
-    proc = stack.enter_context(processes.server([sys.executable, "-m", "services.serve"],
-                                                f"http://127.0.0.1:{port}/health", env=env, log=LOG_DIR / f"{name}.log",
-                                                timeout=90))
-    return f"http://127.0.0.1:{port}", proc.pid
+    base, proc = stack.enter_context(processes.serve_app(platform.model_dump_json(), log=LOG_DIR / f"{name}.log",
+                                                         timeout=90, **settings))
+    return base, proc.pid
 
 
 def _litellm_proxy(stack: ExitStack, upstream: str) -> tuple[str | None, int | None, str]:

@@ -135,21 +135,13 @@ def main() -> None:
         from core.config import parse_stage_config
         from core.registry import ModelRegistry
         from services.local.emulated_aws import provision
-        from tests.engine.conftest import engine_env
 
         platform = provision(parse_stage_config(stage_dict()))
         upstream = stack.enter_context(processes.stand_in_upstream(log=LOG_DIR / "upstream.log"))
-        serve_port, api_port = processes.free_port(), processes.free_port()
-        gateway, api = f"http://127.0.0.1:{serve_port}", f"http://127.0.0.1:{api_port}"
-        stack.enter_context(processes.server(
-            [sys.executable, "-m", "services.serve"], f"{gateway}/health", log=LOG_DIR / "serve.log", timeout=60,
-            env={"LISA_PLATFORM": platform.model_dump_json(), "LISA_SERVE_PORT": str(serve_port),
-                 "LISA_SERVE_LOG_LEVEL": "WARNING"}))
+        gateway, _ = stack.enter_context(processes.serve_app(platform.model_dump_json(), log=LOG_DIR / "serve.log"))
         state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lisa-bench-engine-")))
-        api_process = stack.enter_context(processes.server(
-            [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory", "--port", str(api_port),
-             "--log-level", "warning"], f"{api}/health", log=LOG_DIR / "api.log", timeout=60,
-            env={"LISA_PLATFORM": platform.model_dump_json(), **engine_env(state)}))
+        api, api_process = stack.enter_context(processes.api_app(
+            {"LISA_PLATFORM": platform.model_dump_json(), **processes.engine_env(state)}, log=LOG_DIR / "api.log"))
         moto = next(p for p in psutil.Process().children(recursive=True) if "moto.server" in " ".join(p.cmdline()))
         bench = Bench(api, gateway, ModelRegistry(platform.tables.models), [psutil.Process(api_process.pid), moto])
 

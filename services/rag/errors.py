@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import InvalidInputError, LisaError
+from core.errors import InvalidInputError, LisaError, UpstreamError
 
 
 class DocumentTooLargeError(LisaError):
@@ -27,10 +27,9 @@ class EmbeddingModelError(InvalidInputError):
     error = "EmbeddingModelError"
 
 
-class GatewayError(LisaError):
+class GatewayError(UpstreamError):
     """The serve gateway (or the store behind a repository) could not do what was asked; nothing the caller sent."""
 
-    status = 502
     error = "GatewayError"
 
 

@@ -4,8 +4,6 @@ host, against the emulator. One app per test session (in-process, TestClient); m
 from __future__ import annotations
 
 import os
-import re
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,32 +19,6 @@ from tests.fixtures.stage import TEST_MASTER_KEY
 
 ADMIN = {"Authorization": f"Bearer {TEST_MASTER_KEY}"}
 SETTLED = {"InService", "Stopped", "Failed"}
-
-
-def pulumi_root() -> Path:
-    """The CLI `make pulumi-cli` builds (tools/pulumi/build.sh), or LISA_PULUMI_ROOT."""
-    if os.environ.get("LISA_PULUMI_ROOT"):
-        return Path(os.environ["LISA_PULUMI_ROOT"])
-    go_mod = (processes.REPO / "tools/pulumi/go.mod").read_text()
-    version = re.search(r"github.com/pulumi/pulumi/pkg/v3 (v[\d.]+)", go_mod).group(1)
-    cache = Path(os.environ.get("LISA_CACHE", Path.home() / ".cache/lisa"))
-    return cache / "pulumi" / version
-
-
-def engine_env(state: Path, **extra: str) -> dict[str, str]:
-    """The api app's engine settings for a test (as environment variables, so subprocesses get the same)."""
-    root = pulumi_root()
-    if not (root / "bin/pulumi").exists():
-        pytest.fail(f"the Pulumi CLI is missing at {root}/bin/pulumi: run `make pulumi-cli`")
-    return {
-        "LISA_ENGINE_WORK_DIR": str(state / "work"),
-        "LISA_PULUMI_BACKEND_URL": f"file://{state / 'backend'}",
-        "LISA_PULUMI_ROOT": str(root),
-        "LISA_PULUMI_HOME": str(Path(os.environ.get("LISA_CACHE", Path.home() / ".cache/lisa")) / "pulumi-home"),
-        "LISA_PULUMI_CONFIG_PASSPHRASE": "engine-tests",
-        "LISA_MODEL_READINESS": "deployed",
-        **extra,
-    }
 
 
 @contextmanager
@@ -78,7 +50,7 @@ def engine_state(tmp_path_factory) -> Path:
 def api(platform, engine_state) -> Iterator[TestClient]:
     outputs, _ = platform
     # No resume here: other suites in the session leave their own test records in Creating.
-    with api_app(outputs, engine_env(engine_state, LISA_ENGINE_RESUME_ON_START="false")) as client:
+    with api_app(outputs, processes.engine_env(engine_state, LISA_ENGINE_RESUME_ON_START="false")) as client:
         yield client
 
 
@@ -117,11 +89,7 @@ def wait_gone(client, model_id: str, *, timeout: float = 120, headers: dict[str,
 def gateway(platform, test_output) -> Iterator[str]:
     """The serve gateway (subprocess) on the emulated platform; its base URL."""
     outputs, _ = platform
-    port = processes.free_port()
-    env = {"LISA_PLATFORM": outputs.model_dump_json(), "LISA_SERVE_PORT": str(port), "LISA_SERVE_LOG_LEVEL": "WARNING"}
-    base = f"http://127.0.0.1:{port}"
-    with processes.server([sys.executable, "-m", "services.serve"], f"{base}/health", env=env,
-                          log=test_output / "engine-gateway.log", timeout=60):
+    with processes.serve_app(outputs.model_dump_json(), log=test_output / "engine-gateway.log") as (base, _):
         yield base
 
 

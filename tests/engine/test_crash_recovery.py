@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from contextlib import contextmanager
 from typing import Iterator
@@ -23,7 +22,7 @@ import requests
 from core import aws
 from core.config import parse_stage_config
 from services.local.emulated_aws import provision
-from tests.engine.conftest import ADMIN, engine_env
+from tests.engine.conftest import ADMIN
 from tests.fixtures import processes
 from tests.fixtures.model_inventory import model_inventory
 from tests.fixtures.model_payloads import ecs_model
@@ -39,14 +38,10 @@ def crash_platform(moto_endpoint):
 
 @contextmanager
 def api_process(platform, state, log, **settings: str) -> Iterator[tuple[str, object]]:
-    port = processes.free_port()
     # A short job lease: the restarted process takes the killed one's model over once it runs out.
     env = {"LISA_PLATFORM": platform.model_dump_json(),
-           **engine_env(state, LISA_ENGINE_LEASE_TTL_S="5", **settings)}
-    base = f"http://127.0.0.1:{port}"
-    args = [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory", "--port", str(port),
-            "--log-level", "warning"]
-    with processes.server(args, f"{base}/health", env=env, log=log, timeout=60) as proc:
+           **processes.engine_env(state, LISA_ENGINE_LEASE_TTL_S="5", **settings)}
+    with processes.api_app(env, log=log) as (base, proc):
         yield base, proc
 
 

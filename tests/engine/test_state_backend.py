@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from core import aws
-from tests.engine.conftest import ADMIN, api_app, engine_env, wait_gone, wait_status
+from tests.engine.conftest import ADMIN, api_app, wait_gone, wait_status
+from tests.fixtures.processes import engine_env
 from tests.fixtures.model_payloads import litellm_model
 
 MODEL = "s3-state-model"

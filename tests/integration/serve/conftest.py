@@ -3,7 +3,7 @@ stand-in upstream. Models are registered the way the lifecycle does it: a model 
 
 from __future__ import annotations
 
-import sys
+import socket
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -23,16 +23,8 @@ GATEWAY_TIMEOUT_S = 2.0  # short, so the slow-upstream test sees a 504 quickly
 @contextmanager
 def run_gateway(platform: PlatformOutputs, log_path, **settings: str) -> Iterator[str]:
     """A gateway subprocess; yields its base URL (no path)."""
-    port = processes.free_port()
-    env = {
-        "LISA_PLATFORM": platform.model_dump_json(),
-        "LISA_SERVE_PORT": str(port),
-        "LISA_SERVE_UPSTREAM_TIMEOUT_S": str(GATEWAY_TIMEOUT_S),
-        "LISA_SERVE_LOG_LEVEL": "INFO",
-        **{f"LISA_SERVE_{k.upper()}": v for k, v in settings.items()},
-    }
-    base = f"http://127.0.0.1:{port}"
-    with processes.server([sys.executable, "-m", "services.serve"], f"{base}/health", env=env, log=log_path, timeout=60):
+    settings = {"upstream_timeout_s": str(GATEWAY_TIMEOUT_S), "log_level": "INFO", **settings}
+    with processes.serve_app(platform.model_dump_json(), log=log_path, **settings) as (base, _):
         yield base
 
 
@@ -90,6 +82,23 @@ def wait_routable(base: str, model_id: str, credential: str, timeout: float = 5.
             return time.monotonic() - start
         time.sleep(0.05)
     raise TimeoutError(f"{model_id} not routable after {timeout}s")
+
+
+def assert_leaving_client_cancels_upstream(base: str, token: str, stand_in_stats: Callable[[], dict]) -> None:
+    """Open a drip stream on a raw socket, read the first event, hang up: the stand-in must see its stream cancelled."""
+    before = stand_in_stats()["streams_cancelled"]
+    body = b'{"model":"drip","stream":true,"messages":[{"role":"user","content":"a b c d e f g h i j k l m n o p"}]}'
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
+        sock.sendall(b"POST /v2/serve/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                     b"authorization: Bearer " + token.encode() + b"\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
+        received = b""
+        while b"data:" not in received:
+            received += sock.recv(4096)
+    deadline = time.monotonic() + 5
+    while stand_in_stats()["streams_cancelled"] == before:
+        assert time.monotonic() < deadline, "the upstream stream kept running after the client left"
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
@@ -263,20 +272,8 @@ def litellm_gateway(serve_platform, models, master_key, test_output) -> Iterator
 @pytest.fixture(scope="session")
 def token_api(platform, test_output) -> Iterator[str]:
     """Base URL of the api app (where the token admin routes live) as a real process; it deploys no model here."""
-    from tests.fixtures.rag import pulumi_root
-
     outputs, _ = platform
-    port = processes.free_port()
-    work = test_output / "token-api-model-stacks"
-    env = {
-        "LISA_PLATFORM": outputs.model_dump_json(),
-        "LISA_ENGINE_WORK_DIR": str(work / "work"),
-        "LISA_PULUMI_BACKEND_URL": f"file://{work / 'backend'}",
-        "LISA_PULUMI_ROOT": str(pulumi_root()),
-        "LISA_ENGINE_RESUME_ON_START": "false",
-    }
-    base = f"http://127.0.0.1:{port}"
-    args = [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory", "--host", "127.0.0.1",
-            "--port", str(port), "--log-level", "warning"]
-    with processes.server(args, f"{base}/health", env=env, log=test_output / "token-api.log", timeout=60):
+    env = {"LISA_PLATFORM": outputs.model_dump_json(),
+           **processes.engine_env(test_output / "token-api-model-stacks", LISA_ENGINE_RESUME_ON_START="false")}
+    with processes.api_app(env, log=test_output / "token-api.log") as (base, _):
         yield base

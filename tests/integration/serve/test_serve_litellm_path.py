@@ -8,6 +8,8 @@ import openai
 import pytest
 import requests
 
+from tests.integration.serve.conftest import assert_leaving_client_cancels_upstream
+
 
 @pytest.fixture(scope="module")
 def client(litellm_gateway, user_token) -> openai.OpenAI:
@@ -64,19 +66,4 @@ def test_rate_limit_through_litellm_keeps_429(litellm_gateway, user_token):
 
 
 def test_client_disconnect_cancels_the_upstream_stream_through_litellm(litellm_gateway, user_token, stand_in_stats):
-    import socket
-    import time
-
-    before = stand_in_stats()["streams_cancelled"]
-    body = b'{"model":"drip","stream":true,"messages":[{"role":"user","content":"a b c d e f g h i j k l m n o p"}]}'
-    host, port = litellm_gateway.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=20) as sock:
-        sock.sendall(b"POST /v2/serve/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-                     b"authorization: Bearer " + user_token.encode() + b"\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
-        received = b""
-        while b"data:" not in received:
-            received += sock.recv(4096)
-    deadline = time.monotonic() + 5
-    while stand_in_stats()["streams_cancelled"] == before:
-        assert time.monotonic() < deadline, "LiteLLM's upstream stream kept running after the client left"
-        time.sleep(0.1)
+    assert_leaving_client_cancels_upstream(litellm_gateway, user_token, stand_in_stats)
