@@ -208,36 +208,20 @@ def start_stack(stack: ExitStack, ef_search: int):
     registry.set_registration(MODEL, Registration(model_name=MODEL, model_type=ModelType.EMBEDDING, litellm_params={
         "model": "openai/all-minilm-l6-v2", "api_base": f"{embeddings}/v1"}))
 
-    port = processes.free_port()
-    serve = f"http://127.0.0.1:{port}"
-    env = {"LISA_PLATFORM": platform.model_dump_json(), "LISA_SERVE_PORT": str(port), "LISA_SERVE_LOG_LEVEL": "WARNING"}
-    stack.enter_context(processes.server([sys.executable, "-m", "services.serve"], f"{serve}/health", env=env,
-                                         log=LOG_DIR / "serve.log", timeout=90))
+    serve, _ = stack.enter_context(processes.serve_app(platform.model_dump_json(), log=LOG_DIR / "serve.log", timeout=90))
 
     from services.serve.tokens import TokenStore
 
     token, _ = TokenStore(platform.tables.tokens).issue(owner="bench", username="bench", name="rag benchmark")
-    port = processes.free_port()
-    api = f"http://127.0.0.1:{port}"
     work = Path(tempfile.mkdtemp(prefix="lisa-bench-api-"))
     env = {"LISA_PLATFORM": platform.model_dump_json(), "LISA_RAG_SERVE_URL": serve, "LISA_RAG_PG_DSN": pg.dsn,
            "LISA_RAG_HNSW_EF_SEARCH": str(ef_search), "LISA_RAG_HNSW_M": str(HNSW["m"]),
-           "LISA_RAG_HNSW_EF_CONSTRUCTION": str(HNSW["ef_construction"]), "LISA_ENGINE_WORK_DIR": str(work / "work"),
-           "LISA_PULUMI_BACKEND_URL": f"file://{work / 'backend'}", "LISA_ENGINE_RESUME_ON_START": "false",
-           "LISA_PULUMI_ROOT": str(_pulumi_root())}
-    stack.enter_context(processes.server(
-        [sys.executable, "-m", "uvicorn", "services.api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"], f"{api}/health", env=env, log=LOG_DIR / "api.log", timeout=90))
+           "LISA_RAG_HNSW_EF_CONSTRUCTION": str(HNSW["ef_construction"]),
+           **processes.engine_env(work, LISA_ENGINE_RESUME_ON_START="false")}
+    api, _ = stack.enter_context(processes.api_app(env, log=LOG_DIR / "api.log", timeout=90))
     session = requests.Session()
     session.headers["authorization"] = f"Bearer {token}"
     return platform, pg.dsn, api, session
-
-
-def _pulumi_root() -> Path:
-    if os.environ.get("LISA_PULUMI_ROOT"):
-        return Path(os.environ["LISA_PULUMI_ROOT"])
-    version = re.search(r"github.com/pulumi/pulumi/pkg/v3 (v[\d.]+)", (REPO / "tools/pulumi/go.mod").read_text()).group(1)
-    return Path(os.environ.get("LISA_CACHE", Path.home() / ".cache/lisa")) / "pulumi" / version
 
 
 # Ingest ------------------------------------------------------------------------------------------------------------
