@@ -55,14 +55,19 @@ def until(predicate: Callable[[], bool], timeout: float = 300, interval: float =
 class Bench:
     def __init__(self, api: str, gateway: str, registry, engine_processes: list[psutil.Process]) -> None:
         self.api, self.gateway, self.registry = api, gateway, registry
-        self.engine_processes = engine_processes  # the api (its CLI and provider children roll up into it) and moto
+        self.engine_processes = engine_processes  # the api (with the CLI runs and the provider host under it) and moto
 
     def cpu(self) -> float:
-        """CPU seconds used so far by the engine's process tree and the emulator (reaped children included)."""
+        """CPU seconds used so far by the engine's process trees and the emulator: each live process (the shared
+        provider host lives as long as the api) plus what its reaped children used (the CLI runs)."""
         total = 0.0
-        for process in self.engine_processes:
-            t = process.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
+        for root in self.engine_processes:
+            for process in [root, *root.children(recursive=True)]:
+                try:
+                    t = process.cpu_times()
+                except psutil.Error:
+                    continue  # ended between the listing and the read: its parent has it once reaped
+                total += t.user + t.system + t.children_user + t.children_system
         return total
 
     def status(self, model_id: str) -> str | None:

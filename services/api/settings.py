@@ -42,6 +42,8 @@ class ApiSettings(BaseSettings):
     engine_max_jobs: int = Field(default=16, ge=1, le=256)  # model jobs running at once (one per model at most)
     engine_events_per_model: int = Field(default=200, ge=10, le=10_000)
     engine_resume_on_start: bool = True
+    # One warm dynamic-provider process for all model stacks instead of one per CLI run (about 1 CPU-s less each).
+    engine_shared_provider_host: bool = True
     # A model's job holds a lease in the models table, renewed every ttl/3: a crashed process's models are taken
     # over (their stale stack lock freed) once its lease runs out.
     engine_lease_ttl_s: float = Field(default=30.0, ge=3, le=3600)

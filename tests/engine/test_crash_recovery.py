@@ -65,20 +65,26 @@ def policy_exists(platform) -> bool:
         ServiceNamespace="ecs", ResourceId=resource)["ScalingPolicies"])
 
 
-@pytest.fixture(scope="module")
-def crashed_and_restarted(crash_platform, tmp_path_factory, test_output):
+@pytest.fixture(scope="module", params=["shared-provider-host", "provider-per-run"])
+def crashed_and_restarted(request, crash_platform, tmp_path_factory, test_output):
     state = tmp_path_factory.mktemp("crash")
-    with api_process(crash_platform, state, test_output / "crash-api-1.log", LISA_MODEL_READINESS="healthy",
-                     LISA_MODEL_READY_TIMEOUT_S="600") as (base, proc):
+    shared = str(request.param == "shared-provider-host").lower()
+    with api_process(crash_platform, state, test_output / f"crash-api-1-{request.param}.log",
+                     LISA_MODEL_READINESS="healthy", LISA_MODEL_READY_TIMEOUT_S="600",
+                     LISA_ENGINE_SHARED_PROVIDER_HOST=shared) as (base, proc):
         assert requests.post(f"{base}/models", headers=ADMIN, json=ecs_model(modelId=MODEL), timeout=10).status_code == 200
         wait_until(lambda: policy_exists(crash_platform), 120, "the create never got to its readiness wait")
         tree = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
-        providers_running = any("pulumi.dynamic" in " ".join(_cmdline(pid)) for pid in tree)
-        os.killpg(proc.pid, signal.SIGKILL)  # the api's group: the api and the CLI (the provider has its own)
+        # The provider process: the api's shared host, or (with that off) the one the CLI started.
+        providers_running = any(name in " ".join(_cmdline(pid)) for pid in tree
+                                for name in ("providers.provider_host", "pulumi.dynamic"))
+        # The api's group: the api, the CLI and the shared provider host (a provider the CLI starts has its own).
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
     left_behind = survivors(tree)
     status_after_kill = None
-    with api_process(crash_platform, state, test_output / "crash-api-2.log") as (base, _):
+    with api_process(crash_platform, state, test_output / f"crash-api-2-{request.param}.log",
+                     LISA_ENGINE_SHARED_PROVIDER_HOST=shared) as (base, _):
         status_after_kill = get_model(base)["status"]
         wait_until(lambda: get_model(base)["status"] in {"InService", "Failed"}, 120, "the model never settled")
         settled = get_model(base)

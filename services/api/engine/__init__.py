@@ -28,6 +28,7 @@ def build_engine(platform: PlatformOutputs, settings: ApiSettings) -> Deployment
         pulumi_root=settings.pulumi_root,
         pulumi_home=settings.pulumi_home,
         secrets_provider=settings.pulumi_secrets_provider,
+        shared_provider_host=settings.engine_shared_provider_host,
     )
     readiness = Readiness(rule=readiness_rule(settings.model_readiness, aws.endpoint_url()),
                           timeout_seconds=settings.model_ready_timeout_s)

@@ -97,6 +97,7 @@ class DeploymentEngine:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.stacks.close()
 
     def _run(self, model_id: str, resumed: bool) -> None:
         # Across processes (a rolling deploy briefly runs two api tasks), a model's jobs hold a lease in the models

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import threading
 from datetime import datetime, timezone
@@ -58,6 +59,65 @@ def workspace_env(*, passphrase: str, pulumi_bin: Path | None, extra: dict[str, 
     return {**env, **(extra or {})}
 
 
+class SharedProviderHost:
+    """One warm dynamic-provider process (providers/provider_host.py) for every CLI run of this api.
+
+    Started on first use and again if it died; the CLI attaches to it through PULUMI_DEBUG_PROVIDERS instead of
+    starting (and paying for) a provider process of its own per update. It runs in this process's group and exits
+    with this process.
+    """
+
+    PACKAGE = "pulumi-python"  # the package of every Python dynamic resource (pulumi-python:dynamic:Resource)
+
+    def __init__(self, env: dict[str, str], *, workers: int = 64, start_timeout: float = 30.0) -> None:
+        self.env = env
+        self.workers = workers
+        self.start_timeout = start_timeout
+        self._process: subprocess.Popen | None = None
+        self._port: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
+
+    def ensure(self) -> int:
+        """The host's port, starting it first when it is not running."""
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._port = self._start()
+            return self._port
+
+    def _start(self) -> int:
+        process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "providers.provider_host", str(self.workers)], cwd=REPO_ROOT,
+            env={**os.environ, **self.env}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        ready: list[str] = []
+        reader = threading.Thread(target=lambda: ready.append(process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(self.start_timeout)
+        line = ready[0].strip() if ready else ""
+        if not line.isdigit():
+            process.kill()
+            raise RuntimeError(f"the shared provider host did not start (exit {process.poll()}, said {line[:200]!r})")
+        self._process = process
+        return int(line)
+
+    def stop(self) -> None:
+        with self._lock:
+            process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        if process is not None and process.stdout:
+            process.stdout.close()
+
+
 class _LeanStack(auto.Stack):
     """Skips the `stack output` (twice) and `stack history` calls Stack.up/destroy make after every operation.
 
@@ -76,7 +136,8 @@ class _LeanStack(auto.Stack):
 
 class ModelStacks:
     def __init__(self, *, backend_url: str, work_dir: Path, passphrase: str, pulumi_root: Path | None = None,
-                 pulumi_home: Path | None = None, secrets_provider: str | None = None) -> None:
+                 pulumi_home: Path | None = None, secrets_provider: str | None = None,
+                 shared_provider_host: bool = True) -> None:
         self.backend_url = backend_url
         if backend_url.startswith("file://"):  # the CLI wants the state folder to exist
             Path(backend_url.removeprefix("file://").split("?", 1)[0]).mkdir(parents=True, exist_ok=True)
@@ -89,6 +150,16 @@ class ModelStacks:
                                  extra={"PULUMI_BACKEND_URL": backend_url})
         self._stacks: dict[str, _LeanStack] = {}
         self._lock = threading.Lock()
+        self.provider_host = SharedProviderHost(dict(self.env)) if shared_provider_host else None
+
+    def _attach_provider_host(self) -> None:
+        """Point the CLI at the shared provider host (workspaces hold `self.env` itself, so all of them see it)."""
+        if self.provider_host is not None:
+            self.env["PULUMI_DEBUG_PROVIDERS"] = f"{SharedProviderHost.PACKAGE}:{self.provider_host.ensure()}"
+
+    def close(self) -> None:
+        if self.provider_host is not None:
+            self.provider_host.stop()
 
     # workspaces ------------------------------------------------------------------------------------------------
     def _workspace(self, stack_name: str) -> auto.LocalWorkspace:
@@ -129,9 +200,11 @@ class ModelStacks:
 
     # operations ------------------------------------------------------------------------------------------------
     def up(self, stack_name: str, program: Callable[[], None], on_event: OnEvent) -> None:
+        self._attach_provider_host()
         self.stack(stack_name, create=True).up(program=program, on_event=on_event, color="never")
 
     def preview(self, stack_name: str, program: Callable[[], None], on_event: OnEvent) -> auto.PreviewResult:
+        self._attach_provider_host()
         return self.stack(stack_name, create=True).preview(program=program, on_event=on_event, color="never", diff=True)
 
     def destroy_and_remove(self, stack_name: str, on_event: OnEvent) -> None:
@@ -140,6 +213,7 @@ class ModelStacks:
             stack = self.stack(stack_name, create=False)
         except auto.StackNotFoundError:
             return
+        self._attach_provider_host()
         stack.destroy(on_event=on_event, color="never")
         stack.workspace.remove_stack(stack_name)
         self.forget(stack_name)
