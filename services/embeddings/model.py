@@ -73,7 +73,7 @@ class MiniLM:
     `embed` runs the texts in length-sorted runs of `batch_size` (padding wastes less compute)."""
 
     def __init__(self, model_path: Path | None = None, tokenizer_path: Path | None = None, *, threads: int = 0,
-                 batch_size: int = 8) -> None:
+                 batch_size: int = 8, spin: bool = False) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -87,6 +87,7 @@ class MiniLM:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         self.batch_size = batch_size
 

@@ -86,7 +86,7 @@ def embedding_response(vectors, tokens: int, encoding: str, model: str) -> dict[
 
 def create_app(settings: EmbeddingServerSettings | None = None, model: MiniLM | None = None) -> Starlette:
     settings = settings or EmbeddingServerSettings()
-    model = model or MiniLM(threads=settings.threads, batch_size=settings.batch_size)
+    model = model or MiniLM(threads=settings.threads, batch_size=settings.batch_size, spin=settings.spin)
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minilm")
 
     def authorised(request: Request) -> bool:

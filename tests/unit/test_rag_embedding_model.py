@@ -63,3 +63,13 @@ def test_bad_requests_say_what_is_wrong(body, message):
 
 def test_a_string_input_is_one_input():
     assert parse_request({"input": "hello", "model": "anything"}, SETTINGS) == (["hello"], "float")
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("false", "0"), ("true", "1")])
+def test_the_model_threads_busy_wait_only_when_asked(monkeypatch, setting, expected):
+    from services.embeddings.model import MiniLM
+
+    monkeypatch.setenv("LISA_EMBEDDINGS_SPIN", setting)
+    settings = EmbeddingServerSettings()
+    model = MiniLM(threads=1, spin=settings.spin)
+    assert model.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == expected
