@@ -44,6 +44,9 @@ class ApiSettings(BaseSettings):
     engine_resume_on_start: bool = True
     # One warm dynamic-provider process for all model stacks instead of one per CLI run (about 1 CPU-s less each).
     engine_shared_provider_host: bool = True
+    # Wait after a model's registration changes before saying InService/Stopped: at least serve's registry poll
+    # (LISA_SERVE_REGISTRY_POLL_S, 0.25 s) plus a read, so that a client who sees the status finds serve agreeing.
+    engine_routing_settle_s: float = Field(default=0.5, ge=0, le=30)
     # A model's job holds a lease in the models table, renewed every ttl/3: a crashed process's models are taken
     # over (their stale stack lock freed) once its lease runs out.
     engine_lease_ttl_s: float = Field(default=30.0, ge=3, le=3600)

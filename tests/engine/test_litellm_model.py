@@ -29,13 +29,15 @@ def created(api, stand_in_upstream):
 @pytest.fixture(scope="module")
 def stopped(api, created, gateway):
     api.put(f"/models/{MODEL}", headers=ADMIN, json={"enabled": False})
-    return wait_status(api, MODEL, {"Stopped", "Failed"})
+    model = wait_status(api, MODEL, {"Stopped", "Failed"})
+    return {**model, "routable when seen": routable(gateway, MODEL)}
 
 
 @pytest.fixture(scope="module")
-def started(api, stopped):
+def started(api, stopped, gateway):
     api.put(f"/models/{MODEL}", headers=ADMIN, json={"enabled": True})
-    return wait_status(api, MODEL, {"InService", "Failed"})
+    model = wait_status(api, MODEL, {"InService", "Failed"})
+    return {**model, "routable when seen": routable(gateway, MODEL)}
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +79,12 @@ def test_serve_routes_the_model_within_two_seconds(created, gateway, stand_in_up
 
 def test_stop_makes_the_model_stopped_and_unroutable(stopped, gateway):
     assert stopped["status"] == "Stopped", stopped.get("statusReason")
-    assert seconds_until(lambda: not routable(gateway, MODEL), timeout=2.0) <= 2.0
+    assert stopped["routable when seen"] is False  # Stopped is said once serve no longer routes it
 
 
 def test_start_makes_it_routable_again(started, gateway):
     assert started["status"] == "InService", started.get("statusReason")
-    assert seconds_until(lambda: routable(gateway, MODEL), timeout=2.0) <= 2.0
+    assert started["routable when seen"] is True  # InService is said once serve routes it
 
 
 def test_delete_answers_as_lisa_does(deleted):

@@ -34,4 +34,5 @@ def build_engine(platform: PlatformOutputs, settings: ApiSettings) -> Deployment
                           timeout_seconds=settings.model_ready_timeout_s)
     context = ProgramContext(platform=platform, readiness=readiness, weights_image=settings.model_weights_image)
     return DeploymentEngine(platform, stacks, context, max_jobs=settings.engine_max_jobs,
-                            events_per_model=settings.engine_events_per_model, lease_ttl=settings.engine_lease_ttl_s)
+                            events_per_model=settings.engine_events_per_model, lease_ttl=settings.engine_lease_ttl_s,
+                            routing_settle_s=settings.engine_routing_settle_s)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -58,9 +59,11 @@ class _Collector:
 
 class DeploymentEngine:
     def __init__(self, platform: PlatformOutputs, stacks: ModelStacks, context: ProgramContext, *,
-                 max_jobs: int = 16, events_per_model: int = 200, lease_ttl: float = 30.0) -> None:
+                 max_jobs: int = 16, events_per_model: int = 200, lease_ttl: float = 30.0,
+                 routing_settle_s: float = 0.0) -> None:
         self.platform = platform
         self.lease_ttl = lease_ttl
+        self.routing_settle_s = routing_settle_s
         self.stacks = stacks
         self.context = context
         self.registry = ModelRegistry(platform.tables.models)
@@ -177,6 +180,8 @@ class DeploymentEngine:
                 f"{action} failed: the model did not become ready within {rule.timeout_seconds}s "
                 f"(readiness rule '{rule.rule}': its tasks must run and pass the load balancer health check)"))
             return
+        # Serve workers poll the registry; InService (or Stopped) is only said once they all route what it means.
+        time.sleep(self.routing_settle_s)
         self._settle(record, succeeded=True)
 
     def _program(self, record: ModelRecord) -> Callable[[], None]:
