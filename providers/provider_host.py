@@ -48,7 +48,6 @@ def serve_shared(workers: int) -> None:
     `Attach`, which the CLI calls on a provider it did not start (a no-op: the host needs nothing from the engine),
     and a wider thread pool (Pulumi's is 4), so that more model stacks than that can wait on AWS at the same time.
     """
-    global _started
     import runpy
     from concurrent import futures
 
@@ -58,7 +57,7 @@ def serve_shared(workers: int) -> None:
 
     ResourceProviderServicer.Attach = lambda self, request, context: empty_pb2.Empty()
 
-    _started = True  # the api is our parent: leave with it
+    # The api is our parent: leave with it (follow_parent watches only a host the CLI started).
     threading.Thread(target=_watch, args=(os.getppid(), 1.0), name="follow-api", daemon=True).start()
 
     make_server = grpc.server

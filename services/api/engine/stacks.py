@@ -7,11 +7,13 @@ workspace folder only holds Pulumi.yaml and can be rebuilt at any time.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -22,6 +24,8 @@ from pulumi.automation._stack import StackInitMode  # not re-exported; Stack's o
 
 from core import aws
 from core.platform import PlatformOutputs
+
+log = logging.getLogger("lisa.engine")
 
 PROJECT = "lisa-models"
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -94,15 +98,27 @@ class SharedProviderHost:
             [sys.executable, "-u", "-m", "providers.provider_host", str(self.workers)], cwd=REPO_ROOT,
             env={**os.environ, **self.env}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
         ready: list[str] = []
-        reader = threading.Thread(target=lambda: ready.append(process.stdout.readline()), daemon=True)
+        reader = threading.Thread(target=self._read_stdout, args=(process, ready), daemon=True,
+                                  name="provider-host-stdout")
         reader.start()
-        reader.join(self.start_timeout)
+        deadline = time.monotonic() + self.start_timeout
+        while not ready and reader.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
         line = ready[0].strip() if ready else ""
         if not line.isdigit():
             process.kill()
+            process.wait(5)
             raise RuntimeError(f"the shared provider host did not start (exit {process.poll()}, said {line[:200]!r})")
         self._process = process
         return int(line)
+
+    @staticmethod
+    def _read_stdout(process: subprocess.Popen, ready: list[str]) -> None:
+        """The first line is the port; the rest (whatever provider code prints) goes to the log, so that a full pipe
+        never blocks the host (the CLI reads a provider's output when it starts one itself)."""
+        ready.append(process.stdout.readline())
+        for line in process.stdout:
+            log.info("provider host: %s", line.rstrip())
 
     def stop(self) -> None:
         with self._lock:
@@ -173,7 +189,11 @@ class ModelStacks:
         )
 
     def stack(self, stack_name: str, *, create: bool) -> _LeanStack:
-        """The model's stack, made when `create` and it does not exist yet (one CLI call per process and stack)."""
+        """The model's stack, made when `create` and it does not exist yet (one CLI call per process and stack).
+
+        Every CLI call goes through here, so this is where the CLI is pointed at a running provider host: the key is
+        in the shared environment before any thread's CLI call copies it, and a replaced host's port is current."""
+        self._attach_provider_host()
         with self._lock:
             cached = self._stacks.get(stack_name)
         if cached is not None:
@@ -200,11 +220,9 @@ class ModelStacks:
 
     # operations ------------------------------------------------------------------------------------------------
     def up(self, stack_name: str, program: Callable[[], None], on_event: OnEvent) -> None:
-        self._attach_provider_host()
         self.stack(stack_name, create=True).up(program=program, on_event=on_event, color="never")
 
     def preview(self, stack_name: str, program: Callable[[], None], on_event: OnEvent) -> auto.PreviewResult:
-        self._attach_provider_host()
         return self.stack(stack_name, create=True).preview(program=program, on_event=on_event, color="never", diff=True)
 
     def destroy_and_remove(self, stack_name: str, on_event: OnEvent) -> None:
@@ -213,7 +231,6 @@ class ModelStacks:
             stack = self.stack(stack_name, create=False)
         except auto.StackNotFoundError:
             return
-        self._attach_provider_host()
         stack.destroy(on_event=on_event, color="never")
         stack.workspace.remove_stack(stack_name)
         self.forget(stack_name)
