@@ -48,9 +48,6 @@ def cli_without_a_provider_to_start(tmp_path, monkeypatch) -> tuple[Path, Path]:
     return root, mark
 
 
-# When the CLI cannot start the provider, Pulumi's in-process program server shuts down outside its event loop and
-# says so as an unraisable exception; the test asserts what the api reports instead.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("shared", [True, False], ids=["shared-host", "provider-per-run"])
 def test_the_cli_attaches_to_the_shared_host_instead_of_starting_a_provider(
         shared, outputs, stand_in_upstream, cli_without_a_provider_to_start, tmp_path):
