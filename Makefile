@@ -29,7 +29,7 @@ run:
 
 test:
 	@tools/bootstrap.sh
-	@cd web && npm test --silent
+	@cd web && npm test --silent && npm run --silent lint
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
 
 pulumi-cli:

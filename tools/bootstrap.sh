@@ -31,10 +31,18 @@ if has pulumi; then
 fi
 
 if has web && [ -f "$repo/web/package.json" ]; then
-  stamp="$repo/web/dist/.build-$(cat "$repo/web/package.json" "$repo/web/package-lock.json" 2>/dev/null | sha256sum | cut -c1-12)"
+  lock=$(cat "$repo/web/package.json" "$repo/web/package-lock.json" 2>/dev/null | sha256sum | cut -c1-12)
+  # node_modules is reinstalled when the pins change (a stale one lacks the test and lint tools).
+  installed="$repo/web/node_modules/.installed-$lock"
+  if [ ! -f "$installed" ]; then
+    log "installing the web UI's packages"
+    (cd "$repo/web" && quiet npm ci --no-audit --no-fund)
+    touch "$installed"
+  fi
+  stamp="$repo/web/dist/.build-$lock"
   if [ ! -f "$stamp" ] || [ -n "$(find "$repo/web/src" "$repo/web/index.html" -newer "$stamp" 2>/dev/null | head -1)" ]; then
     log "building the web UI"
-    (cd "$repo/web" && { [ -d node_modules ] || quiet npm ci --no-audit --no-fund; } && quiet npm run build)
+    (cd "$repo/web" && quiet npm run build)
     touch "$stamp"
   fi
 fi
