@@ -37,7 +37,15 @@ function useSubmit(submit: Submit) {
   return { error, problems, busy, run };
 }
 
-function Text(props: { label: string; value: string; onChange: (v: string) => void; hint?: string; required?: boolean; numeric?: boolean; type?: string }) {
+function Text(props: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  hint?: string;
+  required?: boolean;
+  numeric?: boolean;
+  type?: string;
+}) {
   return (
     <label>
       {props.label}
@@ -54,13 +62,19 @@ function Text(props: { label: string; value: string; onChange: (v: string) => vo
   );
 }
 
-function TypeAndStreaming<T extends { modelType: "textgen" | "embedding"; streaming: boolean }>(props: { form: T; set: (change: Partial<T>) => void }) {
+function TypeAndStreaming<T extends { modelType: "textgen" | "embedding"; streaming: boolean }>(props: {
+  form: T;
+  set: (change: Partial<T>) => void;
+}) {
   const { form, set } = props;
   return (
     <>
       <label>
         Model type
-        <select value={form.modelType} onChange={(e) => set({ modelType: e.target.value as T["modelType"] } as Partial<T>)}>
+        <select
+          value={form.modelType}
+          onChange={(e) => set({ modelType: e.target.value as T["modelType"] } as Partial<T>)}
+        >
           <option value="textgen">textgen</option>
           <option value="embedding">embedding</option>
         </select>
@@ -97,13 +111,43 @@ export function LiteLLMModelForm(props: { onSubmit: Submit; onCancel: () => void
   const set = (change: Partial<LiteLLMForm>) => setForm((f) => ({ ...f, ...change }));
   const { error, problems, busy, run } = useSubmit(props.onSubmit);
   return (
-    <form className="model-form" aria-label="Create a LiteLLM-only model" onSubmit={(e: FormEvent) => (e.preventDefault(), void run(() => liteLLMPayload(form)))}>
-      <p className="muted">No infrastructure is created: the model is routed by LiteLLM to Bedrock, SageMaker or an OpenAI-compatible server.</p>
+    <form
+      className="model-form"
+      aria-label="Create a LiteLLM-only model"
+      onSubmit={(e: FormEvent) => (e.preventDefault(), void run(() => liteLLMPayload(form)))}
+    >
+      <p className="muted">
+        No infrastructure is created: the model is routed by LiteLLM to Bedrock, SageMaker or an OpenAI-compatible
+        server.
+      </p>
       <div className="grid2">
-        <Text label="Model ID" value={form.modelId} onChange={(modelId) => set({ modelId })} hint="lowercase letters, digits and hyphens" required />
-        <Text label="Model name" value={form.modelName} onChange={(modelName) => set({ modelName })} hint="bedrock/…, sagemaker/… or openai/<served name>" required />
-        <Text label="Model URL" value={form.modelUrl} onChange={(modelUrl) => set({ modelUrl })} hint="base URL of an OpenAI-compatible server (openai/ models)" />
-        <Text label="API key" type="password" value={form.apiKey} onChange={(apiKey) => set({ apiKey })} hint="optional; kept in Secrets Manager, never shown again" />
+        <Text
+          label="Model ID"
+          value={form.modelId}
+          onChange={(modelId) => set({ modelId })}
+          hint="lowercase letters, digits and hyphens"
+          required
+        />
+        <Text
+          label="Model name"
+          value={form.modelName}
+          onChange={(modelName) => set({ modelName })}
+          hint="bedrock/…, sagemaker/… or openai/<served name>"
+          required
+        />
+        <Text
+          label="Model URL"
+          value={form.modelUrl}
+          onChange={(modelUrl) => set({ modelUrl })}
+          hint="base URL of an OpenAI-compatible server (openai/ models)"
+        />
+        <Text
+          label="API key"
+          type="password"
+          value={form.apiKey}
+          onChange={(apiKey) => set({ apiKey })}
+          hint="optional; kept in Secrets Manager, never shown again"
+        />
         <TypeAndStreaming form={form} set={set} />
       </div>
       <ErrorBox error={error} problems={problems} />
@@ -116,20 +160,47 @@ export function EcsModelForm(props: { onSubmit: Submit; onCancel: () => void }) 
   const [form, setForm] = useState<EcsForm>(DEFAULT_ECS_FORM);
   const set = (change: Partial<EcsForm>) => setForm((f) => ({ ...f, ...change }));
   const field = (label: string, key: keyof EcsForm, hint?: string, numeric = true) => (
-    <Text label={label} value={String(form[key])} onChange={(v) => set({ [key]: v } as Partial<EcsForm>)} hint={hint} numeric={numeric} />
+    <Text
+      label={label}
+      value={String(form[key])}
+      onChange={(v) => set({ [key]: v } as Partial<EcsForm>)}
+      hint={hint}
+      numeric={numeric}
+    />
   );
   const { error, problems, busy, run } = useSubmit(props.onSubmit);
   return (
-    <form className="model-form" aria-label="Create an ECS-hosted model" onSubmit={(e: FormEvent) => (e.preventDefault(), void run(() => ecsPayload(form)))}>
-      <p className="muted">Hosted on the platform's GPU cluster: an ECS service behind the model load balancer, with autoscaling.</p>
+    <form
+      className="model-form"
+      aria-label="Create an ECS-hosted model"
+      onSubmit={(e: FormEvent) => (e.preventDefault(), void run(() => ecsPayload(form)))}
+    >
+      <p className="muted">
+        Hosted on the platform's GPU cluster: an ECS service behind the model load balancer, with autoscaling.
+      </p>
       <fieldset>
         <legend>Model</legend>
         <div className="grid2">
-          <Text label="Model ID" value={form.modelId} onChange={(modelId) => set({ modelId })} required hint="lowercase letters, digits and hyphens" />
-          <Text label="Model name" value={form.modelName} onChange={(modelName) => set({ modelName })} required hint="S3 key of the weights in the models bucket" />
+          <Text
+            label="Model ID"
+            value={form.modelId}
+            onChange={(modelId) => set({ modelId })}
+            required
+            hint="lowercase letters, digits and hyphens"
+          />
+          <Text
+            label="Model name"
+            value={form.modelName}
+            onChange={(modelName) => set({ modelName })}
+            required
+            hint="S3 key of the weights in the models bucket"
+          />
           <label>
             Inference container
-            <select value={form.inferenceContainer} onChange={(e) => set({ inferenceContainer: e.target.value as EcsForm["inferenceContainer"] })}>
+            <select
+              value={form.inferenceContainer}
+              onChange={(e) => set({ inferenceContainer: e.target.value as EcsForm["inferenceContainer"] })}
+            >
               <option value="vllm">vllm</option>
               <option value="tgi">tgi</option>
               <option value="tei">tei</option>
@@ -153,7 +224,7 @@ export function EcsModelForm(props: { onSubmit: Submit; onCancel: () => void }) 
             </select>
           </label>
           {field("Shared memory (MiB)", "sharedMemorySize")}
-          {field("Health check command", "healthCheckCommand", 'JSON list or one shell command', false)}
+          {field("Health check command", "healthCheckCommand", "JSON list or one shell command", false)}
           {field("Health check interval (s)", "healthCheckInterval")}
           {field("Health check start period (s)", "healthCheckStartPeriod")}
           {field("Health check timeout (s)", "healthCheckTimeout")}
@@ -201,8 +272,14 @@ export function ScaleForm(props: { model: ModelRecord; onSubmit: Submit; onCance
   const [desired, setDesired] = useState(current?.desiredCapacity != null ? String(current.desiredCapacity) : "");
   const { error, problems, busy, run } = useSubmit(props.onSubmit);
   return (
-    <form aria-label={`Scale ${props.model.modelId}`} onSubmit={(e) => (e.preventDefault(), void run(() => scalePayload(min, max, desired)))}>
-      <p className="muted">Every number must be above 0, with min ≤ desired ≤ max. A stopped model keeps the new numbers for its next start.</p>
+    <form
+      aria-label={`Scale ${props.model.modelId}`}
+      onSubmit={(e) => (e.preventDefault(), void run(() => scalePayload(min, max, desired)))}
+    >
+      <p className="muted">
+        Every number must be above 0, with min ≤ desired ≤ max. A stopped model keeps the new numbers for its next
+        start.
+      </p>
       <div className="grid3">
         <Text label="Min capacity" value={min} onChange={setMin} numeric />
         <Text label="Max capacity" value={max} onChange={setMax} numeric />
@@ -218,7 +295,10 @@ export function MetadataForm(props: { model: ModelRecord; onSubmit: Submit; onCa
   const [form, setForm] = useState({ modelType: props.model.modelType, streaming: props.model.streaming });
   const { error, problems, busy, run } = useSubmit(props.onSubmit);
   return (
-    <form aria-label={`Edit ${props.model.modelId}`} onSubmit={(e) => (e.preventDefault(), void run(() => metadataPayload(form.streaming, form.modelType)))}>
+    <form
+      aria-label={`Edit ${props.model.modelId}`}
+      onSubmit={(e) => (e.preventDefault(), void run(() => metadataPayload(form.streaming, form.modelType)))}
+    >
       <div className="grid2">
         <TypeAndStreaming form={form} set={(change) => setForm((f) => ({ ...f, ...change }))} />
       </div>

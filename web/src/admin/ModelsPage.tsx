@@ -93,7 +93,9 @@ export function ModelsPage() {
               <th scope="col">Status</th>
               <th scope="col">Streaming</th>
               <th scope="col">Instance</th>
-              <th scope="col" title="min / desired / max">Capacity</th>
+              <th scope="col" title="min / desired / max">
+                Capacity
+              </th>
               <th scope="col">Actions</th>
             </tr>
           </thead>
@@ -118,7 +120,9 @@ export function ModelsPage() {
                     <span className={`status status-${m.status}`} data-testid="model-status">
                       {m.status}
                     </span>
-                    {m.statusReason && m.status === "Failed" ? <div className="error-text small-text">{m.statusReason}</div> : null}
+                    {m.statusReason && m.status === "Failed" ? (
+                      <div className="error-text small-text">{m.statusReason}</div>
+                    ) : null}
                   </td>
                   <td>{m.streaming ? "yes" : "no"}</td>
                   <td>{m.instanceType ?? "—"}</td>
@@ -126,30 +130,60 @@ export function ModelsPage() {
                   <td>
                     <div className="row wrap">
                       {can.stop ? (
-                        <button type="button" className="small" onClick={() => void act(m, () => api.updateModel(m.modelId, enabledPayload(false)))} aria-label={`Stop ${m.modelId}`}>
+                        <button
+                          type="button"
+                          className="small"
+                          onClick={() => void act(m, () => api.updateModel(m.modelId, enabledPayload(false)))}
+                          aria-label={`Stop ${m.modelId}`}
+                        >
                           Stop
                         </button>
                       ) : null}
                       {can.start ? (
-                        <button type="button" className="small" onClick={() => void act(m, () => api.updateModel(m.modelId, enabledPayload(true)))} aria-label={`Start ${m.modelId}`}>
+                        <button
+                          type="button"
+                          className="small"
+                          onClick={() => void act(m, () => api.updateModel(m.modelId, enabledPayload(true)))}
+                          aria-label={`Start ${m.modelId}`}
+                        >
                           Start
                         </button>
                       ) : null}
                       {can.scale ? (
-                        <button type="button" className="small" onClick={() => setDialog({ kind: "scale", model: m })} aria-label={`Scale ${m.modelId}`}>
+                        <button
+                          type="button"
+                          className="small"
+                          onClick={() => setDialog({ kind: "scale", model: m })}
+                          aria-label={`Scale ${m.modelId}`}
+                        >
                           Scale
                         </button>
                       ) : null}
                       {can.edit ? (
-                        <button type="button" className="small" onClick={() => setDialog({ kind: "edit", model: m })} aria-label={`Edit ${m.modelId}`}>
+                        <button
+                          type="button"
+                          className="small"
+                          onClick={() => setDialog({ kind: "edit", model: m })}
+                          aria-label={`Edit ${m.modelId}`}
+                        >
                           Edit
                         </button>
                       ) : null}
-                      <button type="button" className="small" onClick={() => setDialog({ kind: "events", model: m })} aria-label={`Events of ${m.modelId}`}>
+                      <button
+                        type="button"
+                        className="small"
+                        onClick={() => setDialog({ kind: "events", model: m })}
+                        aria-label={`Events of ${m.modelId}`}
+                      >
                         Events
                       </button>
                       {can.remove ? (
-                        <button type="button" className="small danger" onClick={() => setDialog({ kind: "delete", model: m })} aria-label={`Delete ${m.modelId}`}>
+                        <button
+                          type="button"
+                          className="small danger"
+                          onClick={() => setDialog({ kind: "delete", model: m })}
+                          aria-label={`Delete ${m.modelId}`}
+                        >
                           Delete
                         </button>
                       ) : null}
@@ -162,20 +196,58 @@ export function ModelsPage() {
         </table>
       </div>
 
-      <Modal open={dialog?.kind === "create"} title={dialog?.kind === "create" && dialog.hosting === "ecs" ? "Add an ECS-hosted model" : "Add a LiteLLM-only model"} onClose={close} wide>
+      <Modal
+        open={dialog?.kind === "create"}
+        title={
+          dialog?.kind === "create" && dialog.hosting === "ecs" ? "Add an ECS-hosted model" : "Add a LiteLLM-only model"
+        }
+        onClose={close}
+        wide
+      >
         {dialog?.kind === "create" && dialog.hosting === "ecs" ? (
-          <EcsModelForm onCancel={close} onSubmit={async (payload) => (await api.createModel(payload), await afterChange())} />
+          <EcsModelForm
+            onCancel={close}
+            onSubmit={async (payload) => (await api.createModel(payload), await afterChange())}
+          />
         ) : (
-          <LiteLLMModelForm onCancel={close} onSubmit={async (payload) => (await api.createModel(payload), await afterChange())} />
+          <LiteLLMModelForm
+            onCancel={close}
+            onSubmit={async (payload) => (await api.createModel(payload), await afterChange())}
+          />
         )}
       </Modal>
-      <Modal open={dialog?.kind === "scale"} title={`Scale ${dialog && "model" in dialog ? dialog.model.modelId : ""}`} onClose={close}>
-        {dialog?.kind === "scale" ? <ScaleForm model={dialog.model} onCancel={close} onSubmit={async (p) => (await api.updateModel(dialog.model.modelId, p), await afterChange())} /> : null}
+      <Modal
+        open={dialog?.kind === "scale"}
+        title={`Scale ${dialog && "model" in dialog ? dialog.model.modelId : ""}`}
+        onClose={close}
+      >
+        {dialog?.kind === "scale" ? (
+          <ScaleForm
+            model={dialog.model}
+            onCancel={close}
+            onSubmit={async (p) => (await api.updateModel(dialog.model.modelId, p), await afterChange())}
+          />
+        ) : null}
       </Modal>
-      <Modal open={dialog?.kind === "edit"} title={`Edit ${dialog && "model" in dialog ? dialog.model.modelId : ""}`} onClose={close}>
-        {dialog?.kind === "edit" ? <MetadataForm model={dialog.model} onCancel={close} onSubmit={async (p) => (await api.updateModel(dialog.model.modelId, p), await afterChange())} /> : null}
+      <Modal
+        open={dialog?.kind === "edit"}
+        title={`Edit ${dialog && "model" in dialog ? dialog.model.modelId : ""}`}
+        onClose={close}
+      >
+        {dialog?.kind === "edit" ? (
+          <MetadataForm
+            model={dialog.model}
+            onCancel={close}
+            onSubmit={async (p) => (await api.updateModel(dialog.model.modelId, p), await afterChange())}
+          />
+        ) : null}
       </Modal>
-      <Modal open={dialog?.kind === "events"} title={`Deployment events: ${dialog && "model" in dialog ? dialog.model.modelId : ""}`} onClose={close} wide>
+      <Modal
+        open={dialog?.kind === "events"}
+        title={`Deployment events: ${dialog && "model" in dialog ? dialog.model.modelId : ""}`}
+        onClose={close}
+        wide
+      >
         {dialog?.kind === "events" ? <EventsList modelId={dialog.model.modelId} /> : null}
       </Modal>
       <ConfirmDialog
@@ -226,7 +298,13 @@ function EventsList({ modelId }: { modelId: string }) {
       <ol className="events" data-testid="model-events">
         {events.map((e, i) => (
           <li key={i}>
-            {e.time != null ? <time className="muted small-text">{typeof e.time === "number" ? new Date(e.time * (e.time < 1e12 ? 1000 : 1)).toLocaleTimeString() : e.time}</time> : null}{" "}
+            {e.time != null ? (
+              <time className="muted small-text">
+                {typeof e.time === "number"
+                  ? new Date(e.time * (e.time < 1e12 ? 1000 : 1)).toLocaleTimeString()
+                  : e.time}
+              </time>
+            ) : null}{" "}
             {e.kind ? <span className="tag">{e.kind}</span> : null} <span className="break">{e.message}</span>
           </li>
         ))}

@@ -47,9 +47,13 @@ export function TokensPage() {
       const token = await api.issueToken({
         name: name.trim(),
         owner: owner.trim() || undefined,
-        groups: groups.split(",").map((g) => g.trim()).filter(Boolean),
+        groups: groups
+          .split(",")
+          .map((g) => g.trim())
+          .filter(Boolean),
         isAdmin,
-        tokenExpiration: expiresIn !== null && Number.isFinite(expiresIn) ? Math.floor(Date.now() / 1000 + expiresIn * 86400) : null,
+        tokenExpiration:
+          expiresIn !== null && Number.isFinite(expiresIn) ? Math.floor(Date.now() / 1000 + expiresIn * 86400) : null,
       });
       setIssued(token);
       setName("");
@@ -79,7 +83,10 @@ export function TokensPage() {
   return (
     <section className="page" aria-labelledby="tokens-title">
       <h1 id="tokens-title">API tokens</h1>
-      <p className="muted">For OpenAI clients and scripts: send a token as <code>Authorization: Bearer &lt;token&gt;</code> to the serve API.</p>
+      <p className="muted">
+        For OpenAI clients and scripts: send a token as <code>Authorization: Bearer &lt;token&gt;</code> to the serve
+        API.
+      </p>
       <form className="card" onSubmit={issue} aria-label="Issue a token">
         <div className="grid3">
           <label>
@@ -162,7 +169,12 @@ export function TokensPage() {
                 <td>{date(t.createdAt)}</td>
                 <td>{date(t.tokenExpiration)}</td>
                 <td>
-                  <button type="button" className="small danger" onClick={() => setRevoking(t)} aria-label={`Revoke ${t.name || t.tokenId}`}>
+                  <button
+                    type="button"
+                    className="small danger"
+                    onClick={() => setRevoking(t)}
+                    aria-label={`Revoke ${t.name || t.tokenId}`}
+                  >
                     Revoke
                   </button>
                 </td>

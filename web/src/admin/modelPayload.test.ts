@@ -17,12 +17,27 @@ import {
 
 describe("LiteLLM-only payload", () => {
   it("is LISA's README example for a Bedrock model", () => {
-    const payload = liteLLMPayload({ ...DEFAULT_LITELLM_FORM, modelId: "titan-express-v1", modelName: "bedrock/amazon.titan-text-express-v1" });
-    expect(payload).toEqual({ modelId: "titan-express-v1", modelName: "bedrock/amazon.titan-text-express-v1", modelType: "textgen", streaming: true });
+    const payload = liteLLMPayload({
+      ...DEFAULT_LITELLM_FORM,
+      modelId: "titan-express-v1",
+      modelName: "bedrock/amazon.titan-text-express-v1",
+    });
+    expect(payload).toEqual({
+      modelId: "titan-express-v1",
+      modelName: "bedrock/amazon.titan-text-express-v1",
+      modelType: "textgen",
+      streaming: true,
+    });
   });
 
   it("carries modelUrl and apiKey for an OpenAI-compatible server", () => {
-    const payload = liteLLMPayload({ ...DEFAULT_LITELLM_FORM, modelId: "x", modelName: "openai/x", modelUrl: " http://h/v1 ", apiKey: "k" });
+    const payload = liteLLMPayload({
+      ...DEFAULT_LITELLM_FORM,
+      modelId: "x",
+      modelName: "openai/x",
+      modelUrl: " http://h/v1 ",
+      apiKey: "k",
+    });
     expect([payload.modelUrl, payload.apiKey]).toEqual(["http://h/v1", "k"]);
   });
 
@@ -33,7 +48,11 @@ describe("LiteLLM-only payload", () => {
 
 describe("ECS payload", () => {
   it("with the defaults is LISA's README example for an ECS model", () => {
-    const payload = ecsPayload({ ...DEFAULT_ECS_FORM, modelId: "mistral-vllm", modelName: "mistralai/Mistral-7B-Instruct-v0.2" });
+    const payload = ecsPayload({
+      ...DEFAULT_ECS_FORM,
+      modelId: "mistral-vllm",
+      modelName: "mistralai/Mistral-7B-Instruct-v0.2",
+    });
     expect(payload).toEqual({
       modelId: "mistral-vllm",
       modelName: "mistralai/Mistral-7B-Instruct-v0.2",
@@ -52,10 +71,21 @@ describe("ECS payload", () => {
         maxCapacity: 1,
         cooldown: 420,
         defaultInstanceWarmup: 180,
-        metricConfig: { albMetricName: "RequestCountPerTarget", targetValue: 30, duration: 60, estimatedInstanceWarmup: 330 },
+        metricConfig: {
+          albMetricName: "RequestCountPerTarget",
+          targetValue: 30,
+          duration: 60,
+          estimatedInstanceWarmup: 330,
+        },
       },
       loadBalancerConfig: {
-        healthCheckConfig: { path: "/health", interval: 60, timeout: 30, healthyThresholdCount: 2, unhealthyThresholdCount: 10 },
+        healthCheckConfig: {
+          path: "/health",
+          interval: 60,
+          timeout: 30,
+          healthyThresholdCount: 2,
+          unhealthyThresholdCount: 10,
+        },
       },
     });
   });
@@ -75,7 +105,9 @@ describe("form fields", () => {
   });
 
   it("names a line without =", () => {
-    expect(() => parseEnvironment("A=1\noops")).toThrow(new FormProblem('Environment line 2: expected KEY=VALUE, got "oops"'));
+    expect(() => parseEnvironment("A=1\noops")).toThrow(
+      new FormProblem('Environment line 2: expected KEY=VALUE, got "oops"'),
+    );
   });
 
   it("takes a JSON command or wraps a shell command", () => {
@@ -115,7 +147,13 @@ describe("allowedActions", () => {
   });
 
   it("offers nothing while a change is running", () => {
-    expect(allowedActions(model("Creating"))).toEqual({ start: false, stop: false, scale: false, edit: false, remove: false });
+    expect(allowedActions(model("Creating"))).toEqual({
+      start: false,
+      stop: false,
+      scale: false,
+      edit: false,
+      remove: false,
+    });
   });
 
   it("lets a failed model be deleted", () => {

@@ -5,14 +5,7 @@
  */
 
 export type ModelStatus =
-  | "Creating"
-  | "InService"
-  | "Stopping"
-  | "Stopped"
-  | "Starting"
-  | "Updating"
-  | "Deleting"
-  | "Failed";
+  "Creating" | "InService" | "Stopping" | "Stopped" | "Starting" | "Updating" | "Deleting" | "Failed";
 
 export interface ModelRecord {
   modelId: string;
@@ -26,20 +19,37 @@ export interface ModelRecord {
   inferenceContainer?: string | null;
   modelUrl?: string | null;
   containerConfig?: Record<string, any> | null;
-  autoScalingConfig?: { minCapacity: number; maxCapacity: number; desiredCapacity?: number | null; [k: string]: unknown } | null;
+  autoScalingConfig?: {
+    minCapacity: number;
+    maxCapacity: number;
+    desiredCapacity?: number | null;
+    [k: string]: unknown;
+  } | null;
   loadBalancerConfig?: Record<string, any> | null;
   createdAt?: number | null;
   updatedAt?: number | null;
 }
 
-export const TRANSITIONAL: ReadonlySet<ModelStatus> = new Set(["Creating", "Stopping", "Starting", "Updating", "Deleting"]);
+export const TRANSITIONAL: ReadonlySet<ModelStatus> = new Set([
+  "Creating",
+  "Stopping",
+  "Starting",
+  "Updating",
+  "Deleting",
+]);
 
 export function isTransitional(status: string): boolean {
   return TRANSITIONAL.has(status as ModelStatus);
 }
 
 /** Which lifecycle buttons make sense in a status. */
-export function allowedActions(model: ModelRecord): { start: boolean; stop: boolean; scale: boolean; edit: boolean; remove: boolean } {
+export function allowedActions(model: ModelRecord): {
+  start: boolean;
+  stop: boolean;
+  scale: boolean;
+  edit: boolean;
+  remove: boolean;
+} {
   const s = model.status;
   const settled = !isTransitional(s);
   return {

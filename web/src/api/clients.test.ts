@@ -6,7 +6,15 @@ describe("parseModelEvents", () => {
     const events = parseModelEvents({
       events: [
         { sequence: 1, time: 10, type: "job", message: "create: deploying stack lisa-test-model-m" },
-        { sequence: 2, time: 11, type: "step", phase: "started", op: "create", resource: "m-registration", resourceType: "pulumi-python:dynamic:Resource" },
+        {
+          sequence: 2,
+          time: 11,
+          type: "step",
+          phase: "started",
+          op: "create",
+          resource: "m-registration",
+          resourceType: "pulumi-python:dynamic:Resource",
+        },
         { sequence: 3, time: 12, type: "diagnostic", severity: "error", message: "RuntimeError: boom" },
         { sequence: 4, time: 13, type: "summary", resourceChanges: { create: 2 }, durationSeconds: 4 },
       ],

@@ -85,7 +85,9 @@ function eventMessage(e: Record<string, any>): string {
     case "diagnostic":
       return String(e.message ?? "");
     case "summary": {
-      const changes = Object.entries(e.resourceChanges ?? {}).map(([op, n]) => `${op} ${n}`).join(", ");
+      const changes = Object.entries(e.resourceChanges ?? {})
+        .map(([op, n]) => `${op} ${n}`)
+        .join(", ");
       const took = typeof e.durationSeconds === "number" ? ` in ${e.durationSeconds} s` : "";
       return `Deployment finished${took}${changes ? `: ${changes}` : ""}`;
     }
@@ -96,13 +98,22 @@ function eventMessage(e: Record<string, any>): string {
 
 /** The deployment engine's events of a model (`{"events": [...]}`, services/api/engine/events.py), oldest first. */
 export function parseModelEvents(body: unknown): ModelEvent[] {
-  const list = Array.isArray(body) ? body : body && typeof body === "object" && Array.isArray((body as any).events) ? (body as any).events : [];
+  const list = Array.isArray(body)
+    ? body
+    : body && typeof body === "object" && Array.isArray((body as any).events)
+      ? (body as any).events
+      : [];
   return list
     .filter((e: unknown) => e && typeof e === "object")
     .map((e: Record<string, any>) => ({
       time: e.time ?? null,
       message: eventMessage(e),
-      kind: e.type === "diagnostic" ? String(e.severity ?? "diagnostic") : e.type === "step" ? String(e.phase ?? "step") : String(e.type ?? ""),
+      kind:
+        e.type === "diagnostic"
+          ? String(e.severity ?? "diagnostic")
+          : e.type === "step"
+            ? String(e.phase ?? "step")
+            : String(e.type ?? ""),
     }));
 }
 
@@ -117,7 +128,12 @@ export class LisaApiClient {
     return (await this.http.json<{ model: ModelRecord }>("/models", { method: "POST", body: payload })).model;
   }
   async updateModel(modelId: string, payload: Record<string, unknown>): Promise<ModelRecord> {
-    return (await this.http.json<{ model: ModelRecord }>(`/models/${encodeURIComponent(modelId)}`, { method: "PUT", body: payload })).model;
+    return (
+      await this.http.json<{ model: ModelRecord }>(`/models/${encodeURIComponent(modelId)}`, {
+        method: "PUT",
+        body: payload,
+      })
+    ).model;
   }
   async deleteModel(modelId: string): Promise<{ status: string; message: string }> {
     return this.http.json(`/models/${encodeURIComponent(modelId)}`, { method: "DELETE" });
@@ -159,17 +175,31 @@ export class LisaApiClient {
     return (await this.http.json<Repository[]>("/repository", { signal })) ?? [];
   }
   async listDocuments(repositoryId: string, signal?: AbortSignal): Promise<RagDocument[]> {
-    return (await this.http.json<{ documents: RagDocument[] }>(`/repository/${encodeURIComponent(repositoryId)}/document`, { signal })).documents ?? [];
+    return (
+      (
+        await this.http.json<{ documents: RagDocument[] }>(`/repository/${encodeURIComponent(repositoryId)}/document`, {
+          signal,
+        })
+      ).documents ?? []
+    );
   }
   async listJobs(repositoryId: string, signal?: AbortSignal): Promise<IngestJob[]> {
-    return (await this.http.json<{ jobs: IngestJob[] }>(`/repository/${encodeURIComponent(repositoryId)}/jobs`, { signal })).jobs ?? [];
+    return (
+      (await this.http.json<{ jobs: IngestJob[] }>(`/repository/${encodeURIComponent(repositoryId)}/jobs`, { signal }))
+        .jobs ?? []
+    );
   }
   deleteDocument(repositoryId: string, documentId: string): Promise<unknown> {
-    return this.http.json(`/repository/${encodeURIComponent(repositoryId)}/${encodeURIComponent(documentId)}`, { method: "DELETE" });
+    return this.http.json(`/repository/${encodeURIComponent(repositoryId)}/${encodeURIComponent(documentId)}`, {
+      method: "DELETE",
+    });
   }
   /** RAG chat: POST /repository/{id}/chat/completions (OpenAI body + topK, embeddingModel). */
   ragChat(repositoryId: string, request: ChatRequest, signal?: AbortSignal): Promise<Response> {
-    return this.http.send(`/repository/${encodeURIComponent(repositoryId)}/chat/completions`, { body: request, signal });
+    return this.http.send(`/repository/${encodeURIComponent(repositoryId)}/chat/completions`, {
+      body: request,
+      signal,
+    });
   }
   documentUploadUrl(repositoryId: string): string {
     return this.http.url(`/repository/${encodeURIComponent(repositoryId)}/document`);

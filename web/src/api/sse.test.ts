@@ -76,7 +76,10 @@ describe("chatDeltaFromEvent", () => {
   });
 
   it("carries RAG sources from the first chunk", () => {
-    const data = JSON.stringify({ choices: [{ delta: { role: "assistant", content: "" } }], sources: [{ index: 1, documentName: "a.txt" }] });
+    const data = JSON.stringify({
+      choices: [{ delta: { role: "assistant", content: "" } }],
+      sources: [{ index: 1, documentName: "a.txt" }],
+    });
     expect(chatDeltaFromEvent({ event: "message", data }).sources).toEqual([{ index: 1, documentName: "a.txt" }]);
   });
 });
@@ -84,7 +87,17 @@ describe("chatDeltaFromEvent", () => {
 describe("readChatStream", () => {
   it("delivers every token in order and stops at [DONE]", async () => {
     const deltas: ChatDelta[] = [];
-    await readChatStream(streamOf([chunk("Echo:"), chunk(" hi", null).slice(0, 10), chunk(" hi").slice(10), chunk("", "stop"), "data: [DONE]\n\n", chunk("late")]), (d) => deltas.push(d));
+    await readChatStream(
+      streamOf([
+        chunk("Echo:"),
+        chunk(" hi", null).slice(0, 10),
+        chunk(" hi").slice(10),
+        chunk("", "stop"),
+        "data: [DONE]\n\n",
+        chunk("late"),
+      ]),
+      (d) => deltas.push(d),
+    );
     expect(deltas.map((d) => d.content).join("")).toBe("Echo: hi");
     expect(deltas.at(-1)!.done).toBe(true);
   });

@@ -96,7 +96,8 @@ export function chatDeltaFromEvent(event: SseEvent): ChatDelta {
     return { ...empty, error: `the stream sent something that is not JSON: ${event.data.slice(0, 120)}` };
   }
   if (chunk && typeof chunk === "object" && chunk.error) {
-    const message = typeof chunk.error === "string" ? chunk.error : chunk.error.message ?? JSON.stringify(chunk.error);
+    const message =
+      typeof chunk.error === "string" ? chunk.error : (chunk.error.message ?? JSON.stringify(chunk.error));
     return { ...empty, error: String(message) };
   }
   const choice = Array.isArray(chunk?.choices) ? chunk.choices[0] : undefined;
@@ -111,14 +112,19 @@ export function chatDeltaFromEvent(event: SseEvent): ChatDelta {
 }
 
 /** Reads a fetch Response body as a chat stream, calling `onDelta` for each chunk, until [DONE] or the end. */
-export async function readChatStream(body: ReadableStream<Uint8Array>, onDelta: (delta: ChatDelta) => void): Promise<void> {
+export async function readChatStream(
+  body: ReadableStream<Uint8Array>,
+  onDelta: (delta: ChatDelta) => void,
+): Promise<void> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const parser = new SseParser();
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      const events = done ? parser.push(decoder.decode()).concat(parser.end()) : parser.push(decoder.decode(value, { stream: true }));
+      const events = done
+        ? parser.push(decoder.decode()).concat(parser.end())
+        : parser.push(decoder.decode(value, { stream: true }));
       for (const event of events) {
         const delta = chatDeltaFromEvent(event);
         onDelta(delta);

@@ -33,7 +33,9 @@ export function App({ config }: { config: RuntimeConfig }) {
   const reauthenticate = useCallback(async () => {
     const renewed = await authenticator.refresh();
     // Same person, same groups: keep the object, so the screens do not reload everything after a token refresh.
-    setUser((old) => (renewed && old && old.sub === renewed.sub && old.groups.join() === renewed.groups.join() ? old : renewed));
+    setUser((old) =>
+      renewed && old && old.sub === renewed.sub && old.groups.join() === renewed.groups.join() ? old : renewed,
+    );
     return renewed !== null;
   }, [authenticator]);
   const logout = useCallback(() => {
@@ -52,8 +54,14 @@ export function App({ config }: { config: RuntimeConfig }) {
     };
   }, [config, user, token, logout, reauthenticate]);
 
-  if (restoring) return <main className="centered" aria-busy="true">Loading…</main>;
-  if (!services) return <LoginPage config={config} authenticator={authenticator} onSignedIn={setUser} initialError={restoreError} />;
+  if (restoring)
+    return (
+      <main className="centered" aria-busy="true">
+        Loading…
+      </main>
+    );
+  if (!services)
+    return <LoginPage config={config} authenticator={authenticator} onSignedIn={setUser} initialError={restoreError} />;
 
   return (
     <ServicesContext.Provider value={services}>
@@ -66,8 +74,22 @@ export function App({ config }: { config: RuntimeConfig }) {
                 <Route path="chat" element={<NewChatRedirect />} />
                 <Route path="chat/:sessionId" element={<ChatPage />} />
                 <Route path="documents" element={<DocumentsPage />} />
-                <Route path="admin/models" element={<AdminOnly><ModelsPage /></AdminOnly>} />
-                <Route path="admin/tokens" element={<AdminOnly><TokensPage /></AdminOnly>} />
+                <Route
+                  path="admin/models"
+                  element={
+                    <AdminOnly>
+                      <ModelsPage />
+                    </AdminOnly>
+                  }
+                />
+                <Route
+                  path="admin/tokens"
+                  element={
+                    <AdminOnly>
+                      <TokensPage />
+                    </AdminOnly>
+                  }
+                />
                 <Route path="*" element={<NotFound />} />
               </Route>
             </Routes>

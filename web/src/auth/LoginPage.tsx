@@ -20,7 +20,8 @@ export function LoginPage(props: {
     setBusy(true);
     setError(null);
     try {
-      if (authenticator instanceof PasswordAuthenticator) onSignedIn(await authenticator.signIn(username.trim(), password));
+      if (authenticator instanceof PasswordAuthenticator)
+        onSignedIn(await authenticator.signIn(username.trim(), password));
       else await authenticator.signIn();
     } catch (e) {
       setError((e as Error).message);
@@ -38,11 +39,25 @@ export function LoginPage(props: {
             <p className="muted">Sign in with your account.</p>
             <label>
               Username
-              <input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required autoFocus />
+              <input
+                name="username"
+                autoComplete="username"
+                value={username}
+                onChange={(e) => setUsername(e.target.value)}
+                required
+                autoFocus
+              />
             </label>
             <label>
               Password
-              <input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+              <input
+                name="password"
+                type="password"
+                autoComplete="current-password"
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+                required
+              />
             </label>
           </>
         ) : (

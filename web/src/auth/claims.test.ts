@@ -21,7 +21,11 @@ describe("ID token claims", () => {
 
   it("finds a claim whose name holds a colon, and a dotted nested claim", () => {
     const claims = { "cognito:groups": ["a"], realm_access: { roles: ["r"] } };
-    expect([claimAt(claims, "cognito:groups"), claimAt(claims, "realm_access.roles"), claimAt(claims, "x.y")]).toEqual([["a"], ["r"], undefined]);
+    expect([claimAt(claims, "cognito:groups"), claimAt(claims, "realm_access.roles"), claimAt(claims, "x.y")]).toEqual([
+      ["a"],
+      ["r"],
+      undefined,
+    ]);
   });
 
   it("reads groups given as a list or a string", () => {
@@ -41,7 +45,9 @@ describe("ID token claims", () => {
   });
 
   it("does not make others admins", () => {
-    expect(userFromIdToken(jwt({ sub: "u2", "cognito:groups": ["users"] }), "cognito:groups", "lisa-admins").isAdmin).toBe(false);
+    expect(
+      userFromIdToken(jwt({ sub: "u2", "cognito:groups": ["users"] }), "cognito:groups", "lisa-admins").isAdmin,
+    ).toBe(false);
   });
 
   it("refreshes within the margin before expiry", () => {

@@ -10,7 +10,10 @@ export interface AuthUser {
 }
 
 function base64UrlDecode(part: string): string {
-  const base64 = part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "=");
+  const base64 = part
+    .replace(/-/g, "+")
+    .replace(/_/g, "/")
+    .padEnd(Math.ceil(part.length / 4) * 4, "=");
   const binary = atob(base64);
   const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
   return new TextDecoder().decode(bytes);
@@ -45,7 +48,9 @@ export function groupsFromClaims(claims: Record<string, unknown>, groupsProperty
 export function userFromIdToken(idToken: string, groupsProperty: string, adminGroup: string): AuthUser {
   const claims = decodeJwtPayload(idToken);
   const groups = groupsFromClaims(claims, groupsProperty);
-  const username = String(claims["cognito:username"] ?? claims.preferred_username ?? claims.email ?? claims.name ?? claims.sub ?? "");
+  const username = String(
+    claims["cognito:username"] ?? claims.preferred_username ?? claims.email ?? claims.name ?? claims.sub ?? "",
+  );
   return {
     sub: String(claims.sub ?? ""),
     username,

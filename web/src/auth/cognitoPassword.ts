@@ -36,7 +36,8 @@ async function initiateAuth(config: PasswordLoginConfig, body: Record<string, un
   if (!response.ok) {
     throw new SignInError(data.message ?? data.Message ?? `Sign-in failed (HTTP ${response.status}).`);
   }
-  if (data.ChallengeName) throw new SignInError(`This account needs ${data.ChallengeName}, which this form does not support.`);
+  if (data.ChallengeName)
+    throw new SignInError(`This account needs ${data.ChallengeName}, which this form does not support.`);
   return data.AuthenticationResult;
 }
 
@@ -54,12 +55,20 @@ export async function signInWithPassword(
   return { idToken: result.IdToken, accessToken: result.AccessToken, refreshToken: result.RefreshToken ?? null };
 }
 
-export async function refreshWithToken(config: PasswordLoginConfig, clientId: string, refreshToken: string): Promise<TokenSet> {
+export async function refreshWithToken(
+  config: PasswordLoginConfig,
+  clientId: string,
+  refreshToken: string,
+): Promise<TokenSet> {
   const result = await initiateAuth(config, {
     AuthFlow: "REFRESH_TOKEN_AUTH",
     ClientId: clientId,
     AuthParameters: { REFRESH_TOKEN: refreshToken },
   });
   // Cognito keeps the refresh token unless it rotates it.
-  return { idToken: result.IdToken, accessToken: result.AccessToken, refreshToken: result.RefreshToken ?? refreshToken };
+  return {
+    idToken: result.IdToken,
+    accessToken: result.AccessToken,
+    refreshToken: result.RefreshToken ?? refreshToken,
+  };
 }

@@ -153,7 +153,11 @@ export function ChatPage() {
   function startTurn(turn: Turn | null): boolean {
     if (!turn) return false;
     const c = turn.conversation;
-    const problems = [...(c.model ? [] : ["Choose a model first."]), ...parameterProblems(c.parameters), ...ragProblems(c.rag)];
+    const problems = [
+      ...(c.model ? [] : ["Choose a model first."]),
+      ...parameterProblems(c.parameters),
+      ...ragProblems(c.rag),
+    ];
     if (problems.length) {
       setNotice(problems.join(" "));
       setShowSettings(problems.some((p) => !p.startsWith("Choose a model")));
@@ -175,13 +179,19 @@ export function ChatPage() {
         latest = change(latest);
       }
     };
-    void runTurn({ serve, api, conversation: c, assistantId: turn.assistantId, modelStreams: modelStreams(c.model), signal: controller.signal, update }).then(
-      async () => {
-        if (abortRef.current === controller) abortRef.current = null;
-        setStatus("Answer complete.");
-        await save(latest);
-      },
-    );
+    void runTurn({
+      serve,
+      api,
+      conversation: c,
+      assistantId: turn.assistantId,
+      modelStreams: modelStreams(c.model),
+      signal: controller.signal,
+      update,
+    }).then(async () => {
+      if (abortRef.current === controller) abortRef.current = null;
+      setStatus("Answer complete.");
+      await save(latest);
+    });
     return true;
   }
 
@@ -250,7 +260,9 @@ export function ChatPage() {
               disabled={!conversation || streaming}
             >
               {!offered.length && !current ? <option value="">No models available</option> : null}
-              {current && !offered.some((m) => m.id === current) ? <option value={current}>{current} (unavailable)</option> : null}
+              {current && !offered.some((m) => m.id === current) ? (
+                <option value={current}>{current} (unavailable)</option>
+              ) : null}
               {offered.map((m) => (
                 <option key={m.id} value={m.id}>
                   {m.id}
@@ -258,28 +270,62 @@ export function ChatPage() {
               ))}
             </select>
           </label>
-          <button type="button" aria-expanded={showSettings} aria-controls="chat-settings" onClick={() => setShowSettings((s) => !s)}>
+          <button
+            type="button"
+            aria-expanded={showSettings}
+            aria-controls="chat-settings"
+            onClick={() => setShowSettings((s) => !s)}
+          >
             Settings
           </button>
           <Menu label="Export" ariaLabel="Export this session">
-            <button type="button" role="menuitem" disabled={!conversation?.messages.length} onClick={() => conversation && downloadText(exportFileName(conversation, "md"), toMarkdown(conversation), "text/markdown")}>
+            <button
+              type="button"
+              role="menuitem"
+              disabled={!conversation?.messages.length}
+              onClick={() =>
+                conversation &&
+                downloadText(exportFileName(conversation, "md"), toMarkdown(conversation), "text/markdown")
+              }
+            >
               Markdown
             </button>
-            <button type="button" role="menuitem" disabled={!conversation?.messages.length} onClick={() => conversation && downloadText(exportFileName(conversation, "json"), toJson(conversation), "application/json")}>
+            <button
+              type="button"
+              role="menuitem"
+              disabled={!conversation?.messages.length}
+              onClick={() =>
+                conversation &&
+                downloadText(exportFileName(conversation, "json"), toJson(conversation), "application/json")
+              }
+            >
               JSON
             </button>
           </Menu>
         </div>
         {showSettings && conversation ? (
           <div id="chat-settings">
-            <ChatSettings conversation={conversation} modelStreams={modelStreams(conversation.model)} embeddingModels={embedders} onChange={changeSettings} />
+            <ChatSettings
+              conversation={conversation}
+              modelStreams={modelStreams(conversation.model)}
+              embeddingModels={embedders}
+              onChange={changeSettings}
+            />
           </div>
         ) : null}
-        {modelsError ? <p className="error-box" role="alert">Models could not be listed: {modelsError}</p> : null}
+        {modelsError ? (
+          <p className="error-box" role="alert">
+            Models could not be listed: {modelsError}
+          </p>
+        ) : null}
         {modelsLoaded && !offered.length && !modelsError ? (
           <p className="notice">No chat models are available yet. An administrator can add one on the Models page.</p>
         ) : null}
-        {loadError ? <p className="error-box" role="alert">This session could not be opened: {loadError}</p> : null}
+        {loadError ? (
+          <p className="error-box" role="alert">
+            This session could not be opened: {loadError}
+          </p>
+        ) : null}
         {notice ? (
           <p className="notice" role="status" data-testid="notice">
             {notice}
@@ -287,12 +333,15 @@ export function ChatPage() {
         ) : null}
         {conversation?.rag ? (
           <p className="rag-badge">
-            Answering from <strong>{conversation.rag.repositoryId}</strong> with {conversation.rag.embeddingModel || "no embedding model"}
+            Answering from <strong>{conversation.rag.repositoryId}</strong> with{" "}
+            {conversation.rag.embeddingModel || "no embedding model"}
           </p>
         ) : null}
         <div className="messages" ref={list} role="log" aria-label="Conversation" aria-busy={streaming}>
           {!conversation && !loadError ? <p className="muted">Loading…</p> : null}
-          {conversation && !conversation.messages.length ? <p className="muted empty-chat">Ask a question to start.</p> : null}
+          {conversation && !conversation.messages.length ? (
+            <p className="muted empty-chat">Ask a question to start.</p>
+          ) : null}
           {conversation?.messages.map((m, i) => (
             <MessageView
               key={m.id}

@@ -34,19 +34,45 @@ export function ChatSettings(props: {
       <div className="grid3">
         <label>
           Temperature
-          <input type="number" min={0} max={2} step={0.1} value={p.temperature ?? ""} onChange={(e) => setParam({ temperature: numberOrNull(e.target.value) })} />
+          <input
+            type="number"
+            min={0}
+            max={2}
+            step={0.1}
+            value={p.temperature ?? ""}
+            onChange={(e) => setParam({ temperature: numberOrNull(e.target.value) })}
+          />
         </label>
         <label>
           Top p
-          <input type="number" min={0} max={1} step={0.05} value={p.topP ?? ""} onChange={(e) => setParam({ topP: numberOrNull(e.target.value) })} />
+          <input
+            type="number"
+            min={0}
+            max={1}
+            step={0.05}
+            value={p.topP ?? ""}
+            onChange={(e) => setParam({ topP: numberOrNull(e.target.value) })}
+          />
         </label>
         <label>
           Max tokens
-          <input type="number" min={1} step={1} placeholder="model default" value={p.maxTokens ?? ""} onChange={(e) => setParam({ maxTokens: numberOrNull(e.target.value) })} />
+          <input
+            type="number"
+            min={1}
+            step={1}
+            placeholder="model default"
+            value={p.maxTokens ?? ""}
+            onChange={(e) => setParam({ maxTokens: numberOrNull(e.target.value) })}
+          />
         </label>
       </div>
       <label className="check">
-        <input type="checkbox" checked={p.streaming && modelStreams} disabled={!modelStreams} onChange={(e) => setParam({ streaming: e.target.checked })} />
+        <input
+          type="checkbox"
+          checked={p.streaming && modelStreams}
+          disabled={!modelStreams}
+          onChange={(e) => setParam({ streaming: e.target.checked })}
+        />
         Stream the answer{modelStreams ? "" : " (this model does not stream)"}
       </label>
       <RagChoice rag={conversation.rag} embeddingModels={embeddingModels} onChange={(rag) => onChange({ rag })} />
@@ -54,7 +80,11 @@ export function ChatSettings(props: {
   );
 }
 
-function RagChoice(props: { rag: RagSettings | null; embeddingModels: ModelInfo[]; onChange: (rag: RagSettings | null) => void }) {
+function RagChoice(props: {
+  rag: RagSettings | null;
+  embeddingModels: ModelInfo[];
+  onChange: (rag: RagSettings | null) => void;
+}) {
   const { api } = useServices();
   const { rag, embeddingModels, onChange } = props;
   const [repositories, setRepositories] = useState<Repository[]>([]);
@@ -72,7 +102,10 @@ function RagChoice(props: { rag: RagSettings | null; embeddingModels: ModelInfo[
   function defaultsFor(repositoryId: string): RagSettings {
     const repo = repositories.find((r) => r.repositoryId === repositoryId);
     const preferred = repo?.embeddingModel ?? repo?.defaultEmbeddingModel ?? null;
-    const embeddingModel = preferred && embeddingModels.some((m) => m.id === preferred) ? preferred : (embeddingModels[0]?.id ?? preferred ?? "");
+    const embeddingModel =
+      preferred && embeddingModels.some((m) => m.id === preferred)
+        ? preferred
+        : (embeddingModels[0]?.id ?? preferred ?? "");
     return { repositoryId, embeddingModel, topK: rag?.topK ?? 3 };
   }
 
@@ -104,7 +137,9 @@ function RagChoice(props: { rag: RagSettings | null; embeddingModels: ModelInfo[
           <label>
             Embedding model
             <select value={rag.embeddingModel} onChange={(e) => onChange({ ...rag, embeddingModel: e.target.value })}>
-              {!embeddingModels.some((m) => m.id === rag.embeddingModel) ? <option value={rag.embeddingModel}>{rag.embeddingModel || "none available"}</option> : null}
+              {!embeddingModels.some((m) => m.id === rag.embeddingModel) ? (
+                <option value={rag.embeddingModel}>{rag.embeddingModel || "none available"}</option>
+              ) : null}
               {embeddingModels.map((m) => (
                 <option key={m.id} value={m.id}>
                   {m.id}
@@ -114,7 +149,13 @@ function RagChoice(props: { rag: RagSettings | null; embeddingModels: ModelInfo[
           </label>
           <label>
             Top K
-            <input type="number" min={1} max={100} value={rag.topK} onChange={(e) => onChange({ ...rag, topK: Number(e.target.value) })} />
+            <input
+              type="number"
+              min={1}
+              max={100}
+              value={rag.topK}
+              onChange={(e) => onChange({ ...rag, topK: Number(e.target.value) })}
+            />
           </label>
         </div>
       ) : null}

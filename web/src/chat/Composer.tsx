@@ -1,7 +1,12 @@
 import { useState, type KeyboardEvent } from "react";
 
 /** The message box: Enter sends, Shift+Enter adds a line; Stop replaces Send while an answer streams. */
-export function Composer(props: { streaming: boolean; disabled: boolean; onSend: (text: string) => boolean; onStop: () => void }) {
+export function Composer(props: {
+  streaming: boolean;
+  disabled: boolean;
+  onSend: (text: string) => boolean;
+  onStop: () => void;
+}) {
   const [text, setText] = useState("");
 
   function send() {

@@ -50,7 +50,13 @@ export function MessageView(props: {
             <label className="sr-only" htmlFor={`edit-${message.id}`}>
               Edit message
             </label>
-            <textarea id={`edit-${message.id}`} value={draft} onChange={(e) => setDraft(e.target.value)} rows={3} autoFocus />
+            <textarea
+              id={`edit-${message.id}`}
+              value={draft}
+              onChange={(e) => setDraft(e.target.value)}
+              rows={3}
+              autoFocus
+            />
             <div className="row end">
               <button type="button" onClick={() => setEditing(false)}>
                 Cancel
@@ -86,7 +92,12 @@ export function MessageView(props: {
   if (message.role === "system") return null;
 
   return (
-    <article className="message assistant" aria-label="Answer" data-testid="assistant-message" aria-busy={meta.pending ? "true" : "false"}>
+    <article
+      className="message assistant"
+      aria-label="Answer"
+      data-testid="assistant-message"
+      aria-busy={meta.pending ? "true" : "false"}
+    >
       <div className="bubble">
         {message.content ? (
           <Suspense fallback={<div className="plain">{message.content}</div>}>
@@ -104,7 +115,11 @@ export function MessageView(props: {
             <strong>The model could not answer:</strong> {meta.error}
           </div>
         ) : null}
-        {meta.stopped ? <p className="muted small-text" data-testid="stopped-note">Stopped.</p> : null}
+        {meta.stopped ? (
+          <p className="muted small-text" data-testid="stopped-note">
+            Stopped.
+          </p>
+        ) : null}
         <Citations message={message} />
       </div>
       {!meta.pending ? (
@@ -126,7 +141,13 @@ export function MessageView(props: {
             </button>
           ) : null}
           {isLastAnswer ? (
-            <button type="button" className="small" onClick={props.onRegenerate} disabled={busy} aria-label="Regenerate answer">
+            <button
+              type="button"
+              className="small"
+              onClick={props.onRegenerate}
+              disabled={busy}
+              aria-label="Regenerate answer"
+            >
               Regenerate
             </button>
           ) : null}

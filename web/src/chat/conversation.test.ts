@@ -19,15 +19,27 @@ import {
 const T0 = new Date("2026-01-01T00:00:00Z");
 const T1 = new Date("2026-01-01T00:01:00Z");
 
-function answered(question: string, answer: string, base: Conversation = { ...newConversation("s1", T0), model: "m" }): Conversation {
+function answered(
+  question: string,
+  answer: string,
+  base: Conversation = { ...newConversation("s1", T0), model: "m" },
+): Conversation {
   const turn = beginTurn(base, question, T0);
-  return completeTurn(appendDelta(turn.conversation, turn.assistantId, answer, T0), turn.assistantId, { finishReason: "stop" }, T0);
+  return completeTurn(
+    appendDelta(turn.conversation, turn.assistantId, answer, T0),
+    turn.assistantId,
+    { finishReason: "stop" },
+    T0,
+  );
 }
 
 describe("a turn", () => {
   it("adds the question and a pending answer tagged with the model", () => {
     const { conversation, assistantId } = beginTurn({ ...newConversation("s1", T0), model: "m" }, "Hi", T1);
-    expect(conversation.messages.map((m) => [m.role, m.content])).toEqual([["user", "Hi"], ["assistant", ""]]);
+    expect(conversation.messages.map((m) => [m.role, m.content])).toEqual([
+      ["user", "Hi"],
+      ["assistant", ""],
+    ]);
     expect(conversation.messages[1]).toMatchObject({ id: assistantId, metadata: { pending: true, model: "m" } });
     expect(isStreaming(conversation)).toBe(true);
     expect(conversation.updatedAt).toBe(T1.toISOString());
@@ -60,7 +72,9 @@ describe("a turn", () => {
 
   it("records the server's error on failure", () => {
     const { conversation, assistantId } = beginTurn(newConversation(), "q");
-    expect(failTurn(conversation, assistantId, "stand-in fault 500").messages[1].metadata.error).toBe("stand-in fault 500");
+    expect(failTurn(conversation, assistantId, "stand-in fault 500").messages[1].metadata.error).toBe(
+      "stand-in fault 500",
+    );
   });
 
   it("ignores updates for an unknown message", () => {

@@ -116,10 +116,18 @@ export function beginTurn(conversation: Conversation, text: string, now: Date = 
   const user: ChatMessage = { id: newId(), role: "user", content: text, metadata: {} };
   const answer = placeholder(conversation.model);
   const title = conversation.title || titleFrom(text);
-  return { conversation: { ...touch(conversation, [...conversation.messages, user, answer], now), title }, assistantId: answer.id };
+  return {
+    conversation: { ...touch(conversation, [...conversation.messages, user, answer], now), title },
+    assistantId: answer.id,
+  };
 }
 
-function updateMessage(conversation: Conversation, id: string, change: (m: ChatMessage) => ChatMessage, now: Date): Conversation {
+function updateMessage(
+  conversation: Conversation,
+  id: string,
+  change: (m: ChatMessage) => ChatMessage,
+  now: Date,
+): Conversation {
   let found = false;
   const messages = conversation.messages.map((m) => {
     if (m.id !== id) return m;
@@ -129,12 +137,22 @@ function updateMessage(conversation: Conversation, id: string, change: (m: ChatM
   return found ? touch(conversation, messages, now) : conversation;
 }
 
-export function appendDelta(conversation: Conversation, id: string, text: string, now: Date = new Date()): Conversation {
+export function appendDelta(
+  conversation: Conversation,
+  id: string,
+  text: string,
+  now: Date = new Date(),
+): Conversation {
   if (!text) return conversation;
   return updateMessage(conversation, id, (m) => ({ ...m, content: m.content + text }), now);
 }
 
-export function setCitations(conversation: Conversation, id: string, citations: Citation[], now: Date = new Date()): Conversation {
+export function setCitations(
+  conversation: Conversation,
+  id: string,
+  citations: Citation[],
+  now: Date = new Date(),
+): Conversation {
   return updateMessage(conversation, id, (m) => ({ ...m, metadata: { ...m.metadata, citations } }), now);
 }
 
@@ -184,17 +202,29 @@ export function regenerate(conversation: Conversation, now: Date = new Date()): 
   const lastUser = conversation.messages.map((m) => m.role).lastIndexOf("user");
   if (lastUser < 0 || isStreaming(conversation)) return null;
   const answer = placeholder(conversation.model);
-  return { conversation: touch(conversation, [...conversation.messages.slice(0, lastUser + 1), answer], now), assistantId: answer.id };
+  return {
+    conversation: touch(conversation, [...conversation.messages.slice(0, lastUser + 1), answer], now),
+    assistantId: answer.id,
+  };
 }
 
 /** Replaces a user message's text, forgets everything after it, and streams a new answer. */
-export function editAndResend(conversation: Conversation, messageId: string, text: string, now: Date = new Date()): Turn | null {
+export function editAndResend(
+  conversation: Conversation,
+  messageId: string,
+  text: string,
+  now: Date = new Date(),
+): Turn | null {
   const index = conversation.messages.findIndex((m) => m.id === messageId);
-  if (index < 0 || conversation.messages[index].role !== "user" || isStreaming(conversation) || !text.trim()) return null;
+  if (index < 0 || conversation.messages[index].role !== "user" || isStreaming(conversation) || !text.trim())
+    return null;
   const edited = { ...conversation.messages[index], content: text };
   const answer = placeholder(conversation.model);
   const messages = [...conversation.messages.slice(0, index), edited, answer];
-  const title = index === firstUserIndex(conversation) && conversation.title === titleFrom(conversation.messages[index].content) ? titleFrom(text) : conversation.title;
+  const title =
+    index === firstUserIndex(conversation) && conversation.title === titleFrom(conversation.messages[index].content)
+      ? titleFrom(text)
+      : conversation.title;
   return { conversation: { ...touch(conversation, messages, now), title }, assistantId: answer.id };
 }
 

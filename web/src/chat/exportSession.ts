@@ -9,7 +9,10 @@ export function toMarkdown(conversation: Conversation): string {
   lines.push(`Created: ${conversation.createdAt}  `, `Updated: ${conversation.updatedAt}`, "");
   if (conversation.systemPrompt.trim()) lines.push("## System prompt", "", conversation.systemPrompt.trim(), "");
   for (const message of conversation.messages) {
-    const who = message.role === "assistant" && message.metadata.model ? `Assistant (${message.metadata.model})` : ROLE_NAMES[message.role];
+    const who =
+      message.role === "assistant" && message.metadata.model
+        ? `Assistant (${message.metadata.model})`
+        : ROLE_NAMES[message.role];
     lines.push(`## ${who}`, "");
     if (message.metadata.error) lines.push(`> Error: ${message.metadata.error}`, "");
     if (message.content) lines.push(message.content, "");
@@ -30,11 +33,22 @@ export function toJson(conversation: Conversation): string {
     const { pending: _pending, ...meta } = metadata;
     return { role, content, metadata: meta };
   });
-  return JSON.stringify({ sessionId, title, model, systemPrompt, parameters, rag, createdAt, updatedAt, messages }, null, 2) + "\n";
+  return (
+    JSON.stringify(
+      { sessionId, title, model, systemPrompt, parameters, rag, createdAt, updatedAt, messages },
+      null,
+      2,
+    ) + "\n"
+  );
 }
 
 /** A file name from the title: letters, digits and dashes. */
 export function exportFileName(conversation: Conversation, extension: "md" | "json"): string {
-  const base = (conversation.title || "chat").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 50) || "chat";
+  const base =
+    (conversation.title || "chat")
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 50) || "chat";
   return `${base}.${extension}`;
 }

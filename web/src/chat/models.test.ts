@@ -54,11 +54,27 @@ describe("pickers", () => {
 });
 
 describe("withAdminMetadata", () => {
-  const bare = parseModelList({ data: [{ id: "managed" }, { id: "from-config" }, { id: "embed", modelType: "embedding" }] });
-  const records = [{ modelId: "managed", modelName: "openai/x", modelType: "embedding" as const, streaming: false, status: "InService" as const }];
+  const bare = parseModelList({
+    data: [{ id: "managed" }, { id: "from-config" }, { id: "embed", modelType: "embedding" }],
+  });
+  const records = [
+    {
+      modelId: "managed",
+      modelName: "openai/x",
+      modelType: "embedding" as const,
+      streaming: false,
+      status: "InService" as const,
+    },
+  ];
 
   it("takes type and streaming of models the admin API manages", () => {
-    expect(withAdminMetadata(bare, records).find((m) => m.id === "managed")).toEqual({ id: "managed", modelType: "embedding", streaming: false, static: false, known: true });
+    expect(withAdminMetadata(bare, records).find((m) => m.id === "managed")).toEqual({
+      id: "managed",
+      modelType: "embedding",
+      streaming: false,
+      static: false,
+      known: true,
+    });
   });
 
   it("marks models the admin API does not manage as static-only", () => {

@@ -6,10 +6,19 @@ const history: ChatMessage[] = [{ id: "1", role: "user", content: "Hi", metadata
 
 describe("buildChatRequest", () => {
   it("puts the system prompt first and asks for usage when streaming", () => {
-    const request = buildChatRequest({ model: "m", systemPrompt: " Be brief. ", history, parameters: DEFAULT_PARAMETERS, modelStreams: true });
+    const request = buildChatRequest({
+      model: "m",
+      systemPrompt: " Be brief. ",
+      history,
+      parameters: DEFAULT_PARAMETERS,
+      modelStreams: true,
+    });
     expect(request).toEqual({
       model: "m",
-      messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }],
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: "Hi" },
+      ],
       stream: true,
       stream_options: { include_usage: true },
       temperature: 0.7,
@@ -18,7 +27,13 @@ describe("buildChatRequest", () => {
   });
 
   it("does not stream a model that cannot", () => {
-    const request = buildChatRequest({ model: "m", systemPrompt: "", history, parameters: DEFAULT_PARAMETERS, modelStreams: false });
+    const request = buildChatRequest({
+      model: "m",
+      systemPrompt: "",
+      history,
+      parameters: DEFAULT_PARAMETERS,
+      modelStreams: false,
+    });
     expect([request.stream, "stream_options" in request]).toEqual([false, false]);
   });
 
@@ -30,7 +45,14 @@ describe("buildChatRequest", () => {
 
   it("adds topK and embeddingModel for RAG", () => {
     const rag = { repositoryId: "docs", embeddingModel: "e", topK: 4 };
-    const request = buildChatRequest({ model: "m", systemPrompt: "", history, parameters: DEFAULT_PARAMETERS, modelStreams: true, rag });
+    const request = buildChatRequest({
+      model: "m",
+      systemPrompt: "",
+      history,
+      parameters: DEFAULT_PARAMETERS,
+      modelStreams: true,
+      rag,
+    });
     expect([request.topK, request.embeddingModel]).toEqual([4, "e"]);
   });
 });
@@ -45,13 +67,17 @@ describe("parameterProblems", () => {
   });
 
   it("refuses NaN from an emptied number field", () => {
-    expect(parameterProblems({ ...DEFAULT_PARAMETERS, temperature: Number.NaN })).toEqual(["Temperature must be between 0 and 2."]);
+    expect(parameterProblems({ ...DEFAULT_PARAMETERS, temperature: Number.NaN })).toEqual([
+      "Temperature must be between 0 and 2.",
+    ]);
   });
 });
 
 describe("ragProblems", () => {
   it("asks for an embedding model", () => {
-    expect(ragProblems({ repositoryId: "docs", embeddingModel: "", topK: 3 })).toEqual(["Choose an embedding model for RAG."]);
+    expect(ragProblems({ repositoryId: "docs", embeddingModel: "", topK: 3 })).toEqual([
+      "Choose an embedding model for RAG.",
+    ]);
   });
 
   it("has nothing to say when RAG is off", () => {
@@ -66,7 +92,10 @@ describe("citationsFromSources", () => {
       { index: 1, documentId: "d1", documentName: "a.txt", page: null, score: 0.9, excerpt: "…" },
       { index: 3, documentId: "d2", documentName: "b.pdf", page: 3, score: 0.6 },
     ];
-    expect(citationsFromSources(sources).map((c) => [c.documentName, c.page])).toEqual([["a.txt", null], ["b.pdf", 3]]);
+    expect(citationsFromSources(sources).map((c) => [c.documentName, c.page])).toEqual([
+      ["a.txt", null],
+      ["b.pdf", 3],
+    ]);
   });
 
   it("gives nothing for a missing list", () => {

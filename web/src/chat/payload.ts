@@ -38,7 +38,8 @@ export function ragProblems(rag: RagSettings | null): string[] {
   const problems: string[] = [];
   if (!rag.repositoryId) problems.push("Choose a repository for RAG.");
   if (!rag.embeddingModel) problems.push("Choose an embedding model for RAG.");
-  if (!(Number.isInteger(rag.topK) && rag.topK >= 1 && rag.topK <= 100)) problems.push("Top K must be a whole number from 1 to 100.");
+  if (!(Number.isInteger(rag.topK) && rag.topK >= 1 && rag.topK <= 100))
+    problems.push("Top K must be a whole number from 1 to 100.");
   return problems;
 }
 

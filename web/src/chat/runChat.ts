@@ -66,7 +66,8 @@ export async function runTurn(options: TurnOptions): Promise<void> {
         done ||= delta.done;
       });
       if (streamError) update((c) => failTurn(c, id, streamError!));
-      else if (!done && !finishReason) update((c) => failTurn(c, id, "The answer was cut off: the stream ended before it finished."));
+      else if (!done && !finishReason)
+        update((c) => failTurn(c, id, "The answer was cut off: the stream ended before it finished."));
       else update((c) => completeTurn(c, id, { finishReason, usage }));
     } else {
       const body = await response.json();

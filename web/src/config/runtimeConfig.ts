@@ -86,13 +86,17 @@ export function parseRuntimeConfig(raw: unknown): RuntimeConfig {
   const root = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
   const auth = (root.auth && typeof root.auth === "object" ? root.auth : {}) as Record<string, unknown>;
   if (typeof raw !== "object" || raw === null) problems.push("config.json: expected a JSON object");
-  const serveUrl = openAiBase(requireString(root.openAiBaseUrl ?? root.serveUrl, root.openAiBaseUrl ? "openAiBaseUrl" : "serveUrl", problems));
+  const serveUrl = openAiBase(
+    requireString(root.openAiBaseUrl ?? root.serveUrl, root.openAiBaseUrl ? "openAiBaseUrl" : "serveUrl", problems),
+  );
   const apiUrl = stripSlash(requireString(root.apiUrl, "apiUrl", problems));
   const authority = stripSlash(requireString(auth.authority, "auth.authority", problems));
   const clientId = requireString(auth.clientId, "auth.clientId", problems);
   const adminGroup = requireString(auth.adminGroup, "auth.adminGroup", problems);
   const jwtGroupsProperty =
-    auth.jwtGroupsProperty === undefined ? "cognito:groups" : requireString(auth.jwtGroupsProperty, "auth.jwtGroupsProperty", problems);
+    auth.jwtGroupsProperty === undefined
+      ? "cognito:groups"
+      : requireString(auth.jwtGroupsProperty, "auth.jwtGroupsProperty", problems);
   const additionalScopes = stringList(auth.additionalScopes, "auth.additionalScopes", problems);
   const scopes = stringList(auth.scopes, "auth.scopes", problems);
   let passwordLogin: PasswordLoginConfig | null = null;

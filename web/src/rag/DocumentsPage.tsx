@@ -61,7 +61,9 @@ export function DocumentsPage() {
     const fresh = chosenFor.current !== repository.repositoryId;
     chosenFor.current = repository.repositoryId;
     setEmbeddingModel((current) =>
-      !fresh && current ? current : (repository.embeddingModel ?? repository.defaultEmbeddingModel ?? embedders[0]?.id ?? ""),
+      !fresh && current
+        ? current
+        : (repository.embeddingModel ?? repository.defaultEmbeddingModel ?? embedders[0]?.id ?? ""),
     );
   }, [repository, embedders]);
 
@@ -98,7 +100,8 @@ export function DocumentsPage() {
     await Promise.all(
       files.map(async (file) => {
         const id = newId();
-        const patch = (change: Partial<Upload>) => setUploads((list) => list.map((u) => (u.id === id ? { ...u, ...change } : u)));
+        const patch = (change: Partial<Upload>) =>
+          setUploads((list) => list.map((u) => (u.id === id ? { ...u, ...change } : u)));
         setUploads((list) => [{ id, name: file.name, progress: 0, error: null, problems: [] }, ...list]);
         try {
           await uploadDocument({
@@ -138,7 +141,9 @@ export function DocumentsPage() {
   return (
     <section className="page" aria-labelledby="docs-title">
       <h1 id="docs-title">Documents</h1>
-      <p className="muted">Upload documents to a repository, then ask about them in a chat with “Answer from documents” on.</p>
+      <p className="muted">
+        Upload documents to a repository, then ask about them in a chat with “Answer from documents” on.
+      </p>
       <ErrorBox error={error} />
       <div className="grid3">
         <label>
@@ -155,7 +160,9 @@ export function DocumentsPage() {
         <label>
           Embedding model
           <select value={embeddingModel} onChange={(e) => setEmbeddingModel(e.target.value)}>
-            {embeddingModel && !embedders.some((m) => m.id === embeddingModel) ? <option value={embeddingModel}>{embeddingModel}</option> : null}
+            {embeddingModel && !embedders.some((m) => m.id === embeddingModel) ? (
+              <option value={embeddingModel}>{embeddingModel}</option>
+            ) : null}
             {!embedders.length && !embeddingModel ? <option value="">No embedding models</option> : null}
             {embedders.map((m) => (
               <option key={m.id} value={m.id}>
@@ -168,7 +175,11 @@ export function DocumentsPage() {
           <button
             type="button"
             disabled={!repositoryId}
-            onClick={() => navigate(`/chat/${newSessionId()}?rag=${encodeURIComponent(repositoryId)}&embeddingModel=${encodeURIComponent(embeddingModel)}`)}
+            onClick={() =>
+              navigate(
+                `/chat/${newSessionId()}?rag=${encodeURIComponent(repositoryId)}&embeddingModel=${encodeURIComponent(embeddingModel)}`,
+              )
+            }
           >
             Ask about these documents
           </button>
@@ -176,25 +187,43 @@ export function DocumentsPage() {
       </div>
       {repository?.dimension ? (
         <p className="muted small-text">
-          This repository holds {repository.dimension}-dimensional vectors from {repository.embeddingModel}; other uploads must use a model of that size.
+          This repository holds {repository.dimension}-dimensional vectors from {repository.embeddingModel}; other
+          uploads must use a model of that size.
         </p>
       ) : null}
 
       <form className="card upload" onSubmit={upload} aria-label="Upload documents">
         <label>
           Files (text, Markdown, PDF, DOCX)
-          <input ref={fileInput} type="file" multiple accept=".txt,.md,.markdown,.pdf,.docx,text/plain,text/markdown,application/pdf" />
+          <input
+            ref={fileInput}
+            type="file"
+            multiple
+            accept=".txt,.md,.markdown,.pdf,.docx,text/plain,text/markdown,application/pdf"
+          />
         </label>
         <details>
           <summary>Chunking</summary>
           <div className="grid3">
             <label>
               Chunk size
-              <input type="number" min={64} placeholder={String(repository?.chunkSize ?? "")} value={chunkSize} onChange={(e) => setChunkSize(e.target.value)} />
+              <input
+                type="number"
+                min={64}
+                placeholder={String(repository?.chunkSize ?? "")}
+                value={chunkSize}
+                onChange={(e) => setChunkSize(e.target.value)}
+              />
             </label>
             <label>
               Chunk overlap
-              <input type="number" min={0} placeholder={String(repository?.chunkOverlap ?? "")} value={chunkOverlap} onChange={(e) => setChunkOverlap(e.target.value)} />
+              <input
+                type="number"
+                min={0}
+                placeholder={String(repository?.chunkOverlap ?? "")}
+                value={chunkOverlap}
+                onChange={(e) => setChunkOverlap(e.target.value)}
+              />
             </label>
           </div>
         </details>
@@ -258,7 +287,12 @@ export function DocumentsPage() {
                 <td>{d.embeddingModel}</td>
                 <td>{d.uploadDate ? new Date(d.uploadDate).toLocaleString() : ""}</td>
                 <td>
-                  <button type="button" className="small" onClick={() => setDeleting(d)} aria-label={`Delete ${d.documentName}`}>
+                  <button
+                    type="button"
+                    className="small"
+                    onClick={() => setDeleting(d)}
+                    aria-label={`Delete ${d.documentName}`}
+                  >
                     Delete
                   </button>
                 </td>
@@ -276,7 +310,9 @@ export function DocumentsPage() {
         onCancel={() => setDeleting(null)}
         onConfirm={() => deleting && void remove(deleting)}
       >
-        <p>“{deleting?.documentName}” and its vectors will be removed from {repositoryId}.</p>
+        <p>
+          “{deleting?.documentName}” and its vectors will be removed from {repositoryId}.
+        </p>
       </ConfirmDialog>
     </section>
   );

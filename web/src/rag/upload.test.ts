@@ -3,7 +3,9 @@ import { ingestDone, ingestProgress } from "./upload";
 
 describe("ingest status", () => {
   it("counts embedded chunks while in progress", () => {
-    expect(ingestProgress({ status: "INGESTION_IN_PROGRESS", chunks: 40, chunksEmbedded: 12 })).toBe("Embedding 12 of 40 chunks");
+    expect(ingestProgress({ status: "INGESTION_IN_PROGRESS", chunks: 40, chunksEmbedded: 12 })).toBe(
+      "Embedding 12 of 40 chunks",
+    );
   });
 
   it("says ready with the chunk count", () => {
@@ -15,6 +17,8 @@ describe("ingest status", () => {
   });
 
   it("is done when completed or failed only", () => {
-    expect(["INGESTION_PENDING", "INGESTION_IN_PROGRESS", "INGESTION_COMPLETED", "INGESTION_FAILED"].map(ingestDone)).toEqual([false, false, true, true]);
+    expect(
+      ["INGESTION_PENDING", "INGESTION_IN_PROGRESS", "INGESTION_COMPLETED", "INGESTION_FAILED"].map(ingestDone),
+    ).toEqual([false, false, true, true]);
   });
 });

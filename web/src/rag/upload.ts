@@ -63,9 +63,14 @@ function chunks(n: number): string {
 }
 
 /** "12 of 40 chunks" style progress text for a job. */
-export function ingestProgress(job: { status: string; chunks?: number | null; chunksEmbedded?: number | null }): string {
+export function ingestProgress(job: {
+  status: string;
+  chunks?: number | null;
+  chunksEmbedded?: number | null;
+}): string {
   const label = INGEST_LABELS[job.status] ?? job.status;
-  if (job.status === "INGESTION_IN_PROGRESS" && job.chunks) return `${label} ${job.chunksEmbedded ?? 0} of ${chunks(job.chunks)}`;
+  if (job.status === "INGESTION_IN_PROGRESS" && job.chunks)
+    return `${label} ${job.chunksEmbedded ?? 0} of ${chunks(job.chunks)}`;
   if (job.status === "INGESTION_COMPLETED" && job.chunks != null) return `${label} (${chunks(job.chunks)})`;
   return label;
 }

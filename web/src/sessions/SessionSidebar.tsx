@@ -40,14 +40,30 @@ export function SessionSidebar(props: {
       <label className="sr-only" htmlFor="session-search">
         Search sessions by title
       </label>
-      <input id="session-search" type="search" placeholder="Search by title" value={query} onChange={(e) => setQuery(e.target.value)} />
-      {error ? <p className="error-box" role="alert">Sessions could not be loaded: {error}</p> : null}
-      {loaded && !shown.length ? <p className="muted">{query ? "No session matches." : "No saved sessions yet."}</p> : null}
+      <input
+        id="session-search"
+        type="search"
+        placeholder="Search by title"
+        value={query}
+        onChange={(e) => setQuery(e.target.value)}
+      />
+      {error ? (
+        <p className="error-box" role="alert">
+          Sessions could not be loaded: {error}
+        </p>
+      ) : null}
+      {loaded && !shown.length ? (
+        <p className="muted">{query ? "No session matches." : "No saved sessions yet."}</p>
+      ) : null}
       <ul className="session-list">
         {shown.map((s) => {
           const title = sessionTitle(s);
           return (
-            <li key={s.sessionId} className={s.sessionId === props.currentId ? "current" : ""} data-testid="session-item">
+            <li
+              key={s.sessionId}
+              className={s.sessionId === props.currentId ? "current" : ""}
+              data-testid="session-item"
+            >
               {editing === s.sessionId ? (
                 <form
                   onSubmit={(e) => {
@@ -71,7 +87,11 @@ export function SessionSidebar(props: {
                 </form>
               ) : (
                 <>
-                  <Link to={`/chat/${s.sessionId}`} onClick={props.onClose} aria-current={s.sessionId === props.currentId ? "page" : undefined}>
+                  <Link
+                    to={`/chat/${s.sessionId}`}
+                    onClick={props.onClose}
+                    aria-current={s.sessionId === props.currentId ? "page" : undefined}
+                  >
                     <span className="session-title">{title}</span>
                     <span className="muted small-text">{when(s.lastUpdated)}</span>
                   </Link>
@@ -87,7 +107,12 @@ export function SessionSidebar(props: {
                     >
                       Rename
                     </button>
-                    <button type="button" className="small" aria-label={`Delete ${title}`} onClick={() => setDeleting(s)}>
+                    <button
+                      type="button"
+                      className="small"
+                      aria-label={`Delete ${title}`}
+                      onClick={() => setDeleting(s)}
+                    >
                       Delete
                     </button>
                   </div>

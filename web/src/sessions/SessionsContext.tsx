@@ -46,7 +46,8 @@ export function SessionsProvider({ children }: { children: ReactNode }) {
       refresh,
       saved: (conversation) => setSessions((list) => upsertSummary(list, conversation)),
       removed: (sessionId) => setSessions((list) => list.filter((s) => s.sessionId !== sessionId)),
-      renamed: (sessionId, name) => setSessions((list) => list.map((s) => (s.sessionId === sessionId ? { ...s, name } : s))),
+      renamed: (sessionId, name) =>
+        setSessions((list) => list.map((s) => (s.sessionId === sessionId ? { ...s, name } : s))),
     }),
     [sessions, loaded, error, refresh],
   );

@@ -1,10 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { appendDelta, beginTurn, completeTurn, newConversation, rename } from "../chat/conversation";
-import { fromApiSession, newestFirst, searchByTitle, sessionTitle, toPutSession, upsertSummary, type SessionSummary } from "./sessionRecords";
+import {
+  fromApiSession,
+  newestFirst,
+  searchByTitle,
+  sessionTitle,
+  toPutSession,
+  upsertSummary,
+  type SessionSummary,
+} from "./sessionRecords";
 
 const summaries: SessionSummary[] = [
   { sessionId: "a", name: "Old notes about pgvector", model: "m", lastUpdated: "2026-01-01T00:00:00Z" },
-  { sessionId: "b", name: null, firstHumanMessage: "Tell me about OpenSearch", model: "m", lastUpdated: "2026-03-01T00:00:00Z" },
+  {
+    sessionId: "b",
+    name: null,
+    firstHumanMessage: "Tell me about OpenSearch",
+    model: "m",
+    lastUpdated: "2026-03-01T00:00:00Z",
+  },
   { sessionId: "c", name: "Recipes", model: "m", lastUpdated: "2026-02-01T00:00:00Z" },
 ];
 
@@ -30,7 +44,11 @@ describe("session list", () => {
   });
 
   it("puts a just-saved conversation on top", () => {
-    const c = rename(newConversation("c", new Date("2026-04-01T00:00:00Z")), "Recipes v2", new Date("2026-04-01T00:00:00Z"));
+    const c = rename(
+      newConversation("c", new Date("2026-04-01T00:00:00Z")),
+      "Recipes v2",
+      new Date("2026-04-01T00:00:00Z"),
+    );
     const list = upsertSummary(summaries, c);
     expect(list.map((s) => [s.sessionId, s.name])[0]).toEqual(["c", "Recipes v2"]);
     expect(list).toHaveLength(3);
@@ -39,11 +57,26 @@ describe("session list", () => {
 
 describe("session records", () => {
   it("round-trips a conversation through the api shape", () => {
-    const base = { ...newConversation("s1"), model: "m", systemPrompt: "sys", rag: { repositoryId: "docs", embeddingModel: "e", topK: 3 } };
+    const base = {
+      ...newConversation("s1"),
+      model: "m",
+      systemPrompt: "sys",
+      rag: { repositoryId: "docs", embeddingModel: "e", topK: 3 },
+    };
     const turn = beginTurn(base, "Hi");
-    const c = completeTurn(appendDelta(turn.conversation, turn.assistantId, "Echo: Hi"), turn.assistantId, { finishReason: "stop" });
+    const c = completeTurn(appendDelta(turn.conversation, turn.assistantId, "Echo: Hi"), turn.assistantId, {
+      finishReason: "stop",
+    });
     const put = toPutSession(c);
-    const back = fromApiSession({ sessionId: "s1", history: put.messages, name: put.name, model: put.model, configuration: put.configuration, createTime: c.createdAt, lastUpdated: c.updatedAt });
+    const back = fromApiSession({
+      sessionId: "s1",
+      history: put.messages,
+      name: put.name,
+      model: put.model,
+      configuration: put.configuration,
+      createTime: c.createdAt,
+      lastUpdated: c.updatedAt,
+    });
     expect(back).toEqual(c);
   });
 
@@ -58,6 +91,9 @@ describe("session records", () => {
         { type: "ai", content: "Hello" },
       ],
     });
-    expect(c.messages.map((m) => [m.role, m.content])).toEqual([["user", "Hi"], ["assistant", "Hello"]]);
+    expect(c.messages.map((m) => [m.role, m.content])).toEqual([
+      ["user", "Hi"],
+      ["assistant", "Hello"],
+    ]);
   });
 });

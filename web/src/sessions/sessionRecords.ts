@@ -48,7 +48,9 @@ function textOf(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
     return content
-      .map((part) => (part && typeof part === "object" && typeof (part as any).text === "string" ? (part as any).text : ""))
+      .map((part) =>
+        part && typeof part === "object" && typeof (part as any).text === "string" ? (part as any).text : "",
+      )
       .join("");
   }
   return content == null ? "" : String(content);
@@ -58,7 +60,11 @@ export function toPutSession(conversation: Conversation): PutSession {
   return {
     name: conversation.title || null,
     model: conversation.model,
-    configuration: { systemPrompt: conversation.systemPrompt, parameters: conversation.parameters, rag: conversation.rag },
+    configuration: {
+      systemPrompt: conversation.systemPrompt,
+      parameters: conversation.parameters,
+      rag: conversation.rag,
+    },
     messages: conversation.messages.map((m) => {
       const { pending: _pending, ...metadata } = m.metadata;
       return { id: m.id, role: m.role, content: m.content, metadata };

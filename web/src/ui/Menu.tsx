@@ -19,7 +19,13 @@ export function Menu(props: { label: string; ariaLabel: string; children: ReactN
 
   return (
     <div className="menu" ref={ref}>
-      <button type="button" aria-haspopup="menu" aria-expanded={open} aria-label={props.ariaLabel} onClick={() => setOpen((o) => !o)}>
+      <button
+        type="button"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-label={props.ariaLabel}
+        onClick={() => setOpen((o) => !o)}
+      >
         {props.label}
       </button>
       {open ? (
