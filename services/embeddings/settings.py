@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from services.model_server import ModelServerSettings
 
 
-class EmbeddingServerSettings(BaseSettings):
+class EmbeddingServerSettings(ModelServerSettings):
     model_config = SettingsConfigDict(env_prefix="LISA_EMBEDDINGS_")
 
-    host: str = "127.0.0.1"
     port: int = Field(default=8083, ge=0, le=65535)
-    # The id /v1/models lists and responses name.
     model_name: str = "all-minilm-l6-v2"
-    # When set, requests need `Authorization: Bearer <key>` (for a deployment outside a private network).
-    api_key: SecretStr | None = None
-    threads: int = Field(default=0, ge=0, description="onnxruntime intra-op threads; 0 = one per core")
     # Texts per model run. On AVX2 CPUs without VNNI the int8 model is ~15% faster in runs of 4-16 than of 32+.
     batch_size: int = Field(default=8, ge=1, le=256)
     # onnxruntime's worker threads busy-wait after each run by default: a little faster back to back, but on a small
