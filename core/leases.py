@@ -12,11 +12,7 @@ import random
 import threading
 import time
 import uuid
-from typing import Any
-
-from botocore.exceptions import ClientError
-
-from core import aws
+from core.dynamo import ConditionFailed, Table
 
 
 class LeaseTimeout(TimeoutError):
@@ -26,8 +22,8 @@ class LeaseTimeout(TimeoutError):
 class Lease:
     def __init__(self, table: str, name: str, *, key_attribute: str = "modelId", ttl: float = 120.0,
                  timeout: float = 300.0) -> None:
-        self.table = table
-        self.key = {key_attribute: {"S": f"#lease/{name}"}}
+        self.table = Table(table)
+        self.key = {key_attribute: f"#lease/{name}"}
         self.ttl = ttl
         self.timeout = timeout
         self.owner = uuid.uuid4().hex
@@ -62,29 +58,19 @@ class Lease:
 
     def release(self) -> None:
         try:
-            aws.client("dynamodb").delete_item(
-                TableName=self.table, Key=self.key, ConditionExpression="#o = :me",
-                ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":me": {"S": self.owner}},
-            )
-        except ClientError as exc:
-            if aws.error_code(exc) != "ConditionalCheckFailedException":  # expired and taken over: not ours to free
-                raise
+            self.table.delete(self.key, condition="#o = :me", names={"#o": "owner"}, values={":me": self.owner})
+        except ConditionFailed:  # expired and taken over: not ours to free
+            pass
 
     def _try_acquire(self) -> bool:
         now = time.time()
-        item: dict[str, Any] = {**self.key, "owner": {"S": self.owner}, "expires": {"N": repr(now + self.ttl)}}
         try:
-            aws.client("dynamodb").put_item(
-                TableName=self.table, Item=item,
-                ConditionExpression="attribute_not_exists(#o) OR #e < :now OR #o = :me",
-                ExpressionAttributeNames={"#o": "owner", "#e": "expires"},
-                ExpressionAttributeValues={":now": {"N": repr(now)}, ":me": {"S": self.owner}},
-            )
-            return True
-        except ClientError as exc:
-            if aws.error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
+            self.table.put({**self.key, "owner": self.owner, "expires": now + self.ttl},
+                           condition="attribute_not_exists(#o) OR #e < :now OR #o = :me",
+                           names={"#o": "owner", "#e": "expires"}, values={":now": now, ":me": self.owner})
+        except ConditionFailed:
+            return False
+        return True
 
     def __enter__(self) -> Lease:
         self.acquire()

@@ -14,10 +14,9 @@ import json
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from core import aws
+from core.dynamo import ConditionFailed, Table
 from core.errors import ConflictError, ModelAlreadyExistsError, ModelNotFoundError
 from core.models import ModelRecord, ModelSpec, ModelStatus, ModelType
 
@@ -41,13 +40,13 @@ _SPEC_FIELDS = set(ModelSpec.model_fields) - {"api_key"}
 
 
 def _record_from_item(item: dict[str, Any]) -> ModelRecord:
-    data = json.loads(item["spec"]["S"])
+    data = json.loads(item["spec"])
     data.update(
-        status=item["status"]["S"],
-        status_reason=item.get("statusReason", {}).get("S"),
-        enabled=item.get("enabled", {}).get("BOOL", True),
-        created_at=float(item["createdAt"]["N"]) if "createdAt" in item else None,
-        updated_at=float(item["updatedAt"]["N"]) if "updatedAt" in item else None,
+        status=item["status"],
+        status_reason=item.get("statusReason"),
+        enabled=item.get("enabled", True),
+        created_at=item.get("createdAt"),
+        updated_at=item.get("updatedAt"),
     )
     return ModelRecord.model_validate(data)
 
@@ -59,40 +58,29 @@ def _spec_json(record: ModelSpec) -> str:
 class ModelRegistry:
     def __init__(self, table_name: str) -> None:
         self.table = table_name
-
-    @property
-    def _ddb(self):
-        return aws.client("dynamodb")
+        self._table = Table(table_name)
 
     # records ---------------------------------------------------------------------------------------------------
     def create(self, record: ModelRecord) -> ModelRecord:
         now = time.time()
         record = record.model_copy(update={"created_at": now, "updated_at": now})
-        item = {
-            "modelId": {"S": record.model_id},
-            "status": {"S": record.status.value},
-            "enabled": {"BOOL": record.enabled},
-            "spec": {"S": _spec_json(record)},
-            "createdAt": {"N": repr(now)},
-            "updatedAt": {"N": repr(now)},
-        }
+        item = {"modelId": record.model_id, "status": record.status.value, "enabled": record.enabled,
+                "spec": _spec_json(record), "createdAt": now, "updatedAt": now}
         try:
-            self._ddb.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(modelId)")
-        except ClientError as exc:
-            if aws.error_code(exc) == "ConditionalCheckFailedException":
-                raise ModelAlreadyExistsError(record.model_id) from None
-            raise
+            self._table.put(item, condition="attribute_not_exists(modelId)")
+        except ConditionFailed:
+            raise ModelAlreadyExistsError(record.model_id) from None
         return record
 
     def get(self, model_id: str) -> ModelRecord:
-        item = self._ddb.get_item(TableName=self.table, Key={"modelId": {"S": model_id}}, ConsistentRead=True).get("Item")
+        item = self._table.get({"modelId": model_id}, consistent=True)
         if not item or model_id.startswith("#"):
             raise ModelNotFoundError(model_id)
         return _record_from_item(item)
 
     def list(self) -> list[ModelRecord]:
         # `#`-keys are bookkeeping (the version counter, leases), not models.
-        records = [_record_from_item(i) for i in self._scan() if not i["modelId"]["S"].startswith("#")]
+        records = [_record_from_item(i) for i in self._table.scan(consistent=True) if not i["modelId"].startswith("#")]
         return sorted(records, key=lambda r: (r.created_at or 0, r.model_id))
 
     def update(
@@ -104,104 +92,67 @@ class ModelRegistry:
     ) -> ModelRecord:
         """Write the record's status, reason, enabled flag and spec, if its status is still one of `expected`."""
         now = time.time()
-        names = {"#s": "status"}
-        values: dict[str, Any] = {
-            ":s": {"S": record.status.value},
-            ":e": {"BOOL": record.enabled},
-            ":spec": {"S": _spec_json(record)},
-            ":u": {"N": repr(now)},
-        }
-        update = "SET #s = :s, enabled = :e, spec = :spec, updatedAt = :u"
+        changes: dict[str, Any] = {"status": record.status.value, "enabled": record.enabled,
+                                   "spec": _spec_json(record), "updatedAt": now}
         if status_reason:
-            update += ", statusReason = :r"
-            values[":r"] = {"S": status_reason[:2000]}
-        else:
-            update += " REMOVE statusReason"
-        condition = "attribute_exists(modelId)"
+            changes["statusReason"] = status_reason[:2000]
+        condition, values = "attribute_exists(modelId)", {}
         if expected:
             keys = []
             for i, status in enumerate(sorted(expected, key=lambda s: s.value)):
-                values[f":x{i}"] = {"S": status.value}
+                values[f":x{i}"] = status.value
                 keys.append(f":x{i}")
-            condition += f" AND #s IN ({', '.join(keys)})"
+            condition += f" AND #status IN ({', '.join(keys)})"
         try:
-            self._ddb.update_item(
-                TableName=self.table,
-                Key={"modelId": {"S": record.model_id}},
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if aws.error_code(exc) == "ConditionalCheckFailedException":
-                current = self.get(record.model_id)  # raises ModelNotFoundError if it is gone
-                raise ConflictError(
-                    f"model {record.model_id} is {current.status.value}; the change needs one of "
-                    f"{', '.join(sorted(s.value for s in expected or ()))}"
-                ) from None
-            raise
+            self._table.update({"modelId": record.model_id}, set=changes,
+                               remove=() if status_reason else ("statusReason",), condition=condition,
+                               names={"#status": "status"} if expected else None, values=values)
+        except ConditionFailed:
+            current = self.get(record.model_id)  # raises ModelNotFoundError if it is gone
+            raise ConflictError(
+                f"model {record.model_id} is {current.status.value}; the change needs one of "
+                f"{', '.join(sorted(s.value for s in expected or ()))}"
+            ) from None
         return record.model_copy(update={"updated_at": now, "status_reason": status_reason or None})
 
     def delete(self, model_id: str) -> None:
-        self._ddb.delete_item(TableName=self.table, Key={"modelId": {"S": model_id}})
+        self._table.delete({"modelId": model_id})
 
     # registrations ---------------------------------------------------------------------------------------------
     def set_registration(self, model_id: str, registration: Registration | None) -> int:
         """Publish (or withdraw, with None) a model's registration and bump the registry version."""
-        key = {"modelId": {"S": model_id}}
+        key = {"modelId": model_id}
         try:
             if registration is None:
-                self._ddb.update_item(
-                    TableName=self.table, Key=key, UpdateExpression="REMOVE registration",
-                    ConditionExpression="attribute_exists(modelId)",
-                )
+                self._table.update(key, remove=["registration"], condition="attribute_exists(modelId)")
             else:
-                self._ddb.update_item(
-                    TableName=self.table, Key=key, UpdateExpression="SET registration = :r",
-                    ConditionExpression="attribute_exists(modelId)",
-                    ExpressionAttributeValues={":r": {"S": registration.model_dump_json()}},
-                )
-        except ClientError as exc:
-            if aws.error_code(exc) != "ConditionalCheckFailedException":
-                raise
+                self._table.update(key, set={"registration": registration.model_dump_json()},
+                                   condition="attribute_exists(modelId)")
+        except ConditionFailed:
             if registration is not None:
                 raise ModelNotFoundError(model_id) from None
             # withdrawing the registration of a record that is already gone is done
         return self.bump_version()
 
     def get_registration(self, model_id: str) -> Registration | None:
-        item = self._ddb.get_item(TableName=self.table, Key={"modelId": {"S": model_id}}, ConsistentRead=True).get("Item")
+        item = self._table.get({"modelId": model_id}, consistent=True)
         if not item or "registration" not in item:
             return None
-        return Registration.model_validate_json(item["registration"]["S"])
+        return Registration.model_validate_json(item["registration"])
 
     def registrations(self) -> list[Registration]:
-        items = self._scan(projection="modelId, registration")
-        return [Registration.model_validate_json(i["registration"]["S"]) for i in items if "registration" in i]
+        items = self._table.scan(projection=["modelId", "registration"], consistent=True)
+        return [Registration.model_validate_json(i["registration"]) for i in items if "registration" in i]
 
     def bump_version(self) -> int:
-        out = self._ddb.update_item(
-            TableName=self.table,
-            Key={"modelId": {"S": VERSION_KEY}},
-            UpdateExpression="ADD version :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(out["Attributes"]["version"]["N"])
+        out = self._table.update({"modelId": VERSION_KEY}, add={"version": 1}, returns="UPDATED_NEW")
+        return int(out["version"])
 
     def version(self) -> int:
-        item = self._ddb.get_item(TableName=self.table, Key={"modelId": {"S": VERSION_KEY}}, ConsistentRead=True).get("Item")
-        return int(item["version"]["N"]) if item else 0
+        item = self._table.get({"modelId": VERSION_KEY}, consistent=True)
+        return version_of(item)
 
-    def _scan(self, projection: str | None = None) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
-        if projection:
-            kwargs["ProjectionExpression"] = projection
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self._ddb.scan(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+def version_of(item: dict[str, Any] | None) -> int:
+    """The registry version held by the `#registry` item (0 before the first registration)."""
+    return int(item["version"]) if item and "version" in item else 0

@@ -14,11 +14,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
-from botocore.exceptions import ClientError
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core import aws
+from core.dynamo import ConditionFailed, Table
 from core.errors import LisaError, NotFoundError
 
 SUMMARY_FIELDS = ("sessionId", "name", "model", "firstHumanMessage", "messageCount", "startTime", "createTime", "lastUpdated")
@@ -65,43 +65,30 @@ def body_key(user_id: str, session_id: str) -> str:
 
 class SessionStore:
     def __init__(self, table_name: str, bucket: str | None, settings: SessionSettings | None = None) -> None:
-        self.table_name = table_name
+        self.table = Table(table_name)
         self.bucket = bucket
         self.settings = settings or SessionSettings()
 
-    @property
-    def _ddb(self):
-        return aws.client("dynamodb")
+    @staticmethod
+    def _key(user_id: str, session_id: str) -> dict[str, str]:
+        return {"userId": user_id, "sessionId": session_id}
 
-    def _key(self, user_id: str, session_id: str) -> dict[str, Any]:
-        return {"userId": {"S": user_id}, "sessionId": {"S": session_id}}
+    def _sessions_of(self, user_id: str, projection: tuple[str, ...]):
+        return self.table.query("userId = :u", values={":u": user_id}, projection=projection)
 
     def list(self, user_id: str) -> list[dict[str, Any]]:
-        names = {f"#{i}": f for i, f in enumerate(SUMMARY_FIELDS)}
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name, "KeyConditionExpression": "userId = :u",
-            "ExpressionAttributeValues": {":u": {"S": user_id}},
-            "ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names,
-        }
-        summaries = []
-        while True:
-            page = self._ddb.query(**kwargs)
-            summaries.extend(_summary(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        summaries = [_summary(item) for item in self._sessions_of(user_id, SUMMARY_FIELDS)]
         return sorted(summaries, key=lambda s: s.get("lastUpdated") or "", reverse=True)
 
     def get(self, user_id: str, session_id: str) -> dict[str, Any]:
-        item = self._ddb.get_item(TableName=self.table_name, Key=self._key(user_id, session_id),
-                                  ConsistentRead=True).get("Item")
+        item = self.table.get(self._key(user_id, session_id), consistent=True)
         if not item:
             raise NotFoundError(f"session {session_id} does not exist", param="sessionId")
         if "bodyKey" in item:
-            raw = aws.client("s3").get_object(Bucket=self.bucket, Key=item["bodyKey"]["S"])["Body"].read()
+            raw = aws.client("s3").get_object(Bucket=self.bucket, Key=item["bodyKey"])["Body"].read()
             body = orjson.loads(gzip.decompress(raw))
         else:
-            body = orjson.loads(item.get("body", {}).get("S", "{}"))
+            body = orjson.loads(item.get("body", "{}"))
         return {**_summary(item), "userId": user_id, "history": body.get("history", []),
                 "configuration": body.get("configuration") or {}}
 
@@ -112,18 +99,17 @@ class SessionStore:
             raise SessionTooLargeError(f"the session is {len(body)} bytes; the limit is {self.settings.max_bytes}")
         now = now_iso()
         key = self._key(user_id, session_id)
-        previous = self._ddb.get_item(TableName=self.table_name, Key=key, ProjectionExpression="createTime, bodyKey, #n",
-                                      ExpressionAttributeNames={"#n": "name"}, ConsistentRead=True).get("Item", {})
-        created = previous.get("createTime", {}).get("S", now)
+        previous = self.table.get(key, projection=("createTime", "bodyKey", "name"), consistent=True) or {}
+        created = previous.get("createTime", now)
         item: dict[str, Any] = {
-            **key, "startTime": {"S": created}, "createTime": {"S": created}, "lastUpdated": {"S": now},
-            "messageCount": {"N": str(len(messages))}, "firstHumanMessage": {"S": first_human_message(messages)},
+            **key, "startTime": created, "createTime": created, "lastUpdated": now,
+            "messageCount": len(messages), "firstHumanMessage": first_human_message(messages),
         }
-        name = name if name is not None else previous.get("name", {}).get("S")  # a PUT without a name keeps it
+        name = name if name is not None else previous.get("name")  # a PUT without a name keeps it
         if name is not None:
-            item["name"] = {"S": name}
+            item["name"] = name
         if model is not None:
-            item["model"] = {"S": model}
+            item["model"] = model
         offload = len(body) > self.settings.offload_bytes
         if offload:
             if not self.bucket:
@@ -132,59 +118,42 @@ class SessionStore:
             object_key = body_key(user_id, session_id)
             aws.client("s3").put_object(Bucket=self.bucket, Key=object_key, Body=gzip.compress(body, 5),
                                         ContentType="application/json", ContentEncoding="gzip")
-            item["bodyKey"] = {"S": object_key}
+            item["bodyKey"] = object_key
         else:
-            item["body"] = {"S": body.decode()}
-        self._ddb.put_item(TableName=self.table_name, Item=item)
+            item["body"] = body.decode()
+        self.table.put(item)
         if "bodyKey" in previous and not offload:
-            aws.client("s3").delete_object(Bucket=self.bucket, Key=previous["bodyKey"]["S"])
+            aws.client("s3").delete_object(Bucket=self.bucket, Key=previous["bodyKey"])
         return {"sessionId": session_id, "lastUpdated": now}
 
     def rename(self, user_id: str, session_id: str, name: str) -> dict[str, Any]:
         now = now_iso()
         try:
-            self._ddb.update_item(
-                TableName=self.table_name, Key=self._key(user_id, session_id),
-                UpdateExpression="SET #n = :n, lastUpdated = :t", ConditionExpression="attribute_exists(sessionId)",
-                ExpressionAttributeNames={"#n": "name"}, ExpressionAttributeValues={":n": {"S": name}, ":t": {"S": now}},
-            )
-        except ClientError as exc:
-            if aws.error_code(exc) == "ConditionalCheckFailedException":
-                raise NotFoundError(f"session {session_id} does not exist", param="sessionId") from None
-            raise
+            self.table.update(self._key(user_id, session_id), set={"name": name, "lastUpdated": now},
+                              condition="attribute_exists(sessionId)")
+        except ConditionFailed:
+            raise NotFoundError(f"session {session_id} does not exist", param="sessionId") from None
         return {"sessionId": session_id, "lastUpdated": now}
 
     def delete(self, user_id: str, session_id: str) -> None:
-        old = self._ddb.delete_item(TableName=self.table_name, Key=self._key(user_id, session_id),
-                                    ReturnValues="ALL_OLD").get("Attributes")
+        old = self.table.delete(self._key(user_id, session_id), return_old=True)
         if not old:
             raise NotFoundError(f"session {session_id} does not exist", param="sessionId")
         if "bodyKey" in old:
-            aws.client("s3").delete_object(Bucket=self.bucket, Key=old["bodyKey"]["S"])
+            aws.client("s3").delete_object(Bucket=self.bucket, Key=old["bodyKey"])
 
     def delete_all(self, user_id: str) -> int:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name, "KeyConditionExpression": "userId = :u",
-            "ExpressionAttributeValues": {":u": {"S": user_id}}, "ProjectionExpression": "sessionId, bodyKey",
-        }
         count = 0
-        while True:
-            page = self._ddb.query(**kwargs)
-            for item in page.get("Items", []):
-                self._ddb.delete_item(TableName=self.table_name, Key=self._key(user_id, item["sessionId"]["S"]))
-                if "bodyKey" in item:
-                    aws.client("s3").delete_object(Bucket=self.bucket, Key=item["bodyKey"]["S"])
-                count += 1
-            if "LastEvaluatedKey" not in page:
-                return count
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in self._sessions_of(user_id, ("sessionId", "bodyKey")):
+            self.table.delete(self._key(user_id, item["sessionId"]))
+            if "bodyKey" in item:
+                aws.client("s3").delete_object(Bucket=self.bucket, Key=item["bodyKey"])
+            count += 1
+        return count
 
 
 def _summary(item: dict[str, Any]) -> dict[str, Any]:
-    def s(name: str) -> str | None:
-        return item[name]["S"] if name in item else None
-
-    return {"sessionId": s("sessionId"), "name": s("name"), "model": s("model"),
-            "firstHumanMessage": s("firstHumanMessage") or "",
-            "messageCount": int(item["messageCount"]["N"]) if "messageCount" in item else 0,
-            "startTime": s("startTime"), "createTime": s("createTime"), "lastUpdated": s("lastUpdated")}
+    return {"sessionId": item.get("sessionId"), "name": item.get("name"), "model": item.get("model"),
+            "firstHumanMessage": item.get("firstHumanMessage") or "", "messageCount": int(item.get("messageCount", 0)),
+            "startTime": item.get("startTime"), "createTime": item.get("createTime"),
+            "lastUpdated": item.get("lastUpdated")}

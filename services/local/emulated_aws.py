@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from core import aws, naming
+from core import secrets as secret_store
 from core.config import CognitoAuthConfig, StageConfig
 from core.platform import (
     AuthOutputs,
@@ -91,16 +92,8 @@ def _buckets(config: StageConfig, account: str) -> Buckets:
 
 
 def _master_key(config: StageConfig) -> str:
-    sm = aws.client("secretsmanager")
     name = naming.master_key_secret(config.deployment_name, config.deployment_stage.value)
-    value = config.litellm_config.general_settings.master_key.get_secret_value()
-    try:
-        return sm.create_secret(Name=name, SecretString=value)["ARN"]
-    except ClientError as exc:
-        if not _exists(exc, "ResourceExistsException"):
-            raise
-        sm.put_secret_value(SecretId=name, SecretString=value)
-        return sm.describe_secret(SecretId=name)["ARN"]
+    return secret_store.put(name, config.litellm_config.general_settings.master_key.get_secret_value())
 
 
 def _role(name: str, trust: dict) -> str:

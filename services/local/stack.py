@@ -29,6 +29,7 @@ from typing import Any
 import psutil
 
 from core import aws, naming
+from core import secrets as secret_store
 from core.errors import ConfigError
 from core.platform import PlatformOutputs, RagStoreOutputs
 from services.local import banner, registrations
@@ -364,8 +365,9 @@ class LocalStack:
         stores = []
         for repository in stage.config.rag_repositories:
             name = naming.rag_db_secret(platform.deployment_name, platform.deployment_stage, repository.repository_id)
-            arn = _put_secret(name, {"username": "postgres", "password": pg.password, "host": "127.0.0.1",
-                                     "port": pg.port, "dbname": "postgres", "engine": "postgres"})
+            arn = secret_store.put(name, json.dumps({"username": "postgres", "password": pg.password,
+                                                     "host": "127.0.0.1", "port": pg.port, "dbname": "postgres",
+                                                     "engine": "postgres"}))
             stores.append(RagStoreOutputs(repository=repository, endpoint="127.0.0.1", port=pg.port,
                                           database="postgres", credentials_secret_arn=arn))
         return platform.model_copy(update={"rag_stores": stores, **self._platform_urls()})
@@ -419,14 +421,11 @@ class LocalStack:
 
     def _api_token(self, platform: PlatformOutputs, secrets) -> str:
         """The OpenAI-client token kept in the state folder; issued again if the tokens table lost it."""
-        from services.serve.tokens import TokenStore, hash_token
+        from services.serve.tokens import TokenStore
 
         store = TokenStore(platform.tables.tokens)
-        if secrets.api_token:
-            item = aws.client("dynamodb").get_item(TableName=platform.tables.tokens,
-                                                   Key={"tokenHash": {"S": hash_token(secrets.api_token)}})
-            if "Item" in item:
-                return secrets.api_token
+        if secrets.api_token and store.lookup(secrets.api_token) is not None:
+            return secrets.api_token
         token, _ = store.issue(owner=secrets.admin_username, username=secrets.admin_username,
                                name="local stack (printed at start)")
         self.state.save_api_token(token)
@@ -466,19 +465,6 @@ class LocalStack:
                                f"may not be saved (see {emulator.log_path})")
             return False
         return True
-
-
-def _put_secret(name: str, value: dict[str, Any]) -> str:
-    from botocore.exceptions import ClientError
-
-    sm = aws.client("secretsmanager")
-    try:
-        return sm.create_secret(Name=name, SecretString=json.dumps(value))["ARN"]
-    except ClientError as exc:
-        if aws.error_code(exc) != "ResourceExistsException":
-            raise
-        sm.put_secret_value(SecretId=name, SecretString=json.dumps(value))
-        return sm.describe_secret(SecretId=name)["ARN"]
 
 
 def _raise_interrupt(*_: object) -> None:

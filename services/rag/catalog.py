@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from core import aws
+from core import secrets as secret_store
 from core.config import RagRepositoryConfig
 from core.errors import NotFoundError, PermissionDeniedError
 from core.platform import PlatformOutputs, RagStoreOutputs
@@ -53,7 +53,7 @@ def rds_dsn(outputs: RagStoreOutputs) -> str:
 
     if not outputs.endpoint or not outputs.credentials_secret_arn:
         raise StoreUnavailableError(f"repository {outputs.repository.repository_id} has no database endpoint configured")
-    secret = json.loads(aws.client("secretsmanager").get_secret_value(SecretId=outputs.credentials_secret_arn)["SecretString"])
+    secret = json.loads(secret_store.read(outputs.credentials_secret_arn))
     return make_conninfo(host=outputs.endpoint, port=outputs.port or 5432, dbname=outputs.database or "postgres",
                          user=secret["username"], password=secret["password"], sslmode="require")
 

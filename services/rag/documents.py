@@ -16,10 +16,9 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import ConfigDict, Field
 
-from core import aws
+from core.dynamo import ConditionFailed, Table
 from core.schema import CamelModel
 
 
@@ -103,103 +102,64 @@ def upload_prefix(principal_id: str) -> str:
 
 class DocumentTable:
     def __init__(self, table_name: str) -> None:
-        self.table_name = table_name
+        self.table = Table(table_name)
 
-    @property
-    def _table(self):
-        return aws.resource("dynamodb").Table(self.table_name)
+    @staticmethod
+    def _key(record: DocumentRecord) -> dict[str, str]:
+        return {"repositoryId": record.repository_id, "documentId": record.document_id}
 
     def put(self, record: DocumentRecord) -> None:
         item = record.model_dump(mode="json", exclude_none=True)
-        item["heartbeatAt"] = _decimal(record.heartbeat_at)
-        self._table.put_item(Item=item)
+        item["heartbeatAt"] = _stamp(record.heartbeat_at)
+        self.table.put(item)
 
     def get(self, repository_id: str, document_id: str) -> DocumentRecord | None:
-        item = self._table.get_item(Key={"repositoryId": repository_id, "documentId": document_id},
-                                    ConsistentRead=True).get("Item")
+        item = self.table.get({"repositoryId": repository_id, "documentId": document_id}, consistent=True)
         return DocumentRecord.model_validate(item) if item else None
 
     def list(self, repository_id: str) -> list[DocumentRecord]:
-        from boto3.dynamodb.conditions import Key
-
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("repositoryId").eq(repository_id), "ConsistentRead": True}
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = self.table.query("repositoryId = :r", values={":r": repository_id}, consistent=True)
         return [DocumentRecord.model_validate(i) for i in items]
 
     def unfinished(self) -> list[DocumentRecord]:
         """Records whose ingest had not ended (to resume after a restart)."""
-        from boto3.dynamodb.conditions import Attr
-
-        kwargs: dict[str, Any] = {"FilterExpression": Attr("status").is_in([s.value for s in UNFINISHED])}
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self._table.scan(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        statuses = {f":s{i}": s.value for i, s in enumerate(UNFINISHED)}
+        items = self.table.scan(filter=f"#s IN ({', '.join(statuses)})", names={"#s": "status"}, values=statuses)
         return [DocumentRecord.model_validate(i) for i in items]
 
     def update(self, record: DocumentRecord, *, status: IngestionStatus, chunks_embedded: int | None = None,
                error: str | None = None) -> bool:
         """Set the status (and progress/error) if the record still exists; False when it is gone."""
-        names = {"#s": "status"}
-        values: dict[str, Any] = {":s": status.value, ":u": now_iso()}
-        update = "SET #s = :s, updatedDate = :u"
+        changes: dict[str, Any] = {"status": status.value, "updatedDate": now_iso()}
         if chunks_embedded is not None:
-            update += ", chunksEmbedded = :c"
-            values[":c"] = chunks_embedded
+            changes["chunksEmbedded"] = chunks_embedded
         if error is not None:
-            update += ", #e = :e"
-            names["#e"] = "error"
-            values[":e"] = error[:1000]
-        try:
-            self._table.update_item(
-                Key={"repositoryId": record.repository_id, "documentId": record.document_id},
-                UpdateExpression=update, ConditionExpression="attribute_exists(documentId)",
-                ExpressionAttributeNames=names, ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if aws.error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            changes["error"] = error[:1000]
+        return self._conditional(record, changes, "attribute_exists(documentId)")
 
     def heartbeat(self, record: DocumentRecord) -> bool:
-        return self._conditional(record, "SET heartbeatAt = :h", {":h": _decimal(time.time())},
-                                 "attribute_exists(documentId)")
+        return self._conditional(record, {"heartbeatAt": _stamp(time.time())}, "attribute_exists(documentId)")
 
     def claim(self, record: DocumentRecord) -> bool:
         """Take over an orphaned job: True for exactly one caller while the heartbeat it saw is unchanged."""
-        return self._conditional(record, "SET heartbeatAt = :h", {":h": _decimal(time.time()),
-                                                                 ":seen": _decimal(record.heartbeat_at)},
-                                 "heartbeatAt = :seen")
+        return self._conditional(record, {"heartbeatAt": _stamp(time.time())}, "heartbeatAt = :seen",
+                                 {":seen": _stamp(record.heartbeat_at)})
 
-    def _conditional(self, record: DocumentRecord, update: str, values: dict[str, Any], condition: str) -> bool:
+    def _conditional(self, record: DocumentRecord, changes: dict[str, Any], condition: str,
+                     values: dict[str, Any] | None = None) -> bool:
         try:
-            self._table.update_item(Key={"repositoryId": record.repository_id, "documentId": record.document_id},
-                                    UpdateExpression=update, ConditionExpression=condition,
-                                    ExpressionAttributeValues=values)
-        except ClientError as exc:
-            if aws.error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
+            self.table.update(self._key(record), set=changes, condition=condition, values=values)
+        except ConditionFailed:
+            return False
         return True
 
     def delete(self, repository_id: str, document_id: str) -> None:
-        self._table.delete_item(Key={"repositoryId": repository_id, "documentId": document_id})
+        self.table.delete({"repositoryId": repository_id, "documentId": document_id})
 
 
-def _decimal(value: float):
-    from decimal import Decimal
-
-    return Decimal(repr(round(value, 3)))
+def _stamp(value: float) -> float:
+    # Millisecond stamps: `claim` compares the stored value with the one it read, so both must round alike.
+    return round(value, 3)
 
 
 class Throttle:

@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable
 import orjson
 
 from core.platform import PlatformOutputs, load_platform
-from core.registry import VERSION_KEY, ModelRegistry
+from core.registry import VERSION_KEY, ModelRegistry, version_of
 from services.serve.auth import Authenticator
 from services.serve.catalog import ModelCatalog
 from services.serve.dynamo import AsyncDynamo
@@ -166,9 +166,8 @@ class Gateway:
         gc.freeze()
 
     async def _registry_version(self) -> int:
-        item = await self.dynamo.get_item(self.platform.tables.models, {"modelId": {"S": VERSION_KEY}},
-                                          projection=["version"])
-        return int(item["version"]["N"]) if item and "version" in item else 0
+        item = await self.dynamo.get_item(self.platform.tables.models, {"modelId": VERSION_KEY}, projection=["version"])
+        return version_of(item)
 
     async def shutdown(self) -> None:
         await self.catalog.stop()

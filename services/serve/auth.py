@@ -30,7 +30,7 @@ from core import aws
 from core.errors import AuthenticationError, PermissionDeniedError
 from core.platform import AuthOutputs, PlatformOutputs
 from services.serve.cache import ExpiringCache
-from services.serve.tokens import TokenInfo, TokenStore, hash_token, info_from_item
+from services.serve.tokens import TokenInfo, TokenStore, info_from_item, token_key
 
 log = logging.getLogger("lisa.auth")
 
@@ -328,7 +328,7 @@ class Authenticator:
     async def _lookup(self, token: str) -> TokenInfo | None:
         if self.dynamo is None:
             return await asyncio.to_thread(self.tokens.lookup, token)
-        item = await self.dynamo.get_item(self.tokens.table, {"tokenHash": {"S": hash_token(token)}})
+        item = await self.dynamo.get_item(self.tokens.table.name, token_key(token))
         return info_from_item(item) if item else None
 
     async def _single_flight(self, key: str, work: Callable[[str], Awaitable[tuple[Principal, float]]]):

@@ -14,9 +14,9 @@ from typing import Awaitable, Callable
 
 import orjson
 
-from core import aws
 from core.config import LiteLLMModelEntry
 from core.registry import ModelRegistry, Registration
+from core.secrets import SecretReader, SecretUnavailable
 from services.serve.routing import Route, build_routes
 
 log = logging.getLogger("lisa.serve.catalog")
@@ -33,6 +33,7 @@ class ModelCatalog:
         self.passthrough = passthrough
         self.poll_s = poll_s
         self.timeout_s = timeout_s
+        self.secrets = SecretReader()
         self.version: int | None = None
         self.routes: dict[str, Route] = {}
         self.litellm = None  # LiteLLMModels, when any route needs LiteLLM
@@ -45,7 +46,7 @@ class ModelCatalog:
         if version == self.version:
             return False
         registrations = await asyncio.to_thread(self.registry.registrations)
-        api_keys = await asyncio.to_thread(_read_api_keys, registrations)
+        api_keys = await asyncio.to_thread(read_api_keys, self.secrets, registrations)
         routes = build_routes(registrations, self.static_models, api_keys, passthrough=self.passthrough)
         self.litellm = await self._litellm_for([r for r in routes.values() if r.passthrough is None])
         self.routes = routes
@@ -96,13 +97,15 @@ class ModelCatalog:
                     log.warning("registry poll failed (%d in a row): %s", failures, type(exc).__name__)
 
 
-def _read_api_keys(registrations: list[Registration]) -> dict[str, str]:
+def read_api_keys(secrets: SecretReader, registrations: list[Registration]) -> dict[str, str]:
+    """The upstream API keys the registrations name. Read afresh: a registry change may come with a new key (the
+    engine writes the secret before it bumps the version); one that cannot be read keeps its last value."""
     keys: dict[str, str] = {}
     for secret_id in {r.api_key_secret_id for r in registrations if r.api_key_secret_id}:
         try:
-            keys[secret_id] = aws.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
-        except Exception as exc:  # noqa: BLE001 (that model's upstream will refuse us; the others are fine)
-            log.error("could not read the API key secret %s: %s", secret_id, type(exc).__name__)
+            keys[secret_id] = secrets.get(secret_id, max_age_s=0)
+        except SecretUnavailable as exc:  # that model's upstream will refuse us; the others are fine
+            log.error("%s", exc)
     return keys
 
 

@@ -18,6 +18,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 from core import aws
+from core.dynamo import from_attributes, projection_expression, to_attributes
 from core.errors import UpstreamError
 from services.serve.upstream import Upstreams
 
@@ -37,13 +38,12 @@ class AsyncDynamo:
 
     async def get_item(self, table: str, key: dict[str, Any], *, consistent: bool = True,
                        projection: list[str] | None = None) -> dict[str, Any] | None:
-        """The item (DynamoDB's attribute-value JSON) or None; UpstreamError when DynamoDB refuses."""
-        request: dict[str, Any] = {"TableName": table, "Key": key, "ConsistentRead": consistent}
+        """The item (plain values, as core.dynamo gives them) or None; UpstreamError when DynamoDB refuses."""
+        request: dict[str, Any] = {"TableName": table, "Key": to_attributes(key), "ConsistentRead": consistent}
         if projection:
-            names = {f"#p{i}": name for i, name in enumerate(projection)}
-            request.update(ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
-        result = await self._call("GetItem", orjson.dumps(request))
-        return result.get("Item")
+            request["ProjectionExpression"], request["ExpressionAttributeNames"] = projection_expression(projection)
+        item = (await self._call("GetItem", orjson.dumps(request))).get("Item")
+        return from_attributes(item) if item is not None else None
 
     async def _call(self, operation: str, body: bytes) -> dict[str, Any]:
         head = await self._signed_head(operation, body)

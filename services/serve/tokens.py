@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from core import aws
+from core.dynamo import Table
 from core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from core.schema import CamelModel
 
@@ -59,36 +59,35 @@ def new_token() -> str:
 
 def token_item(token_hash: str, info: TokenInfo) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "tokenHash": {"S": token_hash},
-        "tokenId": {"S": info.token_id},
-        "owner": {"S": info.owner},
-        "username": {"S": info.username},
-        "groups": {"L": [{"S": g} for g in info.groups]},
-        "isAdmin": {"BOOL": info.is_admin},
-        "name": {"S": info.name},
-        "createdAt": {"N": repr(info.created_at)},
+        "tokenHash": token_hash, "tokenId": info.token_id, "owner": info.owner, "username": info.username,
+        "groups": list(info.groups), "isAdmin": info.is_admin, "name": info.name, "createdAt": info.created_at,
     }
     if info.created_by:
-        item["createdBy"] = {"S": info.created_by}
+        item["createdBy"] = info.created_by
     if info.token_expiration is not None:
-        item["tokenExpiration"] = {"N": str(info.token_expiration)}
+        item["tokenExpiration"] = info.token_expiration
     return item
+
+
+def token_key(token: str) -> dict[str, str]:
+    """The tokens table's key of a token: its hash, never the token."""
+    return {"tokenHash": hash_token(token)}
 
 
 def info_from_item(item: dict[str, Any]) -> TokenInfo:
     # Items written by hand (LISA's workflow) may lack everything but the key and an expiry.
-    expiration = item.get("tokenExpiration", {}).get("N")
-    owner = item.get("owner", {}).get("S") or "api-token"
+    expiration = item.get("tokenExpiration")
+    owner = item.get("owner") or "api-token"
     return TokenInfo(
-        token_id=item.get("tokenId", {}).get("S") or item["tokenHash"]["S"][:12],
+        token_id=item.get("tokenId") or item["tokenHash"][:12],
         owner=owner,
-        username=item.get("username", {}).get("S") or owner,
-        groups=[g["S"] for g in item.get("groups", {}).get("L", []) if "S" in g],
-        is_admin=item.get("isAdmin", {}).get("BOOL", False),
-        name=item.get("name", {}).get("S", ""),
-        created_at=float(item.get("createdAt", {}).get("N", "0")),
-        created_by=item.get("createdBy", {}).get("S"),
-        token_expiration=int(float(expiration)) if expiration is not None else None,
+        username=item.get("username") or owner,
+        groups=[g for g in item.get("groups", []) if isinstance(g, str)],
+        is_admin=item.get("isAdmin", False),
+        name=item.get("name", ""),
+        created_at=float(item.get("createdAt", 0)),
+        created_by=item.get("createdBy"),
+        token_expiration=int(expiration) if expiration is not None else None,
     )
 
 
@@ -96,11 +95,7 @@ class TokenStore:
     """Issue, look up, list and revoke API tokens in the tokens table (boto3, so call it off the event loop)."""
 
     def __init__(self, table_name: str) -> None:
-        self.table = table_name
-
-    @property
-    def _ddb(self):
-        return aws.client("dynamodb")
+        self.table = Table(table_name)
 
     def issue(
         self,
@@ -132,38 +127,27 @@ class TokenStore:
             created_by=issued_by.id if issued_by else None,
             token_expiration=token_expiration,
         )
-        self._ddb.put_item(TableName=self.table, Item=token_item(hash_token(token), info),
-                           ConditionExpression="attribute_not_exists(tokenHash)")
+        self.table.put(token_item(hash_token(token), info), condition="attribute_not_exists(tokenHash)")
         return token, info
 
     def lookup(self, token: str) -> TokenInfo | None:
         """The token's info, or None when no such token exists (expiry is the caller's check)."""
-        item = self._ddb.get_item(TableName=self.table, Key={"tokenHash": {"S": hash_token(token)}}).get("Item")
+        item = self.table.get(token_key(token))
         return info_from_item(item) if item else None
 
     def list(self, owner: str | None = None) -> list[TokenInfo]:
-        infos = [info_from_item(item) for item in self._scan()]
+        infos = [info_from_item(item) for item in self.table.scan()]
         if owner is not None:
             infos = [i for i in infos if i.owner == owner]
         return sorted(infos, key=lambda i: (i.created_at, i.token_id))
 
     def revoke(self, token_id: str) -> TokenInfo:
-        for item in self._scan():
+        for item in self.table.scan():
             info = info_from_item(item)
             if info.token_id == token_id:
-                self._ddb.delete_item(TableName=self.table, Key={"tokenHash": item["tokenHash"]})
+                self.table.delete({"tokenHash": item["tokenHash"]})
                 return info
         raise NotFoundError(f"no API token with id {token_id}", param="tokenId")
-
-    def _scan(self) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"TableName": self.table}
-        items: list[dict[str, Any]] = []
-        while True:
-            page = self._ddb.scan(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 # CLI -------------------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from core import aws
+from core.dynamo import Table
 from tests.fixtures import processes
 
 AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2/gpu/recommended/image_id"
@@ -42,7 +43,7 @@ def _populate() -> dict[str, str]:
     ddb = aws.client("dynamodb")
     ddb.create_table(TableName="kept", AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
                      KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
-    ddb.put_item(TableName="kept", Item={"k": {"S": "one"}, "v": {"S": "kept value"}})
+    Table("kept").put({"k": "one", "v": "kept value"})
     aws.client("s3").create_bucket(Bucket="kept-bucket")
     aws.client("s3").put_object(Bucket="kept-bucket", Key="doc.txt", Body=b"kept bytes")
     secret_arn = aws.client("secretsmanager").create_secret(Name="kept/secret", SecretString="s3cret")["ARN"]
@@ -67,14 +68,14 @@ def test_state_survives_a_restart(tmp_path: Path, test_output: Path, monkeypatch
     with emulator(snapshot, log, monkeypatch):
         made = _populate()
     with emulator(snapshot, log, monkeypatch):
-        item = aws.client("dynamodb").get_item(TableName="kept", Key={"k": {"S": "one"}})["Item"]
+        item = Table("kept").get({"k": "one"})
         body = aws.client("s3").get_object(Bucket="kept-bucket", Key="doc.txt")["Body"].read()
         secret = aws.client("secretsmanager").get_secret_value(SecretId=made["secret"])["SecretString"]
         login = aws.client("cognito-idp").admin_initiate_auth(
             UserPoolId=made["pool"], ClientId=made["client"], AuthFlow="ADMIN_USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": "alice", "PASSWORD": "Alice-Passw0rd!"})
         service = aws.client("ecs").describe_services(cluster="kept-cluster", services=["kept-svc"])["services"][0]
-    assert (item["v"]["S"], body, secret) == ("kept value", b"kept bytes", "s3cret")
+    assert (item["v"], body, secret) == ("kept value", b"kept bytes", "s3cret")
     assert login["AuthenticationResult"]["IdToken"]
     assert service["serviceArn"] == made["service"] and service["desiredCount"] == 1
 

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from core import aws
+from core.dynamo import Table
 from tests.fixtures.rag import SESSIONS_MAX_BYTES
 
 
@@ -35,8 +36,7 @@ def bob(api_server, as_user):
 
 def item(platform, user_id: str, session_id: str):
     outputs, _ = platform
-    return aws.client("dynamodb").get_item(TableName=outputs.tables.sessions, ConsistentRead=True, Key={
-        "userId": {"S": user_id}, "sessionId": {"S": session_id}}).get("Item")
+    return Table(outputs.tables.sessions).get({"userId": user_id, "sessionId": session_id}, consistent=True)
 
 
 def test_a_saved_session_reads_back_as_sent(alice):
@@ -181,7 +181,7 @@ def test_deleting_a_large_session_removes_its_s3_object(alice, platform):
     outputs, _ = platform
     sid = new_id()
     alice("PUT", f"/session/{sid}", json=large_body(500))
-    key = item(platform, "alice-id", sid)["bodyKey"]["S"]
+    key = item(platform, "alice-id", sid)["bodyKey"]
     alice("DELETE", f"/session/{sid}")
     listed = aws.client("s3").list_objects_v2(Bucket=outputs.buckets.sessions, Prefix=key)
     assert listed.get("KeyCount", 0) == 0
@@ -191,7 +191,7 @@ def test_a_large_session_that_shrinks_moves_back_into_the_table(alice, platform)
     outputs, _ = platform
     sid = new_id()
     alice("PUT", f"/session/{sid}", json=large_body(500))
-    key = item(platform, "alice-id", sid)["bodyKey"]["S"]
+    key = item(platform, "alice-id", sid)["bodyKey"]
     alice("PUT", f"/session/{sid}", json=session_body())
     assert "body" in item(platform, "alice-id", sid)
     assert aws.client("s3").list_objects_v2(Bucket=outputs.buckets.sessions, Prefix=key).get("KeyCount", 0) == 0

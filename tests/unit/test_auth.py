@@ -236,7 +236,7 @@ def test_token_item_round_trips_without_the_token():
 
 
 def test_hand_written_item_with_only_hash_and_expiry_is_read():
-    info = info_from_item({"tokenHash": {"S": "f" * 64}, "tokenExpiration": {"N": "10"}})
+    info = info_from_item({"tokenHash": "f" * 64, "tokenExpiration": 10})
     assert info.expired(now=11) and not info.is_admin
 
 

@@ -15,10 +15,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from botocore.exceptions import ClientError
 from pulumi import automation as auto
 
-from core import aws, naming
+from core import naming
+from core import secrets as secret_store
 from core.errors import ConflictError, ModelNotFoundError
 from core.leases import Lease, LeaseTimeout
 from core.models import TRANSITIONAL, ModelRecord, ModelStatus, settle
@@ -209,30 +209,13 @@ class DeploymentEngine:
 
     def api_key_secret(self, model_id: str) -> str | None:
         name = self.api_key_secret_name(model_id)
-        try:
-            described = aws.client("secretsmanager").describe_secret(SecretId=name)
-        except ClientError as exc:
-            if aws.error_code(exc) == "ResourceNotFoundException":
-                return None
-            raise
-        return None if described.get("DeletedDate") else name
+        return name if secret_store.exists(name) else None
 
     def store_api_key(self, model_id: str, api_key: str) -> None:
-        sm, name = aws.client("secretsmanager"), self.api_key_secret_name(model_id)
-        try:
-            sm.create_secret(Name=name, SecretString=api_key, Description=f"API key of LISA model {model_id}")
-        except ClientError as exc:
-            if aws.error_code(exc) != "ResourceExistsException":
-                raise
-            sm.put_secret_value(SecretId=name, SecretString=api_key)
+        secret_store.put(self.api_key_secret_name(model_id), api_key, description=f"API key of LISA model {model_id}")
 
     def _delete_api_key(self, model_id: str) -> None:
-        try:
-            aws.client("secretsmanager").delete_secret(SecretId=self.api_key_secret_name(model_id),
-                                                        ForceDeleteWithoutRecovery=True)
-        except ClientError as exc:
-            if aws.error_code(exc) != "ResourceNotFoundException":
-                raise
+        secret_store.delete(self.api_key_secret_name(model_id))
 
     # previews --------------------------------------------------------------------------------------------------
     def preview(self, record: ModelRecord, *, new_model: bool = False) -> dict[str, Any]:

@@ -208,12 +208,12 @@ def test_expired_api_token(gateway, tokens):
 
 
 def test_hand_written_expired_token_item(gateway, platform):
-    from core import aws
+    from core.dynamo import Table
     from services.serve.tokens import hash_token
 
     outputs, _ = platform
-    aws.client("dynamodb").put_item(TableName=outputs.tables.tokens, Item={
-        "tokenHash": {"S": hash_token("lisa-handwritten-old")}, "tokenExpiration": {"N": str(int(time.time()) - 60)}})
+    Table(outputs.tables.tokens).put({"tokenHash": hash_token("lisa-handwritten-old"),
+                                      "tokenExpiration": int(time.time()) - 60})
     assert _status(gateway, _bearer("lisa-handwritten-old")) == 401
 
 

@@ -1,0 +1,42 @@
+"""The pure parts of core/dynamo.py: plain values to DynamoDB's attribute values and back, and update expressions."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.dynamo import attribute_value, from_attributes, projection_expression, to_attributes, update_expression
+
+
+def test_plain_values_round_trip():
+    item = {"s": "text", "i": 42, "f": 1.25, "t": True, "none": None, "list": [1, "a", [2.5]], "map": {"k": {"n": 3}},
+            "strings": {"a", "b"}, "numbers": {1, 2}, "bytes": b"\x00\x01"}
+    assert from_attributes(to_attributes(item)) == item
+
+
+def test_numbers_are_decimal_strings_and_come_back_int_when_whole():
+    assert attribute_value(0.1) == {"N": "0.1"}
+    assert attribute_value(1712345678.123456) == {"N": "1712345678.123456"}
+    assert from_attributes({"n": {"N": "3.0"}, "m": {"N": "3.5"}}) == {"n": 3, "m": 3.5}
+    assert isinstance(from_attributes({"n": {"N": "3.0"}})["n"], int)
+
+
+def test_attribute_values_are_dynamodbs_own():
+    assert to_attributes({"k": "v", "b": False, "l": ["x"]}) == {"k": {"S": "v"}, "b": {"BOOL": False},
+                                                                  "l": {"L": [{"S": "x"}]}}
+
+
+def test_update_expression_names_every_attribute():
+    expression, names, values = update_expression(set={"status": "x", "spec": "{}"}, remove=["reason"],
+                                                  add={"version": 1})
+    assert expression == "SET #s0 = :s0, #s1 = :s1 ADD #a0 :a0 REMOVE #r0"
+    assert names == {"#s0": "status", "#s1": "spec", "#a0": "version", "#r0": "reason"}
+    assert values == {":s0": "x", ":s1": "{}", ":a0": 1}
+
+
+def test_update_expression_of_nothing_is_refused():
+    with pytest.raises(ValueError):
+        update_expression()
+
+
+def test_projection_uses_placeholders_for_reserved_words():
+    assert projection_expression(["name", "status"]) == ("#p0, #p1", {"#p0": "name", "#p1": "status"})
