@@ -74,7 +74,8 @@ class SmolLM2:
     """Thread-safe: `generate` may run on several threads at once (up to `parallel` are batched together)."""
 
     def __init__(self, model_path: Path | None = None, *, threads: int = 0, parallel: int = 2,
-                 context_tokens: int = 4096, max_output_tokens: int = 1024, spin: bool = False) -> None:
+                 context_tokens: int = 4096, max_output_tokens: int = 1024, prompt_cache_mib: int = 256,
+                 spin: bool = False) -> None:
         # libgomp reads this once, when xllamacpp's library is loaded.
         os.environ.setdefault("OMP_WAIT_POLICY", "ACTIVE" if spin else "PASSIVE")
         import xllamacpp as xlc
@@ -87,6 +88,7 @@ class SmolLM2:
         params.n_parallel = parallel
         params.n_ctx = min(context_tokens, CONTEXT_LIMIT) * parallel  # split evenly between the slots
         params.n_predict = max_output_tokens
+        params.cache_ram_mib = prompt_cache_mib
         params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads or (os.cpu_count() or 1)
         params.verbosity = 0
         params.hostnames = [os.path.join(self._socket_dir, "llama.sock")]

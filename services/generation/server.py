@@ -195,7 +195,7 @@ def create_app(settings: GenerationServerSettings | None = None, model: SmolLM2 
     settings = settings or GenerationServerSettings()
     model = model or SmolLM2(threads=settings.threads, parallel=settings.parallel,
                              context_tokens=settings.context_tokens, max_output_tokens=settings.max_output_tokens,
-                             spin=settings.spin)
+                             prompt_cache_mib=settings.prompt_cache_mib, spin=settings.spin)
     chat = ChatCompletions(settings, model)
     started = time.time()
 

@@ -20,4 +20,6 @@ class GenerationServerSettings(ModelServerSettings):
     queue: int = Field(default=8, ge=0, le=1000, description="requests that may wait for a slot; more get a 429")
     context_tokens: int = Field(default=4096, ge=256, le=8192, description="prompt + answer, per request")
     max_output_tokens: int = Field(default=1024, ge=1, le=8192, description="the default and the cap of max_tokens")
+    # llama.cpp keeps past conversations' KV cache in memory to resume them fast (8 GiB by default): bounded here.
+    prompt_cache_mib: int = Field(default=256, ge=0, description="memory for cached conversations; 0 = none")
     max_body_kib: int = Field(default=1024, ge=1, description="request bodies larger than this are refused (413)")
