@@ -10,10 +10,11 @@ class LisaError(Exception):
     status: int = 400
     error: str = "LisaError"
 
-    def __init__(self, message: str, *, param: str | None = None) -> None:
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        self.code = code  # a machine-readable reason where a surface has one (OpenAI's `code`)
 
 
 class InvalidInputError(LisaError):

@@ -73,6 +73,15 @@ def stand_in_stats(stand_in_upstream: str):
 
 
 @pytest.fixture(scope="session")
+def trap():
+    """A loopback listener that must receive nothing (tests/fixtures/trap.py); check `trap.hits` is empty."""
+    from tests.fixtures.trap import trap_listener
+
+    with trap_listener() as listener:
+        yield listener
+
+
+@pytest.fixture(scope="session")
 def platform(moto_endpoint: str):
     """The test stage provisioned in the emulator (tables, buckets, secret, GPU cluster, model ALB, Cognito).
 

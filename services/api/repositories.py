@@ -84,6 +84,7 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
 from core.errors import InvalidInputError, ValidationError
+from core.openai_requests import CHAT, check_request
 from core.schema import describe_validation_errors
 from services.rag.errors import DocumentTooLargeError, GatewayError, ModelRefusedError, StoreUnavailableError
 from services.rag.gateway import ChatGateway, error_message
@@ -315,6 +316,7 @@ async def rag_chat(repositoryId: str, request: Request, principal: Principal = D
         raise ValidationError("topK must be an integer", param="topK")
     if embedding_model is not None and not isinstance(embedding_model, str):
         raise ValidationError("embeddingModel must be a model id", param="embeddingModel")
+    check_request(CHAT, body)  # the body goes on to serve: only OpenAI's allow-listed fields, in range
     query = last_user_query(body["messages"])
     hits = await run_in_threadpool(service.search, principal, repositoryId, query, top_k, embedding_model)
     body["messages"] = rag_messages(body["messages"], hits)

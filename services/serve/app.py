@@ -54,16 +54,26 @@ class ClientGone(Exception):
 
 async def _read_body(receive, limit: int) -> bytes:
     message = await receive()
-    body = message.get("body", b"")
-    while message.get("more_body"):
-        message = await receive()
-        body += message.get("body", b"")
-        if len(body) > limit:
-            raise OpenAIError(413, f"the request body is larger than {limit >> 20} MiB", "invalid_request_error",
-                              "request_too_large")
     if message["type"] == "http.disconnect":
         raise ClientGone
-    return body
+    body = message.get("body", b"")
+    if len(body) > limit:
+        raise OpenAIError(413, f"the request body is larger than {limit >> 20} MiB", "invalid_request_error",
+                          "request_too_large")
+    if not message.get("more_body"):
+        return body  # the usual case: one message, no copy
+    parts, size = [body], len(body)
+    while message.get("more_body"):
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        part = message.get("body", b"")
+        size += len(part)
+        if size > limit:
+            raise OpenAIError(413, f"the request body is larger than {limit >> 20} MiB", "invalid_request_error",
+                              "request_too_large")
+        parts.append(part)
+    return b"".join(parts)
 
 
 async def _until_disconnect(receive) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any, AsyncIterator
 
+from core.openai_requests import CHAT, FIELDS
 from services.serve.openai_errors import OpenAIError
 from services.serve.routing import Route
 from services.serve.streaming import ChatChunkNormalizer
@@ -31,6 +32,14 @@ def router_signature(routes: list[Route]) -> tuple:
     return tuple(sorted((r.name, repr(sorted(r.litellm_params.items()))) for r in routes))
 
 
+def litellm_kwargs(endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """LiteLLM's call kwargs, built only from the endpoint's allow-listed OpenAI fields: LiteLLM lets kwargs such as
+    api_base override a deployment's params, so nothing else may get in (serve has refused it already; this keeps
+    it true for any caller of this class)."""
+    allowed = FIELDS[endpoint]
+    return {k: v for k, v in payload.items() if k in allowed}
+
+
 class LiteLLMModels:
     def __init__(self, routes: list[Route], *, timeout_s: float) -> None:
         litellm = _litellm()
@@ -39,7 +48,9 @@ class LiteLLMModels:
         self.router = litellm.Router(model_list=model_list, num_retries=0, timeout=timeout_s)
 
     async def call(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
-        args = {k: v for k, v in payload.items() if k not in ("stream", "stream_options")}
+        args = litellm_kwargs(endpoint, payload)
+        args.pop("stream", None)
+        args.pop("stream_options", None)
         try:
             if endpoint == "chat/completions":
                 response = await self.router.acompletion(**args)
@@ -55,7 +66,7 @@ class LiteLLMModels:
         """OpenAI-exact chat chunks (see streaming.ChatChunkNormalizer)."""
         include_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
         normalizer = ChatChunkNormalizer(payload["model"], include_usage)
-        args = {**payload, "stream": True}
+        args = {**litellm_kwargs(CHAT, payload), "stream": True}
         try:
             stream = await self.router.acompletion(**args)
             async for chunk in stream:

@@ -49,7 +49,7 @@ def as_openai_error(exc: BaseException) -> OpenAIError:
     if isinstance(exc, NotFoundError):
         return OpenAIError(404, exc.message, "invalid_request_error", "not_found", exc.param)
     if isinstance(exc, LisaError) and exc.status < 500:
-        return OpenAIError(400, exc.message, "invalid_request_error", None, exc.param)
+        return OpenAIError(400, exc.message, "invalid_request_error", exc.code, exc.param)
     return OpenAIError(500, "the gateway failed to handle the request", "server_error", "internal_error")
 
 

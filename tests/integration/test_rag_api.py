@@ -167,6 +167,19 @@ def test_rag_chat_with_an_unknown_model_passes_on_the_404(api, corpus):
     assert response.status_code == 404 and response.json()["error"] == "ModelError"
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize("field", ["api_base", "base_url", "aws_bedrock_runtime_endpoint"])
+def test_rag_chat_refuses_fields_off_the_allow_list_before_anything_leaves(api, corpus, trap, stand_in_stats, field,
+                                                                          stream):
+    before = stand_in_stats()["requests"]
+    response = api("POST", f"/repository/{REPO}/chat/completions", json={
+        "model": "rag-chat", "stream": stream, field: trap.url,
+        "messages": [{"role": "user", "content": "How do plants make sugar?"}]})
+    assert response.status_code == 400 and response.json()["error"] == "InvalidInputError"
+    assert field in response.json()["message"]
+    assert trap.hits == [] and stand_in_stats()["requests"] == before + 1
+
+
 def test_rag_chat_needs_a_user_question(api, corpus):
     response = api("POST", f"/repository/{REPO}/chat/completions",
                    json={"model": "rag-chat", "messages": [{"role": "system", "content": "only a system prompt"}]})
