@@ -26,13 +26,14 @@ import httptools
 
 from core.errors import UpstreamError, UpstreamTimeoutError
 
-_PAUSE_AT = 1 << 20  # buffered body bytes beyond which we stop reading from the upstream
+_PAUSE_AT = 1 << 20  # buffered stream bytes beyond which we stop reading from the upstream until the client catches up
+MAX_ANSWER_BYTES = 64 << 20  # a whole (non-streamed) answer larger than this is refused: a hostile upstream's memory bomb
 
 
 class UpstreamResponse:
     __slots__ = ("status", "headers", "_conn", "_chunks", "_buffered", "_waiter", "_error", "complete",
                  "_headers_done", "_timer", "_timeout", "_loop", "bytes_received", "_paused", "_until_close",
-                 "_last_activity")
+                 "_last_activity", "_limit")
 
     def __init__(self, conn: _Connection, timeout: float) -> None:
         self.status = 0
@@ -47,6 +48,7 @@ class UpstreamResponse:
         self._headers_done = False
         self._paused = False
         self._until_close = False
+        self._limit: int | None = None  # set by read(): the whole body is wanted, up to this many bytes
         self._loop = conn.loop
         self._timeout = timeout
         self._last_activity = self._loop.time()
@@ -60,11 +62,20 @@ class UpstreamResponse:
                 return value
         return None
 
-    async def read(self) -> bytes:
-        """The whole body."""
+    async def read(self, limit: int = MAX_ANSWER_BYTES) -> bytes:
+        """The whole body; UpstreamError when it is larger than `limit` bytes."""
+        declared = self.header(b"content-length")
+        if self._buffered > limit or (declared is not None and declared.isdigit() and int(declared) > limit):
+            self.close()
+            raise _too_large(limit)
+        self._limit = limit
+        if self._paused:  # bytes that arrived before this call paused the transport (a stream's back-pressure)
+            self._paused = False
+            self._conn.resume()
         while not self.complete:
             await self._wait()
         return b"".join(self._chunks)
+
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         """Body bytes as they arrive; raises UpstreamError if the upstream stops half-way."""
@@ -131,7 +142,12 @@ class UpstreamResponse:
     def _on_body(self, data: bytes) -> None:
         self._chunks.append(data)
         self._buffered += len(data)
-        if self._buffered > _PAUSE_AT and not self._paused:
+        if self._limit is not None:
+            if self._buffered > self._limit:
+                self._fail(_too_large(self._limit))
+                self._conn.close()
+                return
+        elif self._buffered > _PAUSE_AT and not self._paused:
             self._paused = True
             self._conn.pause()
         self._last_activity = self._loop.time()
@@ -141,6 +157,10 @@ class UpstreamResponse:
         self.complete = True
         self._timer.cancel()
         self._wake()
+
+
+def _too_large(limit: int) -> UpstreamError:
+    return UpstreamError(f"the upstream's answer is larger than {limit >> 20} MiB")
 
 
 class _Connection(asyncio.Protocol):
