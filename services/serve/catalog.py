@@ -2,7 +2,8 @@
 
 A background task polls the registry's version (one small consistent read) every `poll_s`; only when it moves are
 the registrations scanned, their API keys read from Secrets Manager and the routes rebuilt. The new table replaces
-the old in one assignment, so a request in flight keeps the route it started with and none is dropped.
+the old in one assignment, so a request in flight keeps the route it started with and none is dropped. Each model's
+backend (pass-through or LiteLLM, services/serve/inference.py) is chosen here, once per rebuild.
 """
 
 from __future__ import annotations
@@ -10,21 +11,28 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, NamedTuple
 
 import orjson
 
 from core.config import LiteLLMModelEntry
 from core.registry import ModelRegistry, Registration
 from core.secrets import SecretReader, SecretUnavailable
+from services.serve.inference import Backend, LiteLLMBackend, PassthroughBackend
 from services.serve.routing import Route, build_routes
+from services.serve.upstream import Upstreams
 
 log = logging.getLogger("lisa.serve.catalog")
 
 
+class ServedModel(NamedTuple):
+    route: Route
+    backend: Backend
+
+
 class ModelCatalog:
-    def __init__(self, registry: ModelRegistry, static_models: list[LiteLLMModelEntry], *, passthrough: bool = True,
-                 poll_s: float = 0.5, timeout_s: float = 600.0,
+    def __init__(self, registry: ModelRegistry, static_models: list[LiteLLMModelEntry], upstreams: Upstreams, *,
+                 passthrough: bool = True, poll_s: float = 0.5, timeout_s: float = 600.0, meter_streams: bool = True,
                  read_version: Callable[[], Awaitable[int]] | None = None) -> None:
         self.registry = registry
         # The poll's one read; by default boto3 in a thread, serve passes an on-loop reader (services/serve/dynamo.py).
@@ -34,8 +42,10 @@ class ModelCatalog:
         self.poll_s = poll_s
         self.timeout_s = timeout_s
         self.secrets = SecretReader()
+        self.upstreams = upstreams
+        self.meter_streams = meter_streams
         self.version: int | None = None
-        self.routes: dict[str, Route] = {}
+        self.models: dict[str, ServedModel] = {}
         self.litellm = None  # LiteLLMModels, when any route needs LiteLLM
         self.models_body = b'{"object":"list","data":[]}'
         self._task: asyncio.Task | None = None
@@ -49,11 +59,20 @@ class ModelCatalog:
         api_keys = await asyncio.to_thread(read_api_keys, self.secrets, registrations)
         routes = build_routes(registrations, self.static_models, api_keys, passthrough=self.passthrough)
         self.litellm = await self._litellm_for([r for r in routes.values() if r.passthrough is None])
-        self.routes = routes
-        self.models_body = models_list_body(routes)
+        self._serve(routes)
         self.version = version
         log.info("routing %d models (registry version %d)", len(routes), version)
         return True
+
+    def _serve(self, routes: dict[str, Route]) -> None:
+        self.models = {name: ServedModel(route, self._backend(route)) for name, route in routes.items()}
+        self.models_body = models_list_body(routes)
+
+    def _backend(self, route: Route) -> Backend:
+        if route.passthrough is not None:
+            return PassthroughBackend(route.passthrough, self.upstreams, timeout_s=self.timeout_s,
+                                      meter_streams=self.meter_streams)
+        return LiteLLMBackend(self.litellm, route.name)
 
     async def _litellm_for(self, routes: list[Route]):
         if not routes:
@@ -71,9 +90,8 @@ class ModelCatalog:
             await self.refresh()
         except Exception as exc:  # noqa: BLE001 (serve the static models; the poll keeps trying)
             log.error("could not read the model registry: %s", type(exc).__name__)
-            if self.version is None and not self.routes:
-                self.routes = build_routes([], self.static_models, {}, passthrough=self.passthrough)
-                self.models_body = models_list_body(self.routes)
+            if self.version is None and not self.models:
+                self._serve(build_routes([], self.static_models, {}, passthrough=self.passthrough))
         self._task = asyncio.create_task(self._poll())
 
     async def stop(self) -> None:

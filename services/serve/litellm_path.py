@@ -10,7 +10,8 @@ import logging
 from typing import Any, AsyncIterator
 
 from core.openai_requests import CHAT, FIELDS
-from services.serve.openai_errors import OpenAIError
+from services.serve.inference import Usage
+from services.serve.openai_errors import from_litellm as openai_error_from_litellm
 from services.serve.routing import Route
 from services.serve.streaming import ChatChunkNormalizer
 
@@ -62,52 +63,25 @@ class LiteLLMModels:
             raise openai_error_from_litellm(exc) from None
         return _plain(response)
 
-    async def stream_chat(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """OpenAI-exact chat chunks (see streaming.ChatChunkNormalizer)."""
-        include_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
+    async def stream_chat(self, payload: dict[str, Any], *,
+                          include_usage: bool) -> AsyncIterator[tuple[dict[str, Any] | None, Usage | None]]:
+        """OpenAI-exact chat chunks (see streaming.ChatChunkNormalizer), then the usage LiteLLM reported. The usage
+        is always asked for (it is metered); its chunk reaches the client only when `include_usage` asks."""
         normalizer = ChatChunkNormalizer(payload["model"], include_usage)
-        args = {**litellm_kwargs(CHAT, payload), "stream": True}
+        args = {**litellm_kwargs(CHAT, payload), "stream": True, "stream_options": {"include_usage": True}}
         try:
             stream = await self.router.acompletion(**args)
             async for chunk in stream:
                 for out in normalizer.feed(_plain(chunk)):
-                    yield out
+                    yield out, None
         except Exception as exc:  # noqa: BLE001
             raise openai_error_from_litellm(exc) from None
         for out in normalizer.finish():
-            yield out
+            yield out, None
+        yield None, Usage.of(normalizer.usage)
 
 
 def _plain(obj: Any) -> dict[str, Any]:
     if isinstance(obj, dict):
         return obj
     return obj.model_dump(exclude_none=True) if hasattr(obj, "model_dump") else dict(obj)
-
-
-def openai_error_from_litellm(exc: Exception) -> OpenAIError:
-    litellm = _litellm()
-    name = type(exc).__name__
-    message = getattr(exc, "message", None) or str(exc) or name
-    message = str(message)[:500]
-    if isinstance(exc, litellm.Timeout):
-        return OpenAIError(504, "the upstream did not answer in time", "server_error", "upstream_timeout")
-    if isinstance(exc, litellm.APIConnectionError):
-        return OpenAIError(502, "the upstream refused or is unreachable", "server_error", "upstream_error")
-    status = getattr(exc, "status_code", None)
-    if not isinstance(status, int):
-        log.error("LiteLLM raised %s", name)
-        return OpenAIError(502, "the upstream call failed", "server_error", "upstream_error")
-    if status in (401, 403):
-        return OpenAIError(502, "the upstream refused the gateway's credentials", "server_error", "upstream_auth")
-    headers = []
-    response = getattr(exc, "response", None)
-    retry_after = getattr(getattr(response, "headers", None), "get", lambda _k: None)("retry-after")
-    if retry_after:
-        headers.append((b"retry-after", str(retry_after).encode()))
-    if status == 429:
-        return OpenAIError(429, message, "rate_limit_error", "rate_limit_exceeded", headers=headers)
-    if status == 500:  # LiteLLM raises it for its own failures too: not the caller's fault, nor ours to hide
-        return OpenAIError(502, message, "server_error", "upstream_error", headers=headers)
-    if status > 500:
-        return OpenAIError(status, message, "server_error", "upstream_error", headers=headers)
-    return OpenAIError(status, message, "invalid_request_error", None)

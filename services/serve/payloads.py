@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from core.errors import InvalidInputError
 from core.openai_requests import check_request
 from services.serve.openai_errors import bad_request
 
@@ -21,5 +22,8 @@ def parse_request(endpoint: str, body: bytes) -> dict[str, Any]:
         raise bad_request("the request body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise bad_request("the request body must be a JSON object")
-    check_request(endpoint, payload)
+    try:
+        check_request(endpoint, payload)
+    except InvalidInputError as exc:
+        raise bad_request(exc.message, exc.param, exc.code) from None
     return payload

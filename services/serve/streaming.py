@@ -62,6 +62,11 @@ class ChatChunkNormalizer:
                 out.append(self._chunk(index, delta, None, choice.get("logprobs")))
         return out
 
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        """The usage the provider reported, whether or not the client asked for its chunk."""
+        return self._usage
+
     def finish(self) -> list[dict[str, Any]]:
         """The closing chunks: each choice's finish_reason (once), then the usage chunk if asked for."""
         if self._base is None:
