@@ -20,6 +20,7 @@ from core.errors import LisaError
 from core.platform import PlatformOutputs, load_platform
 from core.schema import describe_validation_errors
 from services.api import models, repositories, sessions, tokens
+from services.api.body_limit import BodyLimitMiddleware, BodyLimits
 from services.api.engine import build_engine
 from services.api.settings import ApiSettings
 from services.serve.auth import Authenticator
@@ -54,6 +55,19 @@ async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
     return _error(500, "InternalError", "the server could not complete the request")
 
 
+def body_limits() -> BodyLimits:
+    """Per-route body limits (413 past them): whole sessions, uploaded documents, chat bodies; 1 MiB elsewhere."""
+    from services.api.session_store import SessionSettings
+    from services.rag.settings import RagSettings
+
+    document = RagSettings().max_document_bytes
+    return BodyLimits(default=1 << 20, rules=(
+        ("PUT", r"/session/[^/]+", SessionSettings().max_bytes),
+        ("POST", r"/repository/[^/]+/document", document + (1 << 20)),  # multipart overhead and form fields
+        ("POST", r"/repository/[^/]+/chat/completions", 32 << 20),  # a long conversation, as serve accepts
+    ))
+
+
 def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | None = None) -> FastAPI:
     platform = platform or load_platform()
     settings = settings or ApiSettings()
@@ -76,6 +90,7 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
     app.state.settings = settings
     app.state.authenticator = Authenticator.from_platform(platform)
     # Credentials travel in headers, never cookies, so any origin may call (the UI may be served elsewhere).
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits())
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                        allow_methods=["*"], allow_headers=["*"])
     app.add_exception_handler(LisaError, _lisa_error)

@@ -1,0 +1,20 @@
+"""The api's shared contract pieces: error responses for OpenAPI and per-route body limits."""
+
+from __future__ import annotations
+
+from services.api.body_limit import BodyLimits
+from services.api.contract import ErrorBody, errors
+
+
+def test_every_route_documents_the_common_statuses_with_lisas_error_body():
+    responses = errors(404, 409)
+    assert {400, 401, 403, 404, 409, 413, 422, 500} == set(responses)
+    assert all(r["model"] is ErrorBody for r in responses.values())
+
+
+def test_body_limits_first_matching_rule_wins():
+    limits = BodyLimits(default=10, rules=(("PUT", r"/session/[^/]+", 100), ("*", r"/upload/.*", 1000)))
+    assert limits.for_request("PUT", "/session/abc") == 100
+    assert limits.for_request("PUT", "/session/abc/name") == 10
+    assert limits.for_request("POST", "/upload/x/y") == 1000
+    assert limits.for_request("POST", "/other") == 10
