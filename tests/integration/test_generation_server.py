@@ -109,6 +109,23 @@ def test_offered_tools_still_get_an_answer(client):
     assert result.choices[0].message.content and not result.choices[0].message.tool_calls
 
 
+def test_the_serve_gateway_routes_chat_to_it_whole_and_streamed(platform, chat_server, test_output):
+    from core.models import ModelType
+    from tests.fixtures.rag import register_model, wait_routable
+    from tests.fixtures.stage import TEST_MASTER_KEY
+
+    outputs, _ = platform
+    register_model(outputs, "local-chat", "smollm2-135m-instruct", f"{chat_server}/v1", ModelType.TEXTGEN, api_key=KEY)
+    with processes.serve_app(outputs.model_dump_json(), log=test_output / "generation-serve-gateway.log") as (base, _):
+        wait_routable(base, ["local-chat"], TEST_MASTER_KEY)
+        gateway = openai.OpenAI(base_url=f"{base}/v2/serve", api_key=TEST_MASTER_KEY, max_retries=0, timeout=60)
+        options = {"model": "local-chat", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4}
+        whole = gateway.chat.completions.create(**options)
+        chunks = list(gateway.chat.completions.create(**options, stream=True, stream_options={"include_usage": True}))
+    assert whole.choices[0].message.content and whole.usage.completion_tokens <= 4
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) and chunks[-1].usage is not None
+
+
 def test_models_lists_the_served_model(client):
     assert [m.id for m in client.models.list().data] == ["smollm2-135m-instruct"]
 
