@@ -24,7 +24,7 @@ setup:
 	@tools/bootstrap.sh
 
 run:
-	@tools/bootstrap.sh venv pulumi web
+	@tools/bootstrap.sh venv pulumi opensearch web
 	@$(PY) -m services.local --state-dir "$(STATE)"
 
 test:

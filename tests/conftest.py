@@ -1,7 +1,7 @@
 """Session-wide servers shared by the integration, engine and e2e tests.
 
-Each is started once per test session on a free port and stopped at the end: the moto server (AWS emulator) and
-the stand-in OpenAI-compatible upstream. Unit tests use none of them.
+Each is started once per test session on a free port and stopped at the end: the moto server (AWS emulator), the
+stand-in OpenAI-compatible upstream, the embedded PostgreSQL and the OpenSearch node. Unit tests use none of them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import pytest
 import requests
 
 from tests.fixtures import processes
+from tests.fixtures.opensearch import FIXTURE as OPENSEARCH_FIXTURE
+from tests.fixtures.opensearch import SESSION_NODE
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
@@ -31,6 +33,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return _ORDER.index(parts[0]) if parts and parts[0] in _ORDER else len(_ORDER)
 
     items.sort(key=rank)  # stable: the order within a suite is kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(OPENSEARCH_FIXTURE in getattr(item, "fixturenames", ()) for item in session.items):
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        SESSION_NODE.launch(OUTPUT / "opensearch.log")  # starts while the tests before the first user run
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    SESSION_NODE.stop()
 
 
 @pytest.fixture(scope="session")
@@ -112,6 +124,13 @@ def pg_dsn(tmp_path_factory: pytest.TempPathFactory, test_output: Path):
         yield server.dsn
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(test_output: Path) -> str:
+    """Base URL of a real OpenSearch 2.19.1 node with the k-NN plugin (services/local/opensearch.py): plain HTTP on
+    127.0.0.1, a temp data dir, one for the session (tests/fixtures/opensearch.py)."""
+    return SESSION_NODE.url(test_output / "opensearch.log")
 
 
 # Fixtures of the RAG, embedding and session tests (embedding server, serve gateway with RAG models, RAG service).

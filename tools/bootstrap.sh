@@ -3,12 +3,14 @@
 # Heavy things are cached outside the repo under $LISA_CACHE (default ~/.cache/lisa):
 #   venv-<hash of requirements.txt>/   the Python environment
 #   pulumi/<version>/bin/              the Pulumi CLI built from tools/pulumi, plus the dynamic-provider host
-# Usage: tools/bootstrap.sh [venv] [pulumi] [web] [browser] [bench]   (no argument: all but bench)
+#   opensearch/<version>-<hash>/       the OpenSearch node's jars and launcher built from tools/opensearch
+#   maven/                             Maven's downloads for it
+# Usage: tools/bootstrap.sh [venv] [pulumi] [opensearch] [web] [browser] [bench]   (no argument: all but bench)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${LISA_CACHE:-$HOME/.cache/lisa}
 mkdir -p "$cache"
-want=${*:-venv pulumi web browser}
+want=${*:-venv pulumi opensearch web browser}
 has() { case " $want " in *" $1 "*) return 0;; *) return 1;; esac; }
 log() { echo "bootstrap: $*" >&2; }
 quiet() { local out; if ! out=$("$@" 2>&1); then echo "$out" >&2; return 1; fi; }
@@ -55,6 +57,12 @@ apt_install() {
   quiet $sudo apt-get update -q
   quiet $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
 }
+
+if has opensearch; then
+  # Java 17 and Maven build and run the local OpenSearch node.
+  command -v mvn >/dev/null || { log "installing Java 17 and Maven for the OpenSearch node"; apt_install openjdk-17-jdk-headless maven; }
+  "$repo/tools/opensearch/build.sh" >/dev/null
+fi
 
 if has bench; then
   # Benchmarks only: wrk as the load generator, and the modules LiteLLM's proxy needs (the peer baseline).

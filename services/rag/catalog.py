@@ -65,6 +65,7 @@ class DefaultStores:
         self.platform = platform
         self.settings = settings
         self._pools: dict[str, object] = {}
+        self._clients: dict[str, object] = {}
         self._lock = threading.Lock()
 
     def __call__(self, repository: Repository) -> VectorStore:
@@ -78,15 +79,21 @@ class DefaultStores:
                     pool = self._pools[dsn] = open_pool(dsn, self.settings.pg_pool_size, self.settings.hnsw_ef_search)
             return PgVectorStore(repository.id, pool, m=self.settings.hnsw_m,  # type: ignore[arg-type]
                                  ef_construction=self.settings.hnsw_ef_construction)
-        from services.rag.stores.opensearch import OpenSearchStore, opensearch_client
+        from services.rag.stores.opensearch import OpenSearchStore, local_client, opensearch_client
 
-        if not repository.outputs.endpoint:
+        endpoint = self.settings.opensearch_url or repository.outputs.endpoint
+        if not endpoint:
             raise StoreUnavailableError(f"repository {repository.id} has no OpenSearch endpoint configured")
-        return OpenSearchStore(repository.id, opensearch_client(repository.outputs.endpoint, self.platform.region))
+        with self._lock:
+            client = self._clients.get(endpoint)
+            if client is None:
+                client = self._clients[endpoint] = (local_client(endpoint) if self.settings.opensearch_url
+                                                     else opensearch_client(endpoint, self.platform.region))
+        return OpenSearchStore(repository.id, client)  # type: ignore[arg-type]
 
     def close(self) -> None:
-        for pool in self._pools.values():
-            pool.close()  # type: ignore[attr-defined]
+        for resource in [*self._pools.values(), *self._clients.values()]:
+            resource.close()  # type: ignore[attr-defined]
 
 
 class Catalog:

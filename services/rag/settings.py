@@ -14,6 +14,9 @@ class RagSettings(BaseSettings):
     # pgvector repositories use this DSN when set (the local stack's embedded Postgres); else the RDS instance of the
     # repository's RagStores outputs with the credentials in its secret.
     pg_dsn: str | None = None
+    # OpenSearch repositories use this node (plain HTTP, unsigned: the local stack's embedded node) when set; else the
+    # domain endpoint of the repository's RagStores outputs, signed with the platform's AWS credentials (SigV4).
+    opensearch_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     default_embedding_model: str | None = Field(default=None, description="when neither request nor repository names one")
     max_document_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="files of this size or more are refused")
     max_query_chars: int = Field(default=10_000, ge=1)

@@ -28,6 +28,19 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class ChunkFilter:
+    """Which chunks a search may return. Each non-empty field is a condition and all must hold; its values are
+    alternatives. An empty filter restricts nothing. A store applies it inside the vector search (OpenSearch's
+    filtered k-NN, a WHERE in pgvector's index scan), so a search still returns up to top_k matching chunks."""
+
+    document_ids: frozenset[str] = frozenset()
+    document_names: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.document_ids or self.document_names)
+
+
+@dataclass(frozen=True)
 class StoreInfo:
     dimension: int
     embedding_model: str
@@ -42,6 +55,11 @@ class DocumentWriter(ABC):
 
 
 class VectorStore(ABC):
+    """One repository's chunks and their vectors. `prepare` fixes the dimension on first ingest; `writer` adds one
+    document atomically; `search` is a k-NN query, optionally filtered; `delete_document` and `count` work per
+    document. Errors: StoreUnavailableError when the store cannot be reached, EmbeddingModelError on a dimension
+    mismatch; a store refusing a request is a GatewayError."""
+
     @abstractmethod
     def info(self) -> StoreInfo | None:
         """The dimension and embedding model fixed by the first ingest; None before it."""
@@ -59,7 +77,8 @@ class VectorStore(ABC):
         """Remove every chunk of the document; returns how many there were."""
 
     @abstractmethod
-    def search(self, vector: np.ndarray, top_k: int) -> list[Hit]: ...
+    def search(self, vector: np.ndarray, top_k: int, chunk_filter: ChunkFilter | None = None) -> list[Hit]:
+        """The top_k chunks closest to `vector` (cosine) among those `chunk_filter` admits, closest first."""
 
     @abstractmethod
     def count(self, document_id: str | None = None) -> int: ...

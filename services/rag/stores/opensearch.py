@@ -1,7 +1,14 @@
-"""OpenSearch store: one k-NN index per repository (`knn_vector`, HNSW on Lucene, cosine), bulk ingest, k-NN query.
+"""OpenSearch store: one k-NN index per repository (`knn_vector`, HNSW on Lucene, cosine), bulk ingest, k-NN query
+(optionally filtered: Lucene applies the filter inside the graph search, or searches the matching chunks exactly
+when few match, so a filtered search still finds top_k).
 
 The index refreshes only when told (`refresh_interval: -1`): a document's chunks become searchable together when its
-ingest ends, and a failed ingest is deleted before anyone could have seen part of it.
+ingest ends, and a failed ingest deletes what it wrote by id (realtime) before anyone could have seen part of it.
+A refresh makes everything written so far visible, so a document ingested at the same moment as another one may be
+seen half-written at the other's refresh until its own ends.
+
+In AWS the client signs with SigV4 (`opensearch_client`); locally it talks plain HTTP to the embedded node
+(`local_client`, services/local/opensearch.py).
 """
 
 from __future__ import annotations
@@ -16,17 +23,18 @@ from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
 from services.rag.errors import GatewayError, StoreUnavailableError
-from services.rag.stores.base import ChunkRecord, DocumentWriter, Hit, StoreInfo, VectorStore, check_dimension
+from services.rag.stores.base import (ChunkFilter, ChunkRecord, DocumentWriter, Hit, StoreInfo, VectorStore,
+                                     check_dimension)
 
 
 def index_name(repository_id: str) -> str:
     return f"rag-{repository_id}"
 
 
-def index_body(dimension: int, embedding_model: str, *, m: int = 16, ef_construction: int = 128,
-               ef_search: int = 100) -> dict[str, Any]:
+def index_body(dimension: int, embedding_model: str, *, m: int = 16, ef_construction: int = 128) -> dict[str, Any]:
+    # ef_search goes with each query: the index setting `knn.algo_param.ef_search` is not read by the Lucene engine.
     return {
-        "settings": {"index": {"knn": True, "knn.algo_param.ef_search": ef_search, "refresh_interval": "-1"}},
+        "settings": {"index": {"knn": True, "refresh_interval": "-1"}},
         "mappings": {
             "_meta": {"dimension": dimension, "embeddingModel": embedding_model},
             "properties": {
@@ -44,11 +52,15 @@ def index_body(dimension: int, embedding_model: str, *, m: int = 16, ef_construc
     }
 
 
+def chunk_id(document_id: str, chunk_index: int) -> str:
+    return f"{document_id}:{chunk_index}"
+
+
 def bulk_body(index: str, chunks: list[ChunkRecord], vectors: np.ndarray) -> bytes:
     """NDJSON for `_bulk`: an `index` action per chunk, id `<documentId>:<chunkIndex>` so a retry overwrites."""
     lines = []
     for chunk, vector in zip(chunks, vectors, strict=True):
-        lines.append(orjson.dumps({"index": {"_index": index, "_id": f"{chunk.document_id}:{chunk.chunk_index}"}}))
+        lines.append(orjson.dumps({"index": {"_index": index, "_id": chunk_id(chunk.document_id, chunk.chunk_index)}}))
         lines.append(orjson.dumps({
             "documentId": chunk.document_id, "documentName": chunk.document_name, "source": chunk.source,
             "page": chunk.page, "chunkIndex": chunk.chunk_index, "text": chunk.text,
@@ -57,12 +69,26 @@ def bulk_body(index: str, chunks: list[ChunkRecord], vectors: np.ndarray) -> byt
     return b"\n".join(lines) + b"\n"
 
 
-def knn_query(vector: np.ndarray, top_k: int) -> dict[str, Any]:
-    return {
-        "size": top_k,
-        "_source": {"excludes": ["embedding"]},
-        "query": {"knn": {"embedding": {"vector": np.asarray(vector, dtype=np.float32).tolist(), "k": top_k}}},
-    }
+def delete_body(index: str, ids: list[str]) -> bytes:
+    return b"\n".join(orjson.dumps({"delete": {"_index": index, "_id": i}}) for i in ids) + b"\n"
+
+
+def filter_query(chunk_filter: ChunkFilter | None) -> dict[str, Any] | None:
+    """The k-NN `filter` for a ChunkFilter: a bool of `terms` on keyword fields; None when it restricts nothing."""
+    terms = [{"terms": {name: sorted(values)}} for name, values in (
+        ("documentId", chunk_filter.document_ids if chunk_filter else ()),
+        ("documentName", chunk_filter.document_names if chunk_filter else ())) if values]
+    return {"bool": {"filter": terms}} if terms else None
+
+
+def knn_query(vector: np.ndarray, top_k: int, chunk_filter: ChunkFilter | None = None, *,
+              ef_search: int = 100) -> dict[str, Any]:
+    knn: dict[str, Any] = {"vector": np.asarray(vector, dtype=np.float32).tolist(), "k": top_k,
+                           "method_parameters": {"ef_search": max(ef_search, top_k)}}
+    restriction = filter_query(chunk_filter)
+    if restriction is not None:
+        knn["filter"] = restriction
+    return {"size": top_k, "_source": {"excludes": ["embedding"]}, "query": {"knn": {"embedding": knn}}}
 
 
 def document_query(document_id: str) -> dict[str, Any]:
@@ -72,6 +98,11 @@ def document_query(document_id: str) -> dict[str, Any]:
 def cosine_from_score(score: float) -> float:
     # Lucene's cosinesimil score is (1 + cosine) / 2.
     return 2.0 * float(score) - 1.0
+
+
+def local_client(url: str, **kwargs: Any) -> OpenSearch:
+    """A client of a node without the security plugin (the local stack's and the tests'): plain HTTP, unsigned."""
+    return OpenSearch(hosts=[url], timeout=30, **kwargs)
 
 
 def opensearch_client(endpoint: str, region: str, **kwargs: Any) -> OpenSearch:
@@ -95,18 +126,37 @@ def _translated() -> Iterator[None]:
         raise GatewayError(f"OpenSearch refused the request ({exc.status_code}: {exc.error})") from None
 
 
+def bulk_failure(result: dict[str, Any]) -> str | None:
+    """The first refused item of a `_bulk` answer, as `type: reason`; None when every item went through."""
+    if not result.get("errors"):
+        return None
+    for item in result.get("items", []):
+        error = next(iter(item.values()), {}).get("error")
+        if error:
+            cause = error.get("caused_by", {}).get("reason")
+            return f"{error.get('type', 'error')}: {error.get('reason', '')}" + (f" ({cause})" if cause else "")
+    return "error"
+
+
 class _OpenSearchWriter(DocumentWriter):
     def __init__(self, client: OpenSearch, index: str) -> None:
         self.client = client
         self.index = index
+        self.written: list[str] = []  # ids sent, also those of a refused bulk request (some items may have landed)
 
     def add(self, chunks: list[ChunkRecord], vectors: np.ndarray) -> None:
+        self.written += [chunk_id(c.document_id, c.chunk_index) for c in chunks]
         with _translated():
             result = self.client.bulk(body=bulk_body(self.index, chunks, vectors), index=self.index)
-        if result.get("errors"):
-            first = next((i for i in result.get("items", []) if next(iter(i.values())).get("error")), {})
-            reason = next(iter(first.values()), {}).get("error", {}) if first else {}
-            raise GatewayError(f"OpenSearch refused chunks: {reason.get('type', 'error')}: {reason.get('reason', '')}"[:500])
+        failure = bulk_failure(result)
+        if failure:
+            raise GatewayError(f"OpenSearch refused chunks: {failure}"[:500])
+
+    def discard(self) -> None:
+        """Delete what this writer sent; by id, so unrefreshed chunks go too and nothing is exposed meanwhile."""
+        if self.written:
+            with _translated():
+                self.client.bulk(body=delete_body(self.index, self.written), index=self.index)
 
 
 class OpenSearchStore(VectorStore):
@@ -115,7 +165,8 @@ class OpenSearchStore(VectorStore):
         self.repository_id = repository_id
         self.client = client
         self.index = index_name(repository_id)
-        self.params = {"m": m, "ef_construction": ef_construction, "ef_search": ef_search}
+        self.params = {"m": m, "ef_construction": ef_construction}
+        self.ef_search = ef_search
         self._info: StoreInfo | None = None
 
     def info(self) -> StoreInfo | None:
@@ -145,10 +196,17 @@ class OpenSearchStore(VectorStore):
 
     @contextmanager
     def writer(self, document_id: str) -> Iterator[DocumentWriter]:
+        if self.info() is None:
+            raise RuntimeError("prepare() the store before writing to it")
+        writer = _OpenSearchWriter(self.client, self.index)
         try:
-            yield _OpenSearchWriter(self.client, self.index)
+            yield writer
         except BaseException:
-            self.delete_document(document_id)
+            try:
+                writer.discard()
+                self.delete_document(document_id)  # chunks of an earlier attempt under other ids
+            except (GatewayError, StoreUnavailableError):
+                pass  # the first error is the one to report; a delete of the document retries the clean-up
             raise
         with _translated():
             self.client.indices.refresh(index=self.index)
@@ -157,15 +215,18 @@ class OpenSearchStore(VectorStore):
         if self.info() is None:
             return 0
         with _translated():
+            # delete_by_query finds only what a refresh made visible; chunks a crashed writer left are not, yet.
+            self.client.indices.refresh(index=self.index)
             result = self.client.delete_by_query(index=self.index, body=document_query(document_id),
                                                  params={"refresh": "true", "conflicts": "proceed"})
         return int(result.get("deleted", 0))
 
-    def search(self, vector: np.ndarray, top_k: int) -> list[Hit]:
+    def search(self, vector: np.ndarray, top_k: int, chunk_filter: ChunkFilter | None = None) -> list[Hit]:
         if self.info() is None:
             return []
         with _translated():
-            result = self.client.search(index=self.index, body=knn_query(vector, top_k))
+            result = self.client.search(index=self.index,
+                                        body=knn_query(vector, top_k, chunk_filter, ef_search=self.ef_search))
         hits = []
         for hit in result["hits"]["hits"]:
             src = hit["_source"]

@@ -19,7 +19,8 @@ from psycopg import sql
 from pgvector.psycopg import register_vector
 
 from services.rag.errors import StoreUnavailableError
-from services.rag.stores.base import ChunkRecord, DocumentWriter, Hit, StoreInfo, VectorStore, check_dimension
+from services.rag.stores.base import (ChunkFilter, ChunkRecord, DocumentWriter, Hit, StoreInfo, VectorStore,
+                                     check_dimension)
 
 REGISTRY = "lisa_rag_repositories"
 _COLUMNS = ("document_id", "document_name", "source", "page", "chunk_index", "content", "embedding")
@@ -117,6 +118,8 @@ def open_pool(dsn: str, size: int, ef_search: int) -> ConnectionPool:
                     ready.set()
         register_vector(conn)
         conn.execute(sql.SQL("SET hnsw.ef_search = {}").format(sql.Literal(ef_search)))
+        # A filtered search goes on scanning the graph until top_k rows pass the filter (pgvector >= 0.8).
+        conn.execute("SET hnsw.iterative_scan = strict_order")
 
     return ConnectionPool(dsn, size, configure=configure)
 
@@ -130,6 +133,19 @@ def _bootstrap(conn: psycopg.Connection) -> None:
             "CREATE TABLE IF NOT EXISTS {} (repository_id text PRIMARY KEY, table_name text NOT NULL, "
             "dimension int NOT NULL, embedding_model text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
         ).format(sql.Identifier(REGISTRY)))
+
+
+def filter_clause(chunk_filter: ChunkFilter | None) -> tuple[sql.Composable, dict]:
+    """` WHERE ...` for a ChunkFilter (empty when it restricts nothing), and its parameters."""
+    conditions, params = [], {}
+    for column, values in (("document_id", chunk_filter.document_ids if chunk_filter else ()),
+                           ("document_name", chunk_filter.document_names if chunk_filter else ())):
+        if values:
+            conditions.append(sql.SQL("{} = ANY(%({})s)").format(sql.Identifier(column), sql.SQL(column)))
+            params[column] = sorted(values)
+    if not conditions:
+        return sql.SQL(""), params
+    return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions), params
 
 
 class _PgWriter(DocumentWriter):
@@ -206,15 +222,17 @@ class PgVectorStore(VectorStore):
                                (document_id,))
             return cur.rowcount
 
-    def search(self, vector: np.ndarray, top_k: int) -> list[Hit]:
+    def search(self, vector: np.ndarray, top_k: int, chunk_filter: ChunkFilter | None = None) -> list[Hit]:
         if self.info() is None:
             return []
+        where, params = filter_clause(chunk_filter)
         query = sql.SQL(
             "SELECT document_id, document_name, source, page, chunk_index, content, embedding <=> %(v)s AS distance "
-            "FROM {} ORDER BY embedding <=> %(v)s LIMIT %(k)s"
-        ).format(sql.Identifier(self.table))
+            "FROM {}{} ORDER BY embedding <=> %(v)s LIMIT %(k)s"
+        ).format(sql.Identifier(self.table), where)
+        params.update(v=np.asarray(vector, dtype=np.float32), k=top_k)
         with self.pool.connection() as conn:
-            rows = conn.execute(query, {"v": np.asarray(vector, dtype=np.float32), "k": top_k}, prepare=True).fetchall()
+            rows = conn.execute(query, params, prepare=True).fetchall()
         return [Hit(ChunkRecord(document_id=r[0], document_name=r[1], source=r[2], page=r[3], chunk_index=r[4],
                                 text=r[5]), score=1.0 - float(r[6])) for r in rows]
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the OpenSearch launcher (pom.xml, src/) with Maven into $LISA_CACHE/opensearch/<version>-<hash of pom.xml and
+# src/>/: lib/ (every jar the node runs on) and classes/ (the launcher). Skips everything when that folder is
+# complete; prints its path. services/local/opensearch.py finds it by the same rule (or LISA_OPENSEARCH_ROOT).
+# Maven's downloads are kept in $LISA_CACHE/maven, so nothing lands in the repository.
+#   build.sh          build if missing, print the folder
+#   build.sh --root   print the folder only
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${LISA_CACHE:-$HOME/.cache/lisa}
+version=$(sed -n 's:.*<opensearch.version>\(.*\)</opensearch.version>.*:\1:p' "$here/pom.xml")
+hash=$(cd "$here" && { cat pom.xml; find src -type f | LC_ALL=C sort | xargs cat; } | sha256sum | cut -c1-12)
+root=${LISA_OPENSEARCH_ROOT:-$cache/opensearch/$version-$hash}
+if [ "${1:-}" = "--root" ]; then echo "$root"; exit 0; fi
+
+if [ ! -f "$root/.complete" ]; then
+  for tool in java mvn; do
+    command -v "$tool" >/dev/null || { echo "the OpenSearch launcher needs Java 17 and Maven ($tool is missing)" >&2; exit 1; }
+  done
+  echo "building the OpenSearch $version launcher (first run only, about a minute)…" >&2
+  work="$root.building.$$"
+  mkdir -p "$work"
+  trap 'rm -rf "$work"' EXIT
+  if ! (cd "$here" && mvn -B -q -ntp -Dmaven.repo.local="$cache/maven" -Dlisa.build.dir="$work/target" compile \
+        >"$work/maven.log" 2>&1); then
+    cat "$work/maven.log" >&2
+    exit 1
+  fi
+  rm -rf "$root" && mkdir -p "$root"
+  mv "$work/target/lib" "$work/target/classes" "$root/"
+  touch "$root/.complete"
+fi
+echo "$root"
