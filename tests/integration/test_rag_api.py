@@ -1,6 +1,7 @@
 """The /repository routes of the api app as a real process: ingest by multipart and by presigned upload, jobs,
 similarity search, RAG chat with sources (plain and streamed, with openai-python), deletes that leave nothing, and
-every bad input of the issue answered with a 4xx, nothing stored, the repository still searchable."""
+every bad input of the issue answered with a 4xx, nothing stored, the repository still searchable. What reaches the
+vector store runs on a pgvector repository and on an OpenSearch one (a real node); the rest on pgvector."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import pytest
 import requests
 
 from core import aws
+from services.rag.stores.opensearch import index_name, local_client
 from tests.unit.test_rag_parsing import pdf_bytes
 
-REPO = "docs"
+PG, OS = "docs", "docs-os"  # the test stage's open pgvector and OpenSearch repositories
+only_pgvector = pytest.mark.parametrize("repo", [PG], indirect=True)  # checks before any store is touched
 CORPUS = {
     "plants.md": b"Photosynthesis lets green plants turn sunlight, water and carbon dioxide into glucose and oxygen.",
     "network.txt": b"A TCP connection starts with a three-way handshake: SYN, then SYN-ACK, then ACK.",
@@ -30,55 +33,69 @@ def api(api_server, as_user):
     return call
 
 
-def wait_done(api, document_id: str, who: str = "alice", timeout: float = 60.0) -> dict:
+@pytest.fixture(scope="module", params=[PG, OS])
+def repo(request) -> str:
+    return request.param
+
+
+def wait_done(api, repo: str, document_id: str, who: str = "alice", timeout: float = 60.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        doc = api("GET", f"/repository/{REPO}/{document_id}", who).json()
+        doc = api("GET", f"/repository/{repo}/{document_id}", who).json()
         if doc["status"] in ("INGESTION_COMPLETED", "INGESTION_FAILED"):
             return doc
         time.sleep(0.05)
     raise TimeoutError(f"document {document_id} is still {doc['status']}")
 
 
-def upload(api, files: dict[str, bytes], who: str = "alice", **form):
-    return api("POST", f"/repository/{REPO}/document", who, files=[("file", (n, d)) for n, d in files.items()],
+def upload(api, repo: str, files: dict[str, bytes], who: str = "alice", **form):
+    return api("POST", f"/repository/{repo}/document", who, files=[("file", (n, d)) for n, d in files.items()],
                data={"embeddingModel": "minilm", **form})
 
 
 @pytest.fixture(scope="module")
-def pg(pg_dsn):
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        yield conn
+def stored_chunks(pg_dsn, opensearch_url):
+    """How many chunks a repository's store holds, read straight from the database or the node."""
+    with psycopg.connect(pg_dsn, autocommit=True) as pg, local_client(opensearch_url) as node:
+        def count(repo: str) -> int:
+            if repo == OS:
+                index = index_name(repo)
+                return node.count(index=index)["count"] if node.indices.exists(index=index) else 0
+            table = f"rag_chunks_{repo}"
+            if not pg.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]:
+                return 0
+            return pg.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+        yield count
 
 
-def state(api, pg, platform) -> tuple[int, int, int]:
+def state(api, stored_chunks, platform, repo: str) -> tuple[int, int, int]:
     """Chunks in the store, documents listed, objects in the RAG bucket."""
     outputs, _ = platform
-    exists = pg.execute("SELECT to_regclass('rag_chunks_docs') IS NOT NULL").fetchone()[0]
-    rows = pg.execute("SELECT count(*) FROM rag_chunks_docs").fetchone()[0] if exists else 0
-    listed = api("GET", f"/repository/{REPO}/document").json()["totalDocuments"]
+    rows = stored_chunks(repo)
+    listed = api("GET", f"/repository/{repo}/document").json()["totalDocuments"]
     objects = aws.client("s3").list_objects_v2(Bucket=outputs.buckets.rag_documents).get("KeyCount", 0)
     return rows, listed, objects
 
 
 @pytest.fixture(scope="module")
-def corpus(api):
-    jobs = upload(api, CORPUS).json()["jobs"]
-    docs = {d["documentName"]: d for d in (wait_done(api, j["documentId"]) for j in jobs)}
+def corpus(api, repo):
+    jobs = upload(api, repo, CORPUS).json()["jobs"]
+    docs = {d["documentName"]: d for d in (wait_done(api, repo, j["documentId"]) for j in jobs)}
     yield docs
     for doc in docs.values():
-        api("DELETE", f"/repository/{REPO}/{doc['documentId']}")
+        api("DELETE", f"/repository/{repo}/{doc['documentId']}")
 
 
-def search(api, query: str, top_k: int = 3, **params) -> requests.Response:
-    return api("GET", f"/repository/{REPO}/similaritySearch", params={"query": query, "topK": top_k, **params})
+def search(api, repo: str, query: str, top_k: int = 3, **params) -> requests.Response:
+    return api("GET", f"/repository/{repo}/similaritySearch", params={"query": query, "topK": top_k, **params})
 
 
 # Repositories ------------------------------------------------------------------------------------------------------
 def test_users_see_the_repositories_they_may_use(api):
-    assert [r["repositoryId"] for r in api("GET", "/repository").json()] == ["docs"]
-    assert {r["repositoryId"]: r["type"] for r in api("GET", "/repository", "admin").json()} == {"docs": "pgvector",
-                                                                                                "search": "opensearch"}
+    assert [r["repositoryId"] for r in api("GET", "/repository").json()] == [PG, OS]
+    assert {r["repositoryId"]: r["type"] for r in api("GET", "/repository", "admin").json()} == {
+        PG: "pgvector", OS: "opensearch", "search": "opensearch"}
 
 
 def test_a_repository_of_other_groups_is_forbidden(api):
@@ -86,64 +103,68 @@ def test_a_repository_of_other_groups_is_forbidden(api):
     assert response.status_code == 403 and response.json()["error"] == "PermissionDeniedError"
 
 
-def test_a_repository_reports_the_model_its_vectors_come_from(api, corpus):
-    repo = api("GET", f"/repository/{REPO}").json()
-    assert (repo["embeddingModel"], repo["dimension"], repo["chunkSize"]) == ("minilm", 384, 512)
+def test_a_repository_reports_the_model_its_vectors_come_from(api, repo, corpus):
+    described = api("GET", f"/repository/{repo}").json()
+    assert (described["embeddingModel"], described["dimension"], described["chunkSize"]) == ("minilm", 384, 512)
 
 
 # Ingest and search -------------------------------------------------------------------------------------------------
-def test_an_upload_becomes_a_completed_job_with_every_chunk_embedded(api, corpus):
-    jobs = {j["documentId"]: j for j in api("GET", f"/repository/{REPO}/jobs").json()["jobs"]}
+def test_an_upload_becomes_a_completed_job_with_every_chunk_embedded(api, repo, corpus):
+    jobs = {j["documentId"]: j for j in api("GET", f"/repository/{repo}/jobs").json()["jobs"]}
     for doc in corpus.values():
         job = jobs[doc["documentId"]]
         assert job["status"] == "INGESTION_COMPLETED" and job["chunksEmbedded"] == job["chunks"] == 1
 
 
-def test_similarity_search_finds_the_answering_document(api, corpus):
-    docs = search(api, "how do plants make sugar from light?").json()["docs"]
+def test_similarity_search_finds_the_answering_document(api, repo, corpus):
+    docs = search(api, repo, "how do plants make sugar from light?").json()["docs"]
     top = docs[0]["Document"]
     assert top["metadata"]["documentName"] == "plants.md" and top["page_content"].startswith("Photosynthesis")
     assert top["metadata"]["similarity_score"] > docs[1]["Document"]["metadata"]["similarity_score"]
 
 
-def test_similarity_search_by_post_takes_long_queries(api, corpus):
+@only_pgvector
+def test_similarity_search_by_post_takes_long_queries(api, repo, corpus):
     query = "sourdough starter fermentation " * 200
-    docs = api("POST", f"/repository/{REPO}/similaritySearch", json={"query": query, "topK": 1}).json()["docs"]
+    docs = api("POST", f"/repository/{repo}/similaritySearch", json={"query": query, "topK": 1}).json()["docs"]
     assert docs[0]["Document"]["metadata"]["documentName"] == "bread.txt"
 
 
-def test_uploads_through_a_presigned_url_are_ingested(api):
+@only_pgvector
+def test_uploads_through_a_presigned_url_are_ingested(api, repo):
     presigned = api("POST", "/repository/presigned-url", json={"fileName": "tides.txt"}).json()
     posted = requests.post(presigned["url"], data=presigned["fields"], timeout=10,
                            files={"file": ("tides.txt", b"Tides rise and fall with the pull of the moon.")})
     assert posted.status_code in (200, 204)
-    job, = api("POST", f"/repository/{REPO}/bulk", json={"keys": [presigned["key"]],
+    job, = api("POST", f"/repository/{repo}/bulk", json={"keys": [presigned["key"]],
                                                          "embeddingModel": {"modelName": "minilm"}}).json()["jobs"]
     try:
-        assert wait_done(api, job["documentId"])["status"] == "INGESTION_COMPLETED"
+        assert wait_done(api, repo, job["documentId"])["status"] == "INGESTION_COMPLETED"
     finally:
-        api("DELETE", f"/repository/{REPO}/{job['documentId']}")
+        api("DELETE", f"/repository/{repo}/{job['documentId']}")
 
 
-def test_delete_removes_vectors_object_and_record(api, pg, platform):
-    before = state(api, pg, platform)
-    job, = upload(api, {"deleteme.txt": b"Owls hunt at night. " * 100}, chunkSize="200", chunkOverlap="20").json()["jobs"]
-    assert wait_done(api, job["documentId"])["chunks"] > 1
-    deleted = api("DELETE", f"/repository/{REPO}/{job['documentId']}").json()
+def test_delete_removes_vectors_object_and_record(api, repo, stored_chunks, platform):
+    before = state(api, stored_chunks, platform, repo)
+    job, = upload(api, repo, {"deleteme.txt": b"Owls hunt at night. " * 100}, chunkSize="200",
+                  chunkOverlap="20").json()["jobs"]
+    assert wait_done(api, repo, job["documentId"])["chunks"] > 1
+    deleted = api("DELETE", f"/repository/{repo}/{job['documentId']}").json()
     assert deleted["documentIds"] == [job["documentId"]] and deleted["recordsPurged"] > 1
-    assert state(api, pg, platform) == before
-    assert api("GET", f"/repository/{REPO}/{job['documentId']}").status_code == 404
+    assert state(api, stored_chunks, platform, repo) == before
+    assert api("GET", f"/repository/{repo}/{job['documentId']}").status_code == 404
 
 
-def test_another_user_may_not_delete_my_document(api, corpus):
-    response = api("DELETE", f"/repository/{REPO}/document", "bob", json={"documentIds": [corpus["bread.txt"]["documentId"]]})
+@only_pgvector
+def test_another_user_may_not_delete_my_document(api, repo, corpus):
+    response = api("DELETE", f"/repository/{repo}/document", "bob", json={"documentIds": [corpus["bread.txt"]["documentId"]]})
     assert response.status_code == 403
-    assert api("GET", f"/repository/{REPO}/{corpus['bread.txt']['documentId']}").status_code == 200
+    assert api("GET", f"/repository/{repo}/{corpus['bread.txt']['documentId']}").status_code == 200
 
 
 # RAG in chat -------------------------------------------------------------------------------------------------------
-def test_rag_chat_answers_with_the_sources_it_used(api, corpus, stand_in_stats):
-    answer = api("POST", f"/repository/{REPO}/chat/completions", json={
+def test_rag_chat_answers_with_the_sources_it_used(api, repo, corpus, stand_in_stats):
+    answer = api("POST", f"/repository/{repo}/chat/completions", json={
         "model": "rag-chat", "topK": 2, "messages": [{"role": "user", "content": "How do plants make sugar?"}]}).json()
     assert answer["choices"][0]["message"]["content"] == "Echo: How do plants make sugar?"
     assert answer["sources"][0]["documentName"] == "plants.md" and answer["sources"][0]["index"] == 1
@@ -152,8 +173,9 @@ def test_rag_chat_answers_with_the_sources_it_used(api, corpus, stand_in_stats):
     assert prompt[0]["role"] == "system" and "[1] (plants.md)\nPhotosynthesis" in prompt[0]["content"]
 
 
-def test_rag_chat_streams_with_openai_python_and_cites_in_the_first_chunk(api_server, user_tokens, corpus):
-    client = openai.OpenAI(base_url=f"{api_server}/repository/{REPO}", api_key=user_tokens["alice"], max_retries=0)
+@only_pgvector
+def test_rag_chat_streams_with_openai_python_and_cites_in_the_first_chunk(api_server, user_tokens, corpus, repo):
+    client = openai.OpenAI(base_url=f"{api_server}/repository/{repo}", api_key=user_tokens["alice"], max_retries=0)
     stream = client.chat.completions.create(model="rag-chat", stream=True, extra_body={"topK": 1},
                                             messages=[{"role": "user", "content": "What is the TCP handshake?"}])
     chunks = list(stream)
@@ -161,18 +183,20 @@ def test_rag_chat_streams_with_openai_python_and_cites_in_the_first_chunk(api_se
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Echo: What is the TCP handshake?"
 
 
-def test_rag_chat_with_an_unknown_model_passes_on_the_404(api, corpus):
-    response = api("POST", f"/repository/{REPO}/chat/completions",
+@only_pgvector
+def test_rag_chat_with_an_unknown_model_passes_on_the_404(api, repo, corpus):
+    response = api("POST", f"/repository/{repo}/chat/completions",
                    json={"model": "no-such-chat", "messages": [{"role": "user", "content": "hi"}]})
     assert response.status_code == 404 and response.json()["error"] == "ModelError"
 
 
+@only_pgvector
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 @pytest.mark.parametrize("field", ["api_base", "base_url", "aws_bedrock_runtime_endpoint"])
-def test_rag_chat_refuses_fields_off_the_allow_list_before_anything_leaves(api, corpus, trap, stand_in_stats, field,
-                                                                          stream):
+def test_rag_chat_refuses_fields_off_the_allow_list_before_anything_leaves(api, repo, corpus, trap, stand_in_stats,
+                                                                          field, stream):
     before = stand_in_stats()["requests"]
-    response = api("POST", f"/repository/{REPO}/chat/completions", json={
+    response = api("POST", f"/repository/{repo}/chat/completions", json={
         "model": "rag-chat", "stream": stream, field: trap.url,
         "messages": [{"role": "user", "content": "How do plants make sugar?"}]})
     assert response.status_code == 400 and response.json()["error"] == "InvalidInputError"
@@ -180,8 +204,9 @@ def test_rag_chat_refuses_fields_off_the_allow_list_before_anything_leaves(api, 
     assert trap.hits == [] and stand_in_stats()["requests"] == before + 1
 
 
-def test_rag_chat_needs_a_user_question(api, corpus):
-    response = api("POST", f"/repository/{REPO}/chat/completions",
+@only_pgvector
+def test_rag_chat_needs_a_user_question(api, repo, corpus):
+    response = api("POST", f"/repository/{repo}/chat/completions",
                    json={"model": "rag-chat", "messages": [{"role": "system", "content": "only a system prompt"}]})
     assert response.status_code == 400
 
@@ -196,69 +221,78 @@ BAD_UPLOADS = {
 }
 
 
-def still_searchable(api) -> bool:
-    return search(api, "sourdough bread", 1).json()["docs"][0]["Document"]["metadata"]["documentName"] == "bread.txt"
+def still_searchable(api, repo: str) -> bool:
+    top = search(api, repo, "sourdough bread", 1).json()["docs"][0]["Document"]
+    return top["metadata"]["documentName"] == "bread.txt"
 
 
 @pytest.mark.parametrize("case", list(BAD_UPLOADS))
-def test_bad_uploads_are_4xx_and_store_nothing(api, pg, platform, corpus, case):
+@only_pgvector
+def test_bad_uploads_are_4xx_and_store_nothing(api, repo, stored_chunks, platform, corpus, case):
     name, data, status = BAD_UPLOADS[case]
-    before = state(api, pg, platform)
-    response = upload(api, {name: data})
+    before = state(api, stored_chunks, platform, repo)
+    response = upload(api, repo, {name: data})
     assert response.status_code == status and response.json()["message"]
-    assert state(api, pg, platform) == before and still_searchable(api)
+    assert state(api, stored_chunks, platform, repo) == before and still_searchable(api, repo)
 
 
-def test_a_50_mib_upload_is_a_413_and_stores_nothing(api, pg, platform, corpus):
-    before = state(api, pg, platform)
-    response = upload(api, {"big.txt": b"a" * (50 * 1024 * 1024)})
+@only_pgvector
+def test_a_50_mib_upload_is_a_413_and_stores_nothing(api, repo, stored_chunks, platform, corpus):
+    before = state(api, stored_chunks, platform, repo)
+    response = upload(api, repo, {"big.txt": b"a" * (50 * 1024 * 1024)})
     assert response.status_code == 413 and "smaller than" in response.json()["message"]
-    assert state(api, pg, platform) == before and still_searchable(api)
+    assert state(api, stored_chunks, platform, repo) == before and still_searchable(api, repo)
 
 
-def test_an_unknown_repository_is_a_404(api, corpus):
+@only_pgvector
+def test_an_unknown_repository_is_a_404(api, repo, corpus):
     assert api("POST", "/repository/nope/document", files={"file": ("a.txt", b"text")}).status_code == 404
     assert api("GET", "/repository/nope/similaritySearch", params={"query": "x"}).status_code == 404
 
 
-def test_an_unknown_embedding_model_is_a_400_and_stores_nothing(api, pg, platform, corpus):
-    before = state(api, pg, platform)
-    response = upload(api, {"a.txt": b"some text"}, embeddingModel="no-such-model")
+@only_pgvector
+def test_an_unknown_embedding_model_is_a_400_and_stores_nothing(api, repo, stored_chunks, platform, corpus):
+    before = state(api, stored_chunks, platform, repo)
+    response = upload(api, repo, {"a.txt": b"some text"}, embeddingModel="no-such-model")
     assert response.status_code == 400 and "unknown embedding model" in response.json()["message"]
-    assert search(api, "x", modelName="no-such-model").status_code == 400
-    assert state(api, pg, platform) == before and still_searchable(api)
+    assert search(api, repo, "x", modelName="no-such-model").status_code == 400
+    assert state(api, stored_chunks, platform, repo) == before and still_searchable(api, repo)
 
 
-def test_an_embedding_model_of_another_dimension_is_a_400(api, pg, platform, corpus):
-    before = state(api, pg, platform)
-    response = upload(api, {"a.txt": b"some text"}, embeddingModel="embed-16")
+def test_an_embedding_model_of_another_dimension_is_a_400(api, repo, stored_chunks, platform, corpus):
+    before = state(api, stored_chunks, platform, repo)
+    response = upload(api, repo, {"a.txt": b"some text"}, embeddingModel="embed-16")
     assert response.status_code == 400 and "384" in response.json()["message"]
-    assert state(api, pg, platform) == before and still_searchable(api)
+    assert state(api, stored_chunks, platform, repo) == before and still_searchable(api, repo)
 
 
 @pytest.mark.parametrize("top_k", ["0", "101", "many"])
-def test_top_k_out_of_range_is_a_422(api, corpus, top_k):
-    response = search(api, "bread", top_k)
+@only_pgvector
+def test_top_k_out_of_range_is_a_422(api, repo, corpus, top_k):
+    response = search(api, repo, "bread", top_k)
     assert response.status_code == 422 and "topK" in response.json()["message"]
 
 
 @pytest.mark.parametrize("length", [0, 100_000])
-def test_a_query_of_0_or_100k_characters_is_a_422(api, corpus, length):
-    response = api("POST", f"/repository/{REPO}/similaritySearch", json={"query": "q" * length})
+@only_pgvector
+def test_a_query_of_0_or_100k_characters_is_a_422(api, repo, corpus, length):
+    response = api("POST", f"/repository/{repo}/similaritySearch", json={"query": "q" * length})
     assert response.status_code == 422 and "query" in response.json()["message"]
-    assert still_searchable(api)
+    assert still_searchable(api, repo)
 
 
-def test_an_empty_query_by_get_is_a_422(api, corpus):
-    response = api("GET", f"/repository/{REPO}/similaritySearch", params={"query": ""})
+@only_pgvector
+def test_an_empty_query_by_get_is_a_422(api, repo, corpus):
+    response = api("GET", f"/repository/{repo}/similaritySearch", params={"query": ""})
     assert response.status_code == 422 and "empty" in response.json()["message"]
 
 
-def test_a_100k_query_by_get_is_refused_by_the_http_layer(api, corpus):
+@only_pgvector
+def test_a_100k_query_by_get_is_refused_by_the_http_layer(api, repo, corpus):
     # A request line that long never reaches the app (uvicorn refuses it; an ALB answers 414): POST is the way.
-    response = api("GET", f"/repository/{REPO}/similaritySearch", params={"query": "q" * 100_000})
+    response = api("GET", f"/repository/{repo}/similaritySearch", params={"query": "q" * 100_000})
     assert 400 <= response.status_code < 500 and response.text
-    assert still_searchable(api)
+    assert still_searchable(api, repo)
 
 
 def test_no_credentials_is_a_401(api_server):

@@ -1,5 +1,6 @@
-"""RAG end to end below HTTP: the RAG service in this process on the embedded Postgres (pgvector), embedding with
-the local MiniLM server through the real serve gateway, documents and originals in the emulated AWS."""
+"""RAG end to end below HTTP: the RAG service in this process, embedding with the local MiniLM server through the real
+serve gateway, documents and originals in the emulated AWS. What reaches the vector store runs on a pgvector repository
+(the embedded Postgres) and on an OpenSearch one (a real node); checks made before any store is touched on pgvector."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from tests.unit.test_rag_parsing import pdf_bytes
 
 ALICE = Principal(id="alice-id", username="alice", groups=(), is_admin=False, method="token")
 BOB = Principal(id="bob-id", username="bob", groups=(), is_admin=False, method="token")
-REPO = "docs"
+PG, OS = "docs", "docs-os"  # the test stage's open pgvector and OpenSearch repositories
+only_pgvector = pytest.mark.parametrize("repo", [PG], indirect=True)
+
+
+@pytest.fixture(scope="module", params=[PG, OS])
+def repo(request) -> str:
+    return request.param
 
 TOPICS = {
     "plants.md": "Photosynthesis lets green plants turn sunlight, water and carbon dioxide into glucose and oxygen. "
@@ -38,8 +45,8 @@ def wait_status(service, record, timeout: float = 60.0):
     raise TimeoutError(f"document {record.document_id} still {current.status if current else 'gone'}")
 
 
-def ingest(service, files: dict[str, bytes], who=ALICE, **kwargs):
-    records = service.ingest_files(who, REPO, list(files.items()), model="minilm", **kwargs)
+def ingest(service, repo: str, files: dict[str, bytes], who=ALICE, **kwargs):
+    records = service.ingest_files(who, repo, list(files.items()), model="minilm", **kwargs)
     return [wait_status(service, r) for r in records]
 
 
@@ -48,139 +55,149 @@ def bucket_keys(service) -> set[str]:
     return {o["Key"] for o in listing.get("Contents", [])}
 
 
-def snapshot(service) -> tuple[int, int, set[str]]:
+def store_of(service, repo: str):
+    return service.catalog.store(service.catalog.repositories[repo])
+
+
+def snapshot(service, repo: str) -> tuple[int, int, set[str]]:
     """Rows in the repository's store, document records, and objects in the RAG bucket."""
-    store = service.catalog.store(service.catalog.repositories[REPO])
-    return store.count(), len(service.table.list(REPO)), bucket_keys(service)
+    return store_of(service, repo).count(), len(service.table.list(repo)), bucket_keys(service)
 
 
 @pytest.fixture(scope="module")
-def corpus(rag_service):
-    records = ingest(rag_service, {name: text.encode() for name, text in TOPICS.items()})
+def corpus(rag_service, repo):
+    records = ingest(rag_service, repo, {name: text.encode() for name, text in TOPICS.items()})
     yield {r.document_name: r for r in records}
-    rag_service.delete_documents(ALICE, REPO, [r.document_id for r in records])
+    rag_service.delete_documents(ALICE, repo, [r.document_id for r in records])
 
 
-def test_ingest_completes_with_every_chunk_written(rag_service, corpus):
-    store = rag_service.catalog.store(rag_service.catalog.repositories[REPO])
+def test_ingest_completes_with_every_chunk_written(rag_service, repo, corpus):
+    store = store_of(rag_service, repo)
     for record in corpus.values():
         assert record.status is IngestionStatus.COMPLETED, record.error
         assert record.chunks_embedded == record.chunks == store.count(record.document_id) == 1
 
 
-def test_search_ranks_the_document_that_answers_first(rag_service, corpus):
-    hits = rag_service.search(ALICE, REPO, "how do plants make sugar from light?", 3)
+def test_search_ranks_the_document_that_answers_first(rag_service, repo, corpus):
+    hits = rag_service.search(ALICE, repo, "how do plants make sugar from light?", 3)
     assert hits[0].chunk.document_name == "plants.md"
     assert hits[0].score > hits[1].score
 
 
-def test_search_results_carry_document_metadata(rag_service, corpus):
-    hit = rag_service.search(ALICE, REPO, "SYN ACK handshake", 1)[0]
+def test_search_results_carry_document_metadata(rag_service, repo, corpus):
+    hit = rag_service.search(ALICE, repo, "SYN ACK handshake", 1)[0]
     record = corpus["network.txt"]
     assert (hit.chunk.document_id, hit.chunk.source, hit.chunk.chunk_index) == (record.document_id, record.source, 0)
 
 
-def test_pdf_chunks_know_their_page(rag_service):
-    record, = ingest(rag_service, {"guide.pdf": pdf_bytes(["Introduction to knitting scarves", "Casting on stitches"])})
+def test_pdf_chunks_know_their_page(rag_service, repo):
+    guide = pdf_bytes(["Introduction to knitting scarves", "Casting on stitches"])
+    record, = ingest(rag_service, repo, {"guide.pdf": guide})
     try:
-        hits = rag_service.search(ALICE, REPO, "casting on stitches", 1)
+        hits = rag_service.search(ALICE, repo, "casting on stitches", 1)
         assert (hits[0].chunk.document_id, hits[0].chunk.page) == (record.document_id, 2)
     finally:
-        rag_service.delete_documents(ALICE, REPO, [record.document_id])
+        rag_service.delete_documents(ALICE, repo, [record.document_id])
 
 
-def test_ingest_then_delete_leaves_nothing_behind(rag_service):
-    before = snapshot(rag_service)
-    record, = ingest(rag_service, {"notes.md": ("Lighthouses guide ships. " * 200).encode()}, chunk_size=200, chunk_overlap=20)
+def test_ingest_then_delete_leaves_nothing_behind(rag_service, repo):
+    before = snapshot(rag_service, repo)
+    record, = ingest(rag_service, repo, {"notes.md": ("Lighthouses guide ships. " * 200).encode()}, chunk_size=200,
+                     chunk_overlap=20)
     assert record.status is IngestionStatus.COMPLETED and record.chunks > 1
-    result = rag_service.delete_documents(ALICE, REPO, [record.document_id])
+    result = rag_service.delete_documents(ALICE, repo, [record.document_id])
     assert result["recordsPurged"] == record.chunks
-    assert snapshot(rag_service) == before
+    assert snapshot(rag_service, repo) == before
 
 
-def test_only_the_uploader_or_an_admin_may_delete_a_document(rag_service, corpus):
+@only_pgvector
+def test_only_the_uploader_or_an_admin_may_delete_a_document(rag_service, repo, corpus):
     with pytest.raises(PermissionDeniedError):
-        rag_service.delete_documents(BOB, REPO, [corpus["bread.txt"].document_id])
-    assert rag_service.document(ALICE, REPO, corpus["bread.txt"].document_id) is not None
+        rag_service.delete_documents(BOB, repo, [corpus["bread.txt"].document_id])
+    assert rag_service.document(ALICE, repo, corpus["bread.txt"].document_id) is not None
 
 
-def test_a_failed_ingest_leaves_no_chunk_in_the_store(rag_service, short_input_model):
+def test_a_failed_ingest_leaves_no_chunk_in_the_store(rag_service, repo, short_input_model):
     # The first chunk is short enough for the model; a later batch is not, so the job fails part-way.
     text = "Short opening line.\n\n" + "\n\n".join("word " * 78 for _ in range(80))
-    records = rag_service.ingest_files(ALICE, REPO, [("long.txt", text.encode())], model=short_input_model,
+    records = rag_service.ingest_files(ALICE, repo, [("long.txt", text.encode())], model=short_input_model,
                                        chunk_size=400, chunk_overlap=0)
     record = wait_status(rag_service, records[0])
     try:
-        store = rag_service.catalog.store(rag_service.catalog.repositories[REPO])
+        store = store_of(rag_service, repo)
         assert record.status is IngestionStatus.FAILED and "input" in record.error
         assert store.count(record.document_id) == 0
     finally:
-        rag_service.delete_documents(ALICE, REPO, [record.document_id])
+        rag_service.delete_documents(ALICE, repo, [record.document_id])
 
 
-def test_deleting_a_document_mid_ingest_leaves_nothing(rag_service):
-    before = snapshot(rag_service)
+def test_deleting_a_document_mid_ingest_leaves_nothing(rag_service, repo):
+    before = snapshot(rag_service, repo)
     text = "\n\n".join(f"Paragraph {i} is about the history of clocks and timekeeping. " * 4 for i in range(300))
-    record, = rag_service.ingest_files(ALICE, REPO, [("clocks.txt", text.encode())], model="minilm")
-    rag_service.delete_documents(ALICE, REPO, [record.document_id])
+    record, = rag_service.ingest_files(ALICE, repo, [("clocks.txt", text.encode())], model="minilm")
+    rag_service.delete_documents(ALICE, repo, [record.document_id])
     rag_service.jobs.wait(record.document_id, 60)
-    assert snapshot(rag_service) == before
+    assert snapshot(rag_service, repo) == before
 
 
-def orphan(rag_service, text: bytes):
+def orphan(rag_service, repo: str, text: bytes):
     """A document whose job died mid-way: unfinished, no chunks, its last heartbeat as the record says."""
-    record, = ingest(rag_service, {"resume.txt": text})
-    rag_service.catalog.store(rag_service.catalog.repositories[REPO]).delete_document(record.document_id)
+    record, = ingest(rag_service, repo, {"resume.txt": text})
+    store_of(rag_service, repo).delete_document(record.document_id)
     rag_service.table.update(record, status=IngestionStatus.IN_PROGRESS, chunks_embedded=0)
-    return rag_service.table.get(REPO, record.document_id)
+    return rag_service.table.get(repo, record.document_id)
 
 
-def test_an_orphaned_job_resumes_from_the_stored_original(rag_service):
-    record = orphan(rag_service, b"Glaciers carve valleys over thousands of years.")
+def test_an_orphaned_job_resumes_from_the_stored_original(rag_service, repo):
+    record = orphan(rag_service, repo, b"Glaciers carve valleys over thousands of years.")
     try:
         assert rag_service.resume(stale_after_s=0) == 1
         assert wait_status(rag_service, record).status is IngestionStatus.COMPLETED
-        assert rag_service.catalog.store(rag_service.catalog.repositories[REPO]).count(record.document_id) == 1
+        assert store_of(rag_service, repo).count(record.document_id) == 1
     finally:
-        rag_service.delete_documents(ALICE, REPO, [record.document_id])
+        rag_service.delete_documents(ALICE, repo, [record.document_id])
 
 
-def test_a_job_with_a_recent_heartbeat_is_left_to_its_process(rag_service):
-    record = orphan(rag_service, b"Rivers deliver sediment to deltas.")
+@only_pgvector
+def test_a_job_with_a_recent_heartbeat_is_left_to_its_process(rag_service, repo):
+    record = orphan(rag_service, repo, b"Rivers deliver sediment to deltas.")
     try:
         assert rag_service.resume(stale_after_s=3600) == 0
     finally:
-        rag_service.delete_documents(ALICE, REPO, [record.document_id])
+        rag_service.delete_documents(ALICE, repo, [record.document_id])
 
 
-def test_only_one_process_claims_an_orphan(rag_service):
-    record = orphan(rag_service, b"Comets grow tails near the sun.")
+@only_pgvector
+def test_only_one_process_claims_an_orphan(rag_service, repo):
+    record = orphan(rag_service, repo, b"Comets grow tails near the sun.")
     try:
         assert rag_service.table.claim(record) is True
         assert rag_service.table.claim(record) is False  # the heartbeat it saw has moved on
     finally:
-        rag_service.delete_documents(ALICE, REPO, [record.document_id])
+        rag_service.delete_documents(ALICE, repo, [record.document_id])
 
 
-def test_uploads_through_a_presigned_post_are_ingested(rag_service):
+@only_pgvector
+def test_uploads_through_a_presigned_post_are_ingested(rag_service, repo):
     import requests
 
     upload = rag_service.presigned_upload(ALICE, "volcano.txt")
     text = b"Volcanoes erupt when magma rises through the crust."
     posted = requests.post(upload["url"], data=upload["fields"], files={"file": ("volcano.txt", text)}, timeout=10)
     assert posted.status_code in (200, 204), posted.text
-    record, = rag_service.ingest_uploads(ALICE, REPO, [upload["key"]], model="minilm")
+    record, = rag_service.ingest_uploads(ALICE, repo, [upload["key"]], model="minilm")
     try:
         assert wait_status(rag_service, record).status is IngestionStatus.COMPLETED
         assert upload["key"] not in bucket_keys(rag_service)  # moved under the document, not left in uploads/
     finally:
-        rag_service.delete_documents(ALICE, REPO, [record.document_id])
+        rag_service.delete_documents(ALICE, repo, [record.document_id])
 
 
-def test_another_users_upload_cannot_be_ingested(rag_service):
+@only_pgvector
+def test_another_users_upload_cannot_be_ingested(rag_service, repo):
     upload = rag_service.presigned_upload(ALICE, "mine.txt")
     with pytest.raises(PermissionDeniedError):
-        rag_service.ingest_uploads(BOB, REPO, [upload["key"]], model="minilm")
+        rag_service.ingest_uploads(BOB, repo, [upload["key"]], model="minilm")
 
 
 # Bad input: a clear error, nothing stored, the repository still searchable. --------------------------------------
@@ -194,29 +211,32 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("case", list(BAD_FILES))
-def test_bad_files_are_refused_and_store_nothing(rag_service, corpus, case):
+@only_pgvector
+def test_bad_files_are_refused_and_store_nothing(rag_service, repo, corpus, case):
     name, data, error = BAD_FILES[case]
-    before = snapshot(rag_service)
+    before = snapshot(rag_service, repo)
     with pytest.raises(error) as caught:
-        rag_service.ingest_files(ALICE, REPO, [(name, data)], model="minilm")
+        rag_service.ingest_files(ALICE, repo, [(name, data)], model="minilm")
     assert 400 <= caught.value.status < 500 and caught.value.message
-    assert snapshot(rag_service) == before
-    assert rag_service.search(ALICE, REPO, "sourdough", 1)[0].chunk.document_name == "bread.txt"
+    assert snapshot(rag_service, repo) == before
+    assert rag_service.search(ALICE, repo, "sourdough", 1)[0].chunk.document_name == "bread.txt"
 
 
-def test_a_50_mib_file_is_refused_as_too_large(rag_service, corpus):
-    before = snapshot(rag_service)
+@only_pgvector
+def test_a_50_mib_file_is_refused_as_too_large(rag_service, repo, corpus):
+    before = snapshot(rag_service, repo)
     with pytest.raises(DocumentTooLargeError) as caught:
-        rag_service.ingest_files(ALICE, REPO, [("big.txt", b"a" * (50 * 1024 * 1024))], model="minilm")
+        rag_service.ingest_files(ALICE, repo, [("big.txt", b"a" * (50 * 1024 * 1024))], model="minilm")
     assert caught.value.status == 413
-    assert snapshot(rag_service) == before
+    assert snapshot(rag_service, repo) == before
 
 
-def test_one_bad_file_refuses_the_whole_request(rag_service, corpus):
-    before = snapshot(rag_service)
+@only_pgvector
+def test_one_bad_file_refuses_the_whole_request(rag_service, repo, corpus):
+    before = snapshot(rag_service, repo)
     with pytest.raises(UnreadableDocumentError):
-        rag_service.ingest_files(ALICE, REPO, [("fine.txt", b"Fine text."), ("empty.txt", b"")], model="minilm")
-    assert snapshot(rag_service) == before
+        rag_service.ingest_files(ALICE, repo, [("fine.txt", b"Fine text."), ("empty.txt", b"")], model="minilm")
+    assert snapshot(rag_service, repo) == before
 
 
 def test_unknown_repository_is_not_found(rag_service):
@@ -229,35 +249,38 @@ def test_a_repository_of_other_groups_is_forbidden(rag_service):
         rag_service.search(ALICE, "search", "anything", 3)
 
 
-def test_unknown_embedding_model_is_refused(rag_service, corpus):
-    before = snapshot(rag_service)
+@only_pgvector
+def test_unknown_embedding_model_is_refused(rag_service, repo, corpus):
+    before = snapshot(rag_service, repo)
     with pytest.raises(EmbeddingModelError, match="unknown embedding model"):
-        rag_service.ingest_files(ALICE, REPO, [("a.txt", b"some text")], model="no-such-model")
+        rag_service.ingest_files(ALICE, repo, [("a.txt", b"some text")], model="no-such-model")
     with pytest.raises(EmbeddingModelError):
-        rag_service.search(ALICE, REPO, "some text", 3, model="no-such-model")
-    assert snapshot(rag_service) == before
+        rag_service.search(ALICE, repo, "some text", 3, model="no-such-model")
+    assert snapshot(rag_service, repo) == before
 
 
-def test_a_model_of_another_dimension_is_refused(rag_service, corpus):
-    before = snapshot(rag_service)
+def test_a_model_of_another_dimension_is_refused(rag_service, repo, corpus):
+    before = snapshot(rag_service, repo)
     with pytest.raises(EmbeddingModelError, match="384"):
-        rag_service.ingest_files(ALICE, REPO, [("a.txt", b"some text")], model="embed-16")
+        rag_service.ingest_files(ALICE, repo, [("a.txt", b"some text")], model="embed-16")
     with pytest.raises(EmbeddingModelError, match="384"):
-        rag_service.search(ALICE, REPO, "some text", 3, model="embed-16")
-    assert snapshot(rag_service) == before
+        rag_service.search(ALICE, repo, "some text", 3, model="embed-16")
+    assert snapshot(rag_service, repo) == before
 
 
 @pytest.mark.parametrize("top_k", [0, -1, 101])
-def test_top_k_out_of_range_is_refused(rag_service, corpus, top_k):
+@only_pgvector
+def test_top_k_out_of_range_is_refused(rag_service, repo, corpus, top_k):
     with pytest.raises(ValidationError, match="topK"):
-        rag_service.search(ALICE, REPO, "bread", top_k)
+        rag_service.search(ALICE, repo, "bread", top_k)
 
 
 @pytest.mark.parametrize("query", ["", "   ", "x" * 100_000])
-def test_empty_or_huge_queries_are_refused(rag_service, corpus, query):
+@only_pgvector
+def test_empty_or_huge_queries_are_refused(rag_service, repo, corpus, query):
     with pytest.raises(ValidationError, match="query"):
-        rag_service.search(ALICE, REPO, query, 3)
-    assert rag_service.search(ALICE, REPO, "sourdough", 1)[0].chunk.document_name == "bread.txt"
+        rag_service.search(ALICE, repo, query, 3)
+    assert rag_service.search(ALICE, repo, "sourdough", 1)[0].chunk.document_name == "bread.txt"
 
 
 @pytest.fixture(scope="module")

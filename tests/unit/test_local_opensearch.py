@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from services.local.opensearch import EmbeddedOpenSearch, EmbeddedOpenSearchError, java_command, launcher_root, node_settings
+from services.local.opensearch import (EmbeddedOpenSearch, EmbeddedOpenSearchError, java_command, launcher_root,
+                                       node_settings)
 from services.local.ports import PortInUseError
 from services.local.settings import REPO
 

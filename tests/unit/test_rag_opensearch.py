@@ -1,5 +1,5 @@
 """What a real node cannot check about the OpenSearch store: the managed domain's client signs with SigV4 (the local
-node has no security plugin). Everything else runs against a real node in tests/integration/test_rag_opensearch_store.py.
+node has no security plugin); and the pure parts. The rest runs on a real node in tests/integration/test_rag_stores.py.
 """
 
 import threading
