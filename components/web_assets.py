@@ -6,6 +6,7 @@ import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 RUNTIME_CONFIG_KEY = "config.json"
 _IMMUTABLE = "public, max-age=31536000, immutable"
@@ -67,4 +68,40 @@ def runtime_config(
             "adminGroup": auth["adminGroup"],
             "jwtGroupsProperty": auth.get("jwtGroupsProperty", "cognito:groups"),
         },
+    }
+
+
+def origin(url: str) -> str:
+    """scheme://host[:port] of a URL: CSP sources name origins (a source with a path matches only that path)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def connect_sources(config: Mapping[str, Any], *extra: str | None) -> list[str]:
+    """Where the UI sends requests, from its runtime config: serve, the api and the IdP (its authority, the
+    password-login endpoint when there is one, and `extra`, e.g. Cognito's hosted UI domain)."""
+    auth = config.get("auth", {})
+    urls = [config.get("serveUrl"), config.get("apiUrl"), auth.get("authority"),
+            (auth.get("passwordLogin") or {}).get("cognitoEndpoint"), *extra]
+    return sorted({origin(u) for u in urls if u})
+
+
+def content_security_policy(connect: list[str]) -> str:
+    """Scripts, styles and fonts from the UI's own origin only; images also as data: URIs (never from a host a
+    model's answer names); requests only to `connect`; no framing, plugins or foreign form targets."""
+    return "; ".join([
+        "default-src 'self'", "img-src 'self' data:", f"connect-src 'self' {' '.join(connect)}".rstrip(),
+        "frame-ancestors 'none'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
+    ])
+
+
+def security_headers(connect: list[str]) -> dict[str, str]:
+    """What every answer of the UI carries, locally (services/local/web.py) and from CloudFront (ChatUi)."""
+    return {
+        "Content-Security-Policy": content_security_policy(connect),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
     }

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from components import iam_policies
 from core import aws, naming
 from core import secrets as secret_store
 from core.config import CognitoAuthConfig, StageConfig
@@ -25,16 +26,6 @@ from core.platform import (
     Tables,
 )
 from core.tables import TABLES
-
-_ASSUME_ECS_TASKS = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-_ASSUME_EC2 = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-
 
 @dataclass
 class AdminUser:
@@ -231,9 +222,8 @@ def provision(config: StageConfig, *, admin: AdminUser | None = None) -> Platfor
     vpc_id, subnets, instance_sg, alb_sg = _network(config)
     lb_arn, listener_arn, lb_dns = _model_alb(config, subnets, alb_sg)
     cluster = aws.client("ecs").create_cluster(clusterName=naming.gpu_cluster(d, s))["cluster"]  # idempotent in ECS
-    prefix = naming.prefix(d, s)
-    instance_role = f"{prefix}-model-instance"
-    _role(instance_role, _ASSUME_EC2)
+    instance_role = naming.model_instance_role(d, s)
+    _role(instance_role, iam_policies.ec2_trust())
     hosting = ModelHostingOutputs(
         cluster_name=cluster["clusterName"],
         cluster_arn=cluster["clusterArn"],
@@ -245,8 +235,8 @@ def provision(config: StageConfig, *, admin: AdminUser | None = None) -> Platfor
         private_subnet_ids=subnets,
         instance_security_group_ids=[instance_sg],
         instance_profile_arn=_instance_profile(instance_role, instance_role),
-        task_role_arn=_role(f"{prefix}-model-task", _ASSUME_ECS_TASKS),
-        execution_role_arn=_role(f"{prefix}-model-execution", _ASSUME_ECS_TASKS),
+        task_role_arn=_role(naming.model_task_role(d, s), iam_policies.ecs_tasks_trust(account)),
+        execution_role_arn=_role(naming.model_execution_role(d, s), iam_policies.ecs_tasks_trust(account)),
     )
     if isinstance(config.auth_config, CognitoAuthConfig):
         auth = _cognito(config, admin)

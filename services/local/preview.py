@@ -13,9 +13,7 @@ provider or AWS would check (quotas, instance types offered in the region, names
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +21,11 @@ from typing import Any
 
 from core.config import config_from_pulumi_values, parse_stage_config
 from core.errors import ConfigError
+from services.local import mocked_program
+from services.local.mocked_program import AwsMocks
 from services.local.settings import REPO
 from services.local.stage import read_pulumi_values
 
-PROGRAM = REPO / "__main__.py"
 PLACEHOLDER_ACCOUNT = "000000000000"
 SECRET_PLACEHOLDER = "sk-secret-not-decrypted-offline"
 
@@ -126,54 +125,10 @@ def _names(nodes: list[Node]):
 
 
 def run_program(values: dict[str, str], *, stage: str, region: str, account: str) -> list[Node]:
-    """Run __main__.py under Pulumi's mocks in preview mode; every registration, with its parent."""
-    import pulumi
-    from pulumi.runtime.mocks import MockMonitor
-
-    class Mocks(pulumi.runtime.Mocks):
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-            # Inputs only: in preview mode every computed output is then unknown, as in a first `pulumi preview`.
-            return f"{args.name}-preview-id", dict(args.inputs)
-
-        def call(self, args: pulumi.runtime.MockCallArgs):
-            return _invoke(args.token, args.args, region=region, account=account)
-
-    class Monitor(MockMonitor):
-        def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
-            super().__init__(mocks)
-            self.nodes: list[Node] = []
-
-        def RegisterResource(self, request):  # noqa: N802 - the gRPC method's name
-            response = super().RegisterResource(request)
-            self.nodes.append(Node(response.urn, request.type, request.name, request.parent, bool(request.custom)))
-            return response
-
-    mocks = Mocks()
-    monitor = Monitor(mocks)
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    pulumi.runtime.set_mocks(mocks, project="lisa", stack=stage, preview=True, monitor=monitor)
-    pulumi.runtime.set_all_config(values)
-
-    @pulumi.runtime.test
-    def program():
-        runpy.run_path(str(PROGRAM), run_name="lisa_preview")
-
-    program()
-    return monitor.nodes
-
-
-def _invoke(token: str, args: dict[str, Any], *, region: str, account: str) -> dict[str, Any]:
-    """Answers for the data sources the program reads; in a real preview the provider asks AWS."""
-    if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        return {"accountId": account, "arn": f"arn:aws:iam::{account}:user/preview", "userId": "preview", "id": account}
-    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-        return {"names": [f"{region}{z}" for z in "abc"], "zoneIds": [f"az{i}" for i in range(1, 4)], "id": region}
-    if token == "aws:ec2/getVpc:getVpc":
-        return {"id": args.get("id"), "cidrBlock": "10.0.0.0/16"}
-    if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-        return {"userName": "AWS", "password": "preview", "authorizationToken": "preview",
-                "proxyEndpoint": f"https://{account}.dkr.ecr.{region}.amazonaws.com", "expiresAt": "", "id": region}
-    raise NotImplementedError(f"the program reads {token}, which the offline preview cannot answer")
+    """Run __main__.py under Pulumi's mocks in preview mode (computed values unknown); every registration."""
+    mocks = AwsMocks(region, account, computed=False)
+    run = mocked_program.run_program(values, stack=stage, mocks=mocks, preview=True)
+    return [Node(r.urn, r.typ, r.name, r.parent, r.custom) for r in run.resources]
 
 
 def main(argv: list[str] | None = None) -> int:

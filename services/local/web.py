@@ -1,7 +1,9 @@
 """Serves the built web UI (`web/dist`) and its runtime `config.json` for the local stack.
 
 Unknown paths answer `index.html` so the UI's own routes (`/chat/<session>`, `/admin/models`) survive a reload.
-Without a build it answers a page saying how to make one, rather than a bare 404.
+Without a build it answers a page saying how to make one, rather than a bare 404. Every answer carries the UI's
+security headers (components/web_assets.security_headers, as CloudFront sends them in AWS), its CSP allowing
+requests only to the serve, api and sign-in URLs that config.json names.
 
     python -m services.local.web --port 3000 --dist web/dist --config .lisa/web/config.json
 """
@@ -9,6 +11,7 @@ Without a build it answers a page saying how to make one, rather than a bare 404
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -17,6 +20,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from components.web_assets import connect_sources, security_headers
 
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>LISA</title>
 <h1>The web UI is not built</h1>
@@ -37,6 +43,35 @@ class SpaFiles(StaticFiles):
             return await super().get_response("index.html", scope)
 
 
+class SecurityHeaders:
+    """Adds the security headers to every answer; the CSP follows config.json (rewritten at each start)."""
+
+    def __init__(self, app: ASGIApp, config_file: Path) -> None:
+        self.app = app
+        self.config_file = config_file
+        self._cached: tuple[float, list[tuple[bytes, bytes]]] | None = None
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        mtime = self.config_file.stat().st_mtime
+        if self._cached is None or self._cached[0] != mtime:
+            connect = connect_sources(json.loads(self.config_file.read_text()))
+            self._cached = (mtime, [(k.lower().encode(), v.encode()) for k, v in security_headers(connect).items()])
+        return self._cached[1]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self.headers()
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(dist: Path, config_file: Path) -> Starlette:
     async def config(_: Request) -> Response:
         # Read per request: the local stack rewrites it at each start; never cached by the browser.
@@ -53,7 +88,9 @@ def create_app(dist: Path, config_file: Path) -> Starlette:
         routes.append(Mount("/", SpaFiles(directory=dist, html=True)))
     else:
         routes.append(Route("/{path:path}", not_built))
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.add_middleware(SecurityHeaders, config_file=config_file)
+    return app
 
 
 def main() -> None:

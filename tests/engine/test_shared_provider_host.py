@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from services.local.stack import pulumi_root
+from services.local.plan import pulumi_root
 from tests.engine.conftest import ADMIN, api_app, wait_gone, wait_status
 from tests.fixtures import processes
 from tests.fixtures.model_payloads import openai_compatible_model

@@ -9,7 +9,7 @@ import pytest
 
 from core.platform import ModelHostingOutputs, PlatformOutputs
 from tests.unit.conftest import dev_stage, prod_stage
-from tests.unit.pulumi_program import ACCOUNT, RecordingMocks, plain, policy_documents, run_program
+from tests.unit.pulumi_program import ACCOUNT, AwsMocks, plain, policy_documents, run_program
 
 COMPONENTS = {"Network", "DataStores", "Auth", "ServeCluster", "ModelHosting", "RagStores", "ControlPlane", "ChatUi"}
 NEW_VPC_TYPES = ("aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway",
@@ -198,8 +198,8 @@ def test_a_destroyable_dev_stage_can_be_torn_down(dev_run):
     assert all(b.inputs["forceDestroy"] for b in dev_run.of_type("aws:s3/bucket:Bucket"))
 
 
-def _failing_run(stage: dict) -> tuple[str, RecordingMocks]:
-    mocks = RecordingMocks("us-east-1")
+def _failing_run(stage: dict) -> tuple[str, AwsMocks]:
+    mocks = AwsMocks("us-east-1")
     with pytest.raises(pulumi.RunError) as failure:
         run_program(stage, mocks=mocks)
     return str(failure.value), mocks

@@ -169,3 +169,18 @@ def test_web_keeps_404_for_a_missing_asset(web_client):
 def test_web_serves_the_runtime_config_uncached(web_client):
     response = web_client.get("/config.json")
     assert response.json()["serveUrl"].endswith("/v2/serve") and response.headers["cache-control"] == "no-store"
+
+
+def test_web_answers_carry_the_security_headers_with_a_csp_naming_only_the_configured_apps(web_client, tmp_path):
+    (tmp_path / "config.json").write_text(
+        '{"serveUrl": "http://127.0.0.1:8080/v2/serve", "apiUrl": "http://127.0.0.1:8081", "auth": {"authority": '
+        '"https://cognito-idp.us-east-1.amazonaws.com/pool", "passwordLogin": {"cognitoEndpoint": "http://127.0.0.1:5055"}}}')
+    for path in ("/", "/chat/some-session", "/assets/app.js", "/config.json", "/assets/missing.js"):
+        headers = web_client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff", path
+        csp = dict(d.strip().split(" ", 1) for d in headers["content-security-policy"].split(";"))
+        assert csp["default-src"] == "'self'" and csp["img-src"] == "'self' data:"
+        assert csp["frame-ancestors"] == "'none'"
+        assert set(csp["connect-src"].split()) == {"'self'", "http://127.0.0.1:8080", "http://127.0.0.1:8081",
+                                                   "https://cognito-idp.us-east-1.amazonaws.com",
+                                                   "http://127.0.0.1:5055"}
