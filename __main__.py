@@ -131,9 +131,13 @@ def _snake(urls: dict[str, str]) -> dict[str, str]:
 
 
 def _serve_grants(ctx: StageContext, data: DataStores) -> Output[iam_policies.ServeGrants]:
-    return Output.all(data.table_arns["models"], data.table_arns["tokens"], data.master_key_secret_arn,
-                      data.kms_key_arn).apply(lambda v: iam_policies.ServeGrants(
-                          models_table_arn=v[0], tokens_table_arn=v[1], master_key_secret_arn=v[2], kms_key_arn=v[3],
+    arns = data.table_arns
+    return Output.all(models=arns["models"], tokens=arns["tokens"], master=data.master_key_secret_arn,
+                      kms=data.kms_key_arn, usage=arns["usage"], audit=arns["audit"],
+                      rate_limits=arns["rateLimits"]).apply(lambda v: iam_policies.ServeGrants(
+                          models_table_arn=v["models"], tokens_table_arn=v["tokens"], master_key_secret_arn=v["master"],
+                          kms_key_arn=v["kms"], usage_table_arn=v["usage"], audit_table_arn=v["audit"],
+                          rate_limits_table_arn=v["rate_limits"],
                           model_secret_prefix=naming.model_api_key_secret_prefix(ctx.deployment, ctx.stage_name)))
 
 

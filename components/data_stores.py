@@ -1,4 +1,4 @@
-"""DataStores: the stage's KMS key, the four DynamoDB tables, the S3 buckets and the LiteLLM master-key secret."""
+"""DataStores: the stage's KMS key, the DynamoDB tables, the S3 buckets and the LiteLLM master-key secret."""
 
 from __future__ import annotations
 
@@ -76,6 +76,8 @@ class DataStores(pulumi.ComponentResource):
                 point_in_time_recovery={"enabled": True},
                 deletion_protection_enabled=ctx.retain,
                 ttl={"attribute_name": spec.ttl_attribute, "enabled": True} if spec.ttl_attribute else None,
+                global_secondary_indexes=[{"name": i.name, "hash_key": i.hash_key, "range_key": i.range_key,
+                                           "projection_type": "ALL"} for i in spec.indexes] or None,
                 opts=self._opts(),
             )
             self.table_names[spec.key] = table.name

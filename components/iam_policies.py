@@ -252,6 +252,10 @@ class ServeGrants:
     master_key_secret_arn: str
     kms_key_arn: str
     model_secret_prefix: str  # e.g. "lisa-dev/models/"
+    # Governance state serve writes: usage rows, audit events (append), rate-limit buckets (read, conditional put).
+    usage_table_arn: str = ""
+    audit_table_arn: str = ""
+    rate_limits_table_arn: str = ""
 
 
 def serve_task_policy(account: Account, g: ServeGrants) -> Document:
@@ -261,6 +265,10 @@ def serve_task_policy(account: Account, g: ServeGrants) -> Document:
                                         "dynamodb:Query", "dynamodb:Scan"], _tables([g.models_table_arn])),
         statement("ApiTokensRead", ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query"],
                   _tables([g.tokens_table_arn])),
+        statement("GovernanceAppend", ["dynamodb:BatchWriteItem", "dynamodb:PutItem"],
+                  [arn for arn in (g.usage_table_arn, g.audit_table_arn) if arn]) if g.usage_table_arn else None,
+        statement("RateLimitBuckets", ["dynamodb:GetItem", "dynamodb:PutItem"],
+                  g.rate_limits_table_arn) if g.rate_limits_table_arn else None,
         statement("Secrets", ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                   [g.master_key_secret_arn, account.arn("secretsmanager", f"secret:{g.model_secret_prefix}*")]),
         _kms_via(account, g.kms_key_arn, ["secretsmanager", "dynamodb"], ["kms:Decrypt", "kms:DescribeKey"]),

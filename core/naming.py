@@ -47,6 +47,18 @@ def rag_documents_table(deployment: str, stage: str) -> str:
     return f"{prefix(deployment, stage)}-rag-documents"
 
 
+def usage_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-usage"
+
+
+def audit_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-audit"
+
+
+def rate_limits_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-rate-limits"
+
+
 # S3 buckets: global namespace, so the account id (when known) keeps two accounts' deployments apart.
 def _bucket(deployment: str, stage: str, purpose: str, account: str | None) -> str:
     base = f"{prefix(deployment, stage)}-{purpose}"

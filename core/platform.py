@@ -24,6 +24,9 @@ class Tables(CamelModel):
     tokens: str
     sessions: str
     rag_documents: str
+    usage: str
+    audit: str
+    rate_limits: str
 
 
 class Buckets(CamelModel):

@@ -9,16 +9,37 @@ from core import naming
 
 
 @dataclass(frozen=True)
+class IndexSpec:
+    """A global secondary index projecting every attribute."""
+
+    name: str
+    hash_key: str
+    range_key: str | None = None
+
+    def key_schema(self) -> list[dict[str, str]]:
+        schema = [{"AttributeName": self.hash_key, "KeyType": "HASH"}]
+        if self.range_key:
+            schema.append({"AttributeName": self.range_key, "KeyType": "RANGE"})
+        return schema
+
+
+@dataclass(frozen=True)
 class TableSpec:
     key: str  # the logical name, as in PlatformOutputs.tables
     name: Callable[[str, str], str]
     hash_key: str
     range_key: str | None = None
     ttl_attribute: str | None = None
+    indexes: tuple[IndexSpec, ...] = ()
 
     def attribute_definitions(self) -> list[dict[str, str]]:
-        keys = [self.hash_key] + ([self.range_key] if self.range_key else [])
-        return [{"AttributeName": k, "AttributeType": "S"} for k in keys]
+        keys = [self.hash_key, self.range_key] + [k for i in self.indexes for k in (i.hash_key, i.range_key)]
+        return [{"AttributeName": k, "AttributeType": "S"} for k in dict.fromkeys(k for k in keys if k)]
+
+    def global_secondary_indexes(self) -> list[dict]:
+        """The indexes in DynamoDB's CreateTable form (the emulator); the core stack maps the same list."""
+        return [{"IndexName": i.name, "KeySchema": i.key_schema(), "Projection": {"ProjectionType": "ALL"}}
+                for i in self.indexes]
 
     def key_schema(self) -> list[dict[str, str]]:
         schema = [{"AttributeName": self.hash_key, "KeyType": "HASH"}]
@@ -33,4 +54,9 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("tokens", naming.tokens_table, "tokenHash"),
     TableSpec("sessions", naming.sessions_table, "userId", "sessionId"),
     TableSpec("ragDocuments", naming.rag_documents_table, "repositoryId", "documentId"),
+    # Governance: per-minute usage rows by day (and by user), the audit log by day, shared rate-limit buckets.
+    TableSpec("usage", naming.usage_table, "pk", "sk", ttl_attribute="expiresAt",
+              indexes=(IndexSpec("byUser", "userId", "sk"),)),
+    TableSpec("audit", naming.audit_table, "pk", "sk", ttl_attribute="expiresAt"),
+    TableSpec("rateLimits", naming.rate_limits_table, "bucketKey", ttl_attribute="expiresAt"),
 )

@@ -19,10 +19,11 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol
 
 from pydantic import Field
 
+from core.dynamo import ConditionFailed
 from core.schema import CamelModel
 
 log = logging.getLogger("lisa.rate_limits")
@@ -96,6 +97,48 @@ def take(state: BucketState | None, limit: Limit, want: int, now: float) -> tupl
 
 
 LeaseFn = Callable[[str, Limit, int], Awaitable[Grant]]
+
+
+class AsyncItems(Protocol):
+    """What the shared buckets need of a DynamoDB client (serve's on-loop client; the api's boto3 in a thread)."""
+
+    async def get_item(self, table: str, key: dict[str, Any], *, consistent: bool = True) -> dict[str, Any] | None: ...
+
+    async def put_item(self, table: str, item: dict[str, Any], *, condition: str | None = None,
+                       names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> None: ...
+
+
+class SharedBuckets:
+    """The buckets in the rate-limit table: read, take, write back on the condition that nobody wrote in between
+    (retried a few times under contention). Items expire (TTL) an hour after their last use."""
+
+    def __init__(self, items: AsyncItems, table: str, *, clock: Callable[[], float] = time.time,
+                 attempts: int = 5) -> None:
+        self.items = items
+        self.table = table
+        self._clock = clock
+        self.attempts = attempts
+
+    async def lease(self, key: str, limit: Limit, want: int) -> Grant:
+        for _ in range(self.attempts):
+            item = await self.items.get_item(self.table, {"bucketKey": key}, consistent=True)
+            state = BucketState(float(item["tokens"]), float(item["updatedAt"])) if item else None
+            now = self._clock()
+            grant, new = take(state, limit, want, now)
+            if grant.tokens == 0 and state is not None:
+                return grant  # nothing to write: the bucket is as it was
+            record = {"bucketKey": key, "tokens": round(new.tokens, 6), "updatedAt": new.updated_at,
+                      "expiresAt": int(now) + 3600}
+            try:
+                if state is None:
+                    await self.items.put_item(self.table, record, condition="attribute_not_exists(bucketKey)")
+                else:
+                    await self.items.put_item(self.table, record, condition="updatedAt = :seen",
+                                              values={":seen": state.updated_at})
+                return grant
+            except ConditionFailed:
+                continue  # another worker took from it first: read again
+        return Grant(0, 0.05)  # heavy contention: ask again shortly
 
 
 class RateLimited(Exception):

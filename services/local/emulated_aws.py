@@ -47,6 +47,7 @@ def _tables(config: StageConfig) -> Tables:
                 TableName=name,
                 AttributeDefinitions=spec.attribute_definitions(),
                 KeySchema=spec.key_schema(),
+                **({"GlobalSecondaryIndexes": spec.global_secondary_indexes()} if spec.indexes else {}),
                 BillingMode="PAY_PER_REQUEST",
                 SSESpecification={"Enabled": True},
             )

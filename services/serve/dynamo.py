@@ -1,4 +1,5 @@
-"""DynamoDB GetItem on the event loop, for the reads serve repeats all day (the registry version twice a second).
+"""DynamoDB on the event loop, for what serve does all day: the registry version read twice a second, token
+lookups, rate-limit leases, and the usage and audit batches.
 
 Why not boto3 in a thread: measured here, one botocore GetItem costs ~5 ms of CPU in the calling process, and a
 thread holding the GIL that long stalls the event loop (the interpreter hands the GIL back only every 5 ms), which
@@ -18,10 +19,11 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 from core import aws
-from core.dynamo import from_attributes, projection_expression, to_attributes
+from core.dynamo import ConditionFailed, from_attributes, projection_expression, to_attributes
 from core.errors import UpstreamError
 from services.serve.upstream import Upstreams
 
+_BATCH_WRITE_MAX = 25  # DynamoDB's limit per BatchWriteItem call
 _CREDENTIALS_TTL_S = 60.0  # re-read (and let botocore refresh) the session's credentials this often
 
 
@@ -45,6 +47,31 @@ class AsyncDynamo:
         item = (await self._call("GetItem", orjson.dumps(request))).get("Item")
         return from_attributes(item) if item is not None else None
 
+    async def put_item(self, table: str, item: dict[str, Any], *, condition: str | None = None,
+                       names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> None:
+        """A (conditional) PutItem of plain values; ConditionFailed when the condition does not hold."""
+        request: dict[str, Any] = {"TableName": table, "Item": to_attributes(item)}
+        if condition:
+            request["ConditionExpression"] = condition
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if values:
+            request["ExpressionAttributeValues"] = to_attributes(values)
+        await self._call("PutItem", orjson.dumps(request))
+
+    async def batch_write(self, table: str, items: list[dict[str, Any]], *, attempts: int = 5) -> None:
+        """Put `items` in batches of 25, retrying what DynamoDB leaves unprocessed (with a short backoff)."""
+        for start in range(0, len(items), _BATCH_WRITE_MAX):
+            requests = [{"PutRequest": {"Item": to_attributes(i)}} for i in items[start:start + _BATCH_WRITE_MAX]]
+            for attempt in range(attempts):
+                result = await self._call("BatchWriteItem", orjson.dumps({"RequestItems": {table: requests}}))
+                requests = (result.get("UnprocessedItems") or {}).get(table) or []
+                if not requests:
+                    break
+                await asyncio.sleep(0.05 * 2 ** attempt)
+            else:
+                raise UpstreamError(f"DynamoDB left {len(requests)} items unwritten in {table}")
+
     async def _call(self, operation: str, body: bytes) -> dict[str, Any]:
         head = await self._signed_head(operation, body)
         response = await self.upstreams.pool(self.endpoint).request(head, body, self.timeout_s)
@@ -54,6 +81,8 @@ class AsyncDynamo:
             response.close()
         if response.status != 200:
             code = _error_code(data)
+            if code == "ConditionalCheckFailedException":
+                raise ConditionFailed(f"DynamoDB {operation}: the condition did not hold")
             raise UpstreamError(f"DynamoDB {operation} answered {response.status} ({code})")
         return orjson.loads(data)
 

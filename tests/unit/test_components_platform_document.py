@@ -30,7 +30,8 @@ def _config(*params: dict):
 def _document(config, **kwargs):
     return platform_document(
         config, account_id="123456789012",
-        tables={"models": "t1", "tokens": "t2", "sessions": "t3", "ragDocuments": "t4"},
+        tables={"models": "t1", "tokens": "t2", "sessions": "t3", "ragDocuments": "t4", "usage": "t5", "audit": "t6",
+                "rateLimits": "t7"},
         buckets={"models": "b1", "ragDocuments": "b2", "deploymentState": "b3"},
         master_key_secret_id="arn:secret", auth=AUTH, model_hosting=HOSTING, rag_stores=[], **kwargs)
 

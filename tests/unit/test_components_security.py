@@ -10,6 +10,7 @@ import json
 
 from components.iam_policies import UNSCOPED_ACTIONS
 from core import naming
+from core.tables import TABLES
 from tests.unit.conftest import PROD_MASTER_KEY, STATIC_MODEL_KEY
 from tests.unit.pulumi_program import ACCOUNT, ProgramRun, is_secret, plain, policy_documents
 
@@ -98,7 +99,7 @@ def test_the_deployment_state_bucket_is_versioned(any_run):
 
 def test_tables_are_encrypted_with_the_stage_key_and_recoverable(any_run):
     tables = any_run.of_type("aws:dynamodb/table:Table")
-    assert len(tables) == 4
+    assert len(tables) == len(TABLES)
     for table in tables:
         assert table.inputs["serverSideEncryption"]["enabled"] is True
         assert table.inputs["serverSideEncryption"]["kmsKeyArn"].startswith("arn:aws:kms:")
@@ -288,11 +289,17 @@ def test_no_role_gets_iam_rights_beyond_passing_roles_and_service_linked_roles(a
             assert iam <= {"iam:PassRole", "iam:CreateServiceLinkedRole"}
 
 
-def test_the_serve_task_role_cannot_write_tables_or_secrets(any_run):
+def test_the_serve_task_role_writes_only_governance_tables_and_no_secret(any_run):
     doc = policy_documents(any_run)["serve-app-task-policy"]
-    actions = {a for s in doc["Statement"] for a in s["Action"]}
-    assert not {a for a in actions if a.startswith(("dynamodb:", "secretsmanager:"))
-                and a.split(":")[1].startswith(("Put", "Update", "Delete", "BatchWrite", "Create"))}
+    stage = any_run.outputs["platform"]["deploymentStage"]
+    writes = [s for s in doc["Statement"] if any(
+        a.startswith(("dynamodb:", "secretsmanager:")) and a.split(":")[1].startswith(
+            ("Put", "Update", "Delete", "BatchWrite", "Create")) for a in s["Action"])]
+    written = {r.split(":table/")[1].split("/")[0] for s in writes for r in s["Resource"]}
+    assert written == {naming.usage_table("lisa", stage), naming.audit_table("lisa", stage),
+                       naming.rate_limits_table("lisa", stage)}
+    assert not {a for s in writes for a in s["Action"]} & {"dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    assert all(not a.startswith("secretsmanager:Put") for s in doc["Statement"] for a in s["Action"])
 
 
 def test_the_serve_task_role_reads_only_its_tables_and_secrets(any_run):

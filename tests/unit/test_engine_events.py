@@ -110,7 +110,8 @@ def platform_outputs() -> PlatformOutputs:
                "executionRoleArn": "arn:e"}
     return PlatformOutputs.model_validate({
         "deploymentName": "lisa", "deploymentStage": "test", "region": "us-east-1",
-        "tables": {"models": "m", "tokens": "t", "sessions": "s", "ragDocuments": "r"},
+        "tables": {"models": "m", "tokens": "t", "sessions": "s", "ragDocuments": "r", "usage": "u", "audit": "a",
+                   "rateLimits": "l"},
         "buckets": {"models": "b", "ragDocuments": "d", "deploymentState": "lisa-test-deploy-state"},
         "masterKeySecretId": "k", "auth": {"authority": "https://a", "clientId": "c", "adminGroup": "g"},
         "modelHosting": hosting,
