@@ -56,6 +56,9 @@ class Auth(pulumi.ComponentResource):
             "adminGroup": config.admin_group,
             "jwtGroupsProperty": config.jwt_groups_property,
             "additionalScopes": list(config.additional_scopes),
+            "userGroup": config.user_group,
+            "ragAdminGroup": config.rag_admin_group,
+            "apiGroup": config.api_group,
         }
         if self.user_pool_id is not None:
             fields["userPoolId"] = self.user_pool_id
@@ -83,6 +86,10 @@ class Auth(pulumi.ComponentResource):
         )
         aws.cognito.UserGroup(f"{name}-admin-group", name=config.admin_group, user_pool_id=pool.id,
                               description="LISA administrators (model management, API tokens)", opts=child)
+        for role, group in (("user", config.user_group), ("rag-admin", config.rag_admin_group),
+                            ("api", config.api_group)):
+            if group and group != config.admin_group:
+                aws.cognito.UserGroup(f"{name}-{role}-group", name=group, user_pool_id=pool.id, opts=child)
         domain_prefix = config.domain_prefix or pulumi.Output.from_input(ctx.account_id).apply(
             lambda account: naming.cognito_domain_prefix(ctx.deployment, ctx.stage_name, account))
         domain = aws.cognito.UserPoolDomain(f"{name}-domain", domain=domain_prefix, user_pool_id=pool.id, opts=child)

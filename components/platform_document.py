@@ -53,6 +53,7 @@ def platform_document(
         model_hosting=dict(model_hosting),
         rag_stores=[dict(s) for s in rag_stores],
         static_models=config.litellm_config.model_list,
+        rate_limits=config.serve_config.rate_limits,
         serve_url=serve_url,
         api_url=api_url,
         web_url=web_url,

@@ -80,7 +80,17 @@ VpcConfig = Annotated[
 ]
 
 
-class OidcAuthConfig(CamelModel):
+class AccessGroups(CamelModel):
+    """LISA's roles by group membership (empty: the role is not used). `userGroup`: only its members (and admins and
+    RAG admins) may use the platform at all; `ragAdminGroup`: manages repositories and their documents besides
+    admins; `apiGroup`: may issue their own API tokens besides admins."""
+
+    user_group: str = ""
+    rag_admin_group: str = ""
+    api_group: str = ""
+
+
+class OidcAuthConfig(AccessGroups):
     """An existing OpenID Connect provider (Cognito pool, Keycloak, Entra ID…)."""
 
     provider: Literal["oidc"] = "oidc"
@@ -91,7 +101,7 @@ class OidcAuthConfig(CamelModel):
     additional_scopes: list[str] = Field(default_factory=list)
 
 
-class CognitoAuthConfig(CamelModel):
+class CognitoAuthConfig(AccessGroups):
     """A Cognito user pool, app client and admin group created by the stack."""
 
     provider: Literal["cognito"]
@@ -158,8 +168,50 @@ def _sizes(sizes: tuple[int, ...]) -> str:
     return f"{sizes[0]} to {sizes[-1]} in steps of {sizes[1] - sizes[0]}"
 
 
+class RateLimit(CamelModel):
+    rpm: int = Field(ge=1, le=100_000_000)
+    burst: int = Field(ge=1, le=100_000_000)
+
+    @property
+    def rate_per_s(self) -> float:
+        return self.rpm / 60.0
+
+
+RATE_LIMIT_KEY = r"^(token|oidc|user|group):\S+$"
+
+
+class RateLimitConfig(CamelModel):
+    """Requests per minute per caller, with a burst (LISA's rateLimitRpm/Burst/Enabled/Overrides), enforced by serve
+    across all its workers and tasks.
+
+    `overrides` keys are `token:<tokenUUID>`, `oidc:<sub>`, `user:<username>` or `group:<group>`; a caller's limit is
+    the first that names it in that order (of several groups, the most generous). `models` adds, for the models it
+    names, a bucket per caller and model on top of the caller's own."""
+
+    enabled: bool = True
+    rpm: int = Field(default=60, ge=1, le=100_000_000)
+    burst: int = Field(default=10, ge=1, le=100_000_000)
+    exempt_admins: bool = True
+    overrides: dict[Annotated[str, Field(pattern=RATE_LIMIT_KEY)], RateLimit] = Field(default_factory=dict)
+    models: dict[str, RateLimit] = Field(default_factory=dict)
+
+    @property
+    def default(self) -> RateLimit:
+        return RateLimit(rpm=self.rpm, burst=self.burst)
+
+    def limit_for(self, caller_keys: list[str], groups: tuple[str, ...] | list[str]) -> RateLimit:
+        for key in caller_keys:
+            limit = self.overrides.get(key)
+            if limit is not None:
+                return limit
+        by_group = [self.overrides[f"group:{g}"] for g in groups if f"group:{g}" in self.overrides]
+        if by_group:
+            return max(by_group, key=lambda limit: (limit.rpm, limit.burst))
+        return self.default
+
+
 class ServeConfig(CamelModel):
-    """Sizing of the serve (and api) tasks on Fargate."""
+    """Sizing of the serve (and api) tasks on Fargate, and serve's rate limits."""
 
     cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = 1024
     memory_mib: Annotated[int, Field(ge=512, le=122_880)] = 2048
@@ -167,6 +219,7 @@ class ServeConfig(CamelModel):
     max_tasks: Annotated[int, Field(ge=1, le=100)] = 4
     image: str | None = Field(default=None, description="prebuilt serve image; defaults to one built from services/")
     target_requests_per_task: Annotated[int, Field(ge=1)] = 500
+    rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
 
     @model_validator(mode="after")
     def _bounds(self) -> ServeConfig:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from core import naming
-from core.config import LiteLLMModelEntry, RagRepositoryConfig
+from core.config import LiteLLMModelEntry, RagRepositoryConfig, RateLimitConfig
 from core.schema import CamelModel
 
 
@@ -47,6 +47,10 @@ class AuthOutputs(CamelModel):
     jwks_url: str | None = None
     user_pool_id: str | None = None
     additional_scopes: list[str] = Field(default_factory=list)
+    # LISA's other roles (core.config.AccessGroups); empty: not used.
+    user_group: str = ""
+    rag_admin_group: str = ""
+    api_group: str = ""
 
     @property
     def resolved_jwks_url(self) -> str:
@@ -92,6 +96,7 @@ class PlatformOutputs(CamelModel):
     model_hosting: ModelHostingOutputs
     rag_stores: list[RagStoreOutputs] = Field(default_factory=list)
     static_models: list[LiteLLMModelEntry] = Field(default_factory=list)
+    rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     serve_url: str | None = None
     api_url: str | None = None
     web_url: str | None = None

@@ -19,51 +19,12 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable, Mapping, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
-from pydantic import Field
-
+from core.config import RateLimit, RateLimitConfig
 from core.dynamo import ConditionFailed
-from core.schema import CamelModel
 
 log = logging.getLogger("lisa.rate_limits")
-
-
-class Limit(CamelModel):
-    rpm: int = Field(ge=1, le=10_000_000)
-    burst: int = Field(ge=1, le=10_000_000)
-
-    @property
-    def rate_per_s(self) -> float:
-        return self.rpm / 60.0
-
-
-class RateLimitPolicy(CamelModel):
-    """The stage's limits (LISA's restApiConfig rateLimit* fields, plus per-group and per-model limits).
-
-    `overrides` keys are `token:<tokenUUID>`, `oidc:<sub>`, `user:<username>` or `group:<group>`; a caller's limit is
-    the first that names it in that order (of several groups, the most generous). `models` adds a bucket per caller
-    and model for the models it names, on top of the caller's own."""
-
-    enabled: bool = True
-    rpm: int = Field(default=60, ge=1)
-    burst: int = Field(default=10, ge=1)
-    exempt_admins: bool = True
-    overrides: dict[str, Limit] = Field(default_factory=dict)
-    models: dict[str, Limit] = Field(default_factory=dict)
-
-    @property
-    def default(self) -> Limit:
-        return Limit(rpm=self.rpm, burst=self.burst)
-
-    def limit_for(self, caller_keys: Iterable[str], groups: Iterable[str]) -> Limit:
-        for key in caller_keys:
-            if key in self.overrides:
-                return self.overrides[key]
-        by_group = [self.overrides[f"group:{g}"] for g in groups if f"group:{g}" in self.overrides]
-        if by_group:
-            return max(by_group, key=lambda limit: (limit.rpm, limit.burst))
-        return self.default
 
 
 # The shared bucket: pure arithmetic, so the store only reads and conditionally writes two numbers.
@@ -79,7 +40,7 @@ class Grant:
     retry_after_s: float = 0.0  # when tokens is 0: seconds until the bucket holds a whole token again
 
 
-def refill(state: BucketState | None, limit: Limit, now: float) -> float:
+def refill(state: BucketState | None, limit: RateLimit, now: float) -> float:
     """Tokens in the bucket at `now` (a bucket never seen starts full)."""
     if state is None:
         return float(limit.burst)
@@ -87,7 +48,7 @@ def refill(state: BucketState | None, limit: Limit, now: float) -> float:
     return min(float(limit.burst), state.tokens + elapsed * limit.rate_per_s)
 
 
-def take(state: BucketState | None, limit: Limit, want: int, now: float) -> tuple[Grant, BucketState]:
+def take(state: BucketState | None, limit: RateLimit, want: int, now: float) -> tuple[Grant, BucketState]:
     """Take up to `want` whole tokens; the grant and the bucket's new state."""
     available = refill(state, limit, now)
     granted = min(want, int(math.floor(available + 1e-9)))
@@ -96,7 +57,7 @@ def take(state: BucketState | None, limit: Limit, want: int, now: float) -> tupl
     return Grant(granted, retry), BucketState(left, now)
 
 
-LeaseFn = Callable[[str, Limit, int], Awaitable[Grant]]
+LeaseFn = Callable[[str, RateLimit, int], Awaitable[Grant]]
 
 
 class AsyncItems(Protocol):
@@ -119,7 +80,7 @@ class SharedBuckets:
         self._clock = clock
         self.attempts = attempts
 
-    async def lease(self, key: str, limit: Limit, want: int) -> Grant:
+    async def lease(self, key: str, limit: RateLimit, want: int) -> Grant:
         for _ in range(self.attempts):
             item = await self.items.get_item(self.table, {"bucketKey": key}, consistent=True)
             state = BucketState(float(item["tokens"]), float(item["updatedAt"])) if item else None
@@ -163,7 +124,7 @@ class _LocalBucket:
 class Limiter:
     """Local slices of the shared buckets. `admit` costs a dict lookup and a decrement when a slice is in hand."""
 
-    def __init__(self, lease: LeaseFn, *, slice_fraction: float = 0.05, max_slice: int = 50,
+    def __init__(self, lease: LeaseFn, *, slice_fraction: float = 0.05, max_slice: int = 10_000,
                  slice_ttl_s: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._lease = lease
         self.slice_fraction = slice_fraction
@@ -173,10 +134,10 @@ class Limiter:
         self._buckets: dict[str, _LocalBucket] = {}
         self._store_failures = 0
 
-    def slice_for(self, limit: Limit) -> int:
+    def slice_for(self, limit: RateLimit) -> int:
         return max(1, min(self.max_slice, int(limit.rpm * self.slice_fraction), limit.burst))
 
-    async def admit(self, key: str, limit: Limit) -> None:
+    async def admit(self, key: str, limit: RateLimit) -> None:
         """Spend one token of `key`'s bucket; RateLimited when there is none."""
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -203,7 +164,7 @@ class Limiter:
         if bucket is not None:
             bucket.tokens += 1
 
-    async def _lease_into(self, key: str, bucket: _LocalBucket, limit: Limit) -> None:
+    async def _lease_into(self, key: str, bucket: _LocalBucket, limit: RateLimit) -> None:
         try:
             try:
                 grant = await self._lease(key, limit, self.slice_for(limit))
@@ -244,5 +205,3 @@ def caller_keys(*, token_id: str | None, subject: str | None, username: str | No
     return keys
 
 
-def overrides_of(raw: Mapping[str, Mapping[str, int]]) -> dict[str, Limit]:
-    return {key: Limit.model_validate(value) for key, value in raw.items()}

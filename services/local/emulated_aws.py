@@ -180,11 +180,13 @@ def _cognito(config: StageConfig, admin: AdminUser | None) -> AuthOutputs:
             UserPoolId=pool_id, ClientName="web", GenerateSecret=False, ReadAttributes=["email"],
             ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         )["UserPoolClient"]["ClientId"]
-    try:
-        idp.create_group(GroupName=admin_group, UserPoolId=pool_id)
-    except ClientError as exc:
-        if not _exists(exc, "GroupExistsException"):
-            raise
+    for group in dict.fromkeys(g for g in (admin_group, config.auth_config.user_group,
+                                           config.auth_config.rag_admin_group, config.auth_config.api_group) if g):
+        try:
+            idp.create_group(GroupName=group, UserPoolId=pool_id)
+        except ClientError as exc:
+            if not _exists(exc, "GroupExistsException"):
+                raise
     if admin is not None:
         ensure_user(pool_id, admin.username, admin.password, groups=[admin_group])
     endpoint = aws.endpoint_url() or ""
@@ -196,6 +198,9 @@ def _cognito(config: StageConfig, admin: AdminUser | None) -> AuthOutputs:
         jwt_groups_property="cognito:groups",
         jwks_url=f"{endpoint}/{pool_id}/.well-known/jwks.json",
         user_pool_id=pool_id,
+        user_group=config.auth_config.user_group,
+        rag_admin_group=config.auth_config.rag_admin_group,
+        api_group=config.auth_config.api_group,
     )
 
 
@@ -248,6 +253,9 @@ def provision(config: StageConfig, *, admin: AdminUser | None = None) -> Platfor
             admin_group=config.auth_config.admin_group,
             jwt_groups_property=config.auth_config.jwt_groups_property,
             additional_scopes=config.auth_config.additional_scopes,
+            user_group=config.auth_config.user_group,
+            rag_admin_group=config.auth_config.rag_admin_group,
+            api_group=config.auth_config.api_group,
         )
     return PlatformOutputs(
         deployment_name=d,
@@ -261,6 +269,7 @@ def provision(config: StageConfig, *, admin: AdminUser | None = None) -> Platfor
         model_hosting=hosting,
         rag_stores=[RagStoreOutputs(repository=r) for r in config.rag_repositories],
         static_models=config.litellm_config.model_list,
+        rate_limits=config.serve_config.rate_limits,
     )
 
 

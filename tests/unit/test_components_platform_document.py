@@ -7,6 +7,7 @@ import pytest
 
 from components.platform_document import holds_secrets, platform_document, state_backend_url
 from core.config import parse_stage_config
+from tests.fixtures.sample_platform import table_names
 from tests.fixtures.stage import stage_dict
 
 HOSTING = {"clusterName": "c", "clusterArn": "arn:c", "loadBalancerArn": "arn:lb", "listenerArn": "arn:l",
@@ -30,8 +31,7 @@ def _config(*params: dict):
 def _document(config, **kwargs):
     return platform_document(
         config, account_id="123456789012",
-        tables={"models": "t1", "tokens": "t2", "sessions": "t3", "ragDocuments": "t4", "usage": "t5", "audit": "t6",
-                "rateLimits": "t7"},
+        tables=table_names(),
         buckets={"models": "b1", "ragDocuments": "b2", "deploymentState": "b3"},
         master_key_secret_id="arn:secret", auth=AUTH, model_hosting=HOSTING, rag_stores=[], **kwargs)
 

@@ -107,7 +107,7 @@ def test_external_oidc_creates_no_cognito_and_passes_its_settings_through(prod_r
     auth = prod_run.outputs["platform"]["auth"]
     assert auth == {"authority": "https://login.example.com/realms/lisa", "clientId": "lisa-web",
                     "adminGroup": "platform-admins", "jwtGroupsProperty": "realm_access.roles",
-                    "additionalScopes": ["offline_access"]}
+                    "additionalScopes": ["offline_access"], "userGroup": "", "ragAdminGroup": "", "apiGroup": ""}
 
 
 def test_cognito_redirects_to_the_deployed_ui_and_the_configured_urls(dev_run):

@@ -165,3 +165,30 @@ def test_pulumi_config_values_become_the_stage_dict():
 def test_a_plain_string_config_value_is_kept_as_a_string():
     assert config_from_pulumi_values({"lisa:region": "eu-west-1", "lisa:logLevel": "DEBUG"}) == {
         "region": "eu-west-1", "logLevel": "DEBUG"}
+
+
+def test_access_groups_and_rate_limits_are_lisas_fields():
+    from core.config import parse_stage_config
+    from tests.fixtures.stage import stage_dict
+
+    config = parse_stage_config(stage_dict(
+        authConfig={"authority": "https://idp.example/realms/x", "clientId": "c", "adminGroup": "admins",
+                    "userGroup": "lisa-users", "ragAdminGroup": "rag-admins", "apiGroup": "api-users"},
+        serveConfig={"rateLimits": {"rpm": 120, "burst": 20, "overrides": {"group:gold": {"rpm": 600, "burst": 60}},
+                                    "models": {"big-model": {"rpm": 10, "burst": 2}}}}))
+    assert (config.auth_config.user_group, config.auth_config.rag_admin_group, config.auth_config.api_group) == (
+        "lisa-users", "rag-admins", "api-users")
+    limits = config.serve_config.rate_limits
+    assert limits.limit_for([], ["gold"]).rpm == 600 and limits.limit_for(["user:x"], []).rpm == 120
+    assert limits.models["big-model"].burst == 2
+
+
+def test_a_rate_limit_override_must_name_its_kind():
+    import pytest
+
+    from core.config import parse_stage_config
+    from core.errors import ConfigError
+    from tests.fixtures.stage import stage_dict
+
+    with pytest.raises(ConfigError, match="serveConfig.rateLimits.overrides"):
+        parse_stage_config(stage_dict(serveConfig={"rateLimits": {"overrides": {"alice": {"rpm": 1, "burst": 1}}}}))

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from pulumi.automation import EngineEvent
 from pulumi.automation.events import (
     DiagnosticEvent,
@@ -20,6 +21,7 @@ from core.platform import PlatformOutputs
 from services.api.engine import readiness_rule
 from services.api.engine.events import EventLog, failure_reason, summarize
 from services.api.engine.stacks import REPO_ROOT, default_backend_url, describe_command_error, workspace_env
+from tests.fixtures.sample_platform import table_names
 
 TRACEBACK = """Exception calling application: Traceback (most recent call last):
   File "/venv/lib/python3.11/site-packages/pulumi/dynamic/__main__.py", line 167, in Create
@@ -110,8 +112,7 @@ def platform_outputs() -> PlatformOutputs:
                "executionRoleArn": "arn:e"}
     return PlatformOutputs.model_validate({
         "deploymentName": "lisa", "deploymentStage": "test", "region": "us-east-1",
-        "tables": {"models": "m", "tokens": "t", "sessions": "s", "ragDocuments": "r", "usage": "u", "audit": "a",
-                   "rateLimits": "l"},
+        "tables": table_names(),
         "buckets": {"models": "b", "ragDocuments": "d", "deploymentState": "lisa-test-deploy-state"},
         "masterKeySecretId": "k", "auth": {"authority": "https://a", "clientId": "c", "adminGroup": "g"},
         "modelHosting": hosting,

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from core.platform import AuthOutputs, Buckets, ModelHostingOutputs, PlatformOutputs, RagStoreOutputs, Tables
+from core.platform import AuthOutputs, Buckets, ModelHostingOutputs, PlatformOutputs, RagStoreOutputs
 from core.config import RagRepositoryConfig
 from services.local.plan import LocalPlan, PlanError, choose_ports, pulumi_root
 from services.local.ports import PortInUseError
 from services.local.settings import PORTS, LocalSettings
 from services.local.state import StateFolder
+from tests.fixtures.sample_platform import sample_tables
 
 PORTS_USED = {"emulator_port": 5100, "pg_port": 5101, "embeddings_port": 5102, "serve_port": 5103,
               "api_port": 5104, "web_port": 5105}
@@ -35,7 +36,7 @@ def platform(**overrides) -> PlatformOutputs:
                                   instance_security_group_ids=["sg"], instance_profile_arn="arn:p",
                                   task_role_arn="arn:t", execution_role_arn="arn:e")
     values = dict(deployment_name="lisa", deployment_stage="dev", region="eu-west-1",
-                  tables=Tables(models="m", tokens="t", sessions="s", rag_documents="r"),
+                  tables=sample_tables(),
                   buckets=Buckets(models="b1", rag_documents="b2", deployment_state="b3"), master_key_secret_id="mk",
                   auth=AuthOutputs(authority="https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
                                    client_id="client", admin_group="admins", user_pool_id="eu-west-1_abc",

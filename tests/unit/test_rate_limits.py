@@ -6,11 +6,10 @@ import asyncio
 
 import pytest
 
-from services.governance.rate_limits import (
-    BucketState, Grant, Limit, Limiter, RateLimited, RateLimitPolicy, caller_keys, refill, take,
-)
+from core.config import RateLimit, RateLimitConfig
+from services.governance.rate_limits import BucketState, Grant, Limiter, RateLimited, caller_keys, refill, take
 
-LIMIT = Limit(rpm=600, burst=30)
+LIMIT = RateLimit(rpm=600, burst=30)
 
 
 class Clock:
@@ -30,7 +29,7 @@ class SharedStore:
         self.calls = 0
         self.down = False
 
-    async def lease(self, key: str, limit: Limit, want: int) -> Grant:
+    async def lease(self, key: str, limit: RateLimit, want: int) -> Grant:
         self.calls += 1
         if self.down:
             raise ConnectionError("store down")
@@ -113,7 +112,7 @@ def test_the_store_down_admits_rather_than_refusing_everyone():
 
 
 def test_policy_resolution_order():
-    policy = RateLimitPolicy(rpm=60, burst=10, overrides={
+    policy = RateLimitConfig(rpm=60, burst=10, overrides={
         "token:t1": {"rpm": 1, "burst": 1}, "user:alice": {"rpm": 2, "burst": 1},
         "group:gold": {"rpm": 1000, "burst": 100}, "group:silver": {"rpm": 300, "burst": 30}})
     keys = caller_keys(token_id="t1", subject="s", username="alice")
