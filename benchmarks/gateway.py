@@ -210,7 +210,7 @@ def main() -> None:
         upstream = stack.enter_context(processes.stand_in_upstream(log=LOG_DIR / "stand-in.log"))
         upstream_pid = next(p.pid for p in psutil.Process().children() if "tests.fixtures.upstream" in " ".join(p.cmdline()))
         _register(platform, upstream)
-        from services.serve.tokens import TokenStore
+        from services.identity.tokens import TokenStore
 
         token, _ = TokenStore(platform.tables.tokens).issue(owner="bench", name="benchmark")
         gateway, gateway_pid = _gateway(stack, platform, "serve")

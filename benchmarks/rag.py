@@ -210,7 +210,7 @@ def start_stack(stack: ExitStack, ef_search: int):
 
     serve, _ = stack.enter_context(processes.serve_app(platform.model_dump_json(), log=LOG_DIR / "serve.log", timeout=90))
 
-    from services.serve.tokens import TokenStore
+    from services.identity.tokens import TokenStore
 
     token, _ = TokenStore(platform.tables.tokens).issue(owner="bench", username="bench", name="rag benchmark")
     work = Path(tempfile.mkdtemp(prefix="lisa-bench-api-"))

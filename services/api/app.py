@@ -23,7 +23,7 @@ from services.api import models, repositories, sessions, tokens
 from services.api.body_limit import BodyLimitMiddleware, BodyLimits
 from services.api.engine import build_engine
 from services.api.settings import ApiSettings
-from services.serve.auth import Authenticator
+from services.identity.authenticator import Authenticator
 
 log = logging.getLogger("lisa.api")
 

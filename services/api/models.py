@@ -27,7 +27,7 @@ from core.models import ModelRecord, ModelSpec, ModelStatus, UpdateModelRequest,
 from core.registry import ModelRegistry
 from providers.hosted_model_plan import check_hosted_spec
 from services.api.engine import DeploymentEngine, PreviewFailed
-from services.serve.auth import require_admin
+from services.identity.dependencies import require_admin
 
 router = APIRouter(tags=["models"], dependencies=[Depends(require_admin)])
 

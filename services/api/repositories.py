@@ -91,7 +91,8 @@ from services.rag.gateway import ChatGateway, error_message
 from services.rag.retrieval import last_user_query, rag_messages, search_results, sources
 from services.rag.service import RagService
 from services.rag.settings import RagSettings
-from services.serve.auth import Principal, require_user
+from services.identity.dependencies import require_user
+from services.identity.principal import Principal
 
 log = logging.getLogger("lisa.api.repositories")
 DEFAULT_TOP_K = 3
@@ -104,7 +105,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     platform = getattr(app.state, "platform", None)
     settings = RagSettings()
     if platform is not None and (settings.serve_url or platform.serve_url):
-        service = RagService(platform, settings)
+        service = RagService(platform, settings, master_key=app.state.authenticator.master_key)
         app.state.rag = service
         app.state.rag_chat = ChatGateway(service.gateway.base_url, timeout_s=settings.gateway_timeout_s)
         sweeper = asyncio.create_task(_resume_orphans(service, settings.resume_interval_s))

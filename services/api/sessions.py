@@ -1,6 +1,6 @@
 """Chat sessions: the caller's conversation history (LISA's `/session` API).
 
-Every route needs a signed-in user (IdP JWT or API token, `services.serve.auth.require_user`). A session belongs
+Every route needs a signed-in user (IdP JWT or API token, `services.identity.dependencies.require_user`). A session belongs
 to the caller's principal id and every lookup is keyed by it, so no route can read, list, overwrite or delete
 another user's session: another user's session id answers 404, exactly as an unknown id does.
 
@@ -44,7 +44,8 @@ from starlette.concurrency import run_in_threadpool
 from core.errors import InvalidInputError, ValidationError
 from core.schema import describe_validation_errors
 from services.api.session_store import SessionStore, SessionTooLargeError
-from services.serve.auth import Principal, require_user
+from services.identity.dependencies import require_user
+from services.identity.principal import Principal
 
 router = APIRouter(tags=["sessions"])
 

@@ -1,6 +1,6 @@
 """Token admin routes of the api app: issue, list and revoke API tokens (the plain token is returned once).
 
-The app that includes `router` sets `app.state.authenticator` (services.serve.auth.Authenticator) and maps
+The app that includes `router` sets `app.state.authenticator` (services.identity.authenticator.Authenticator) and maps
 core.errors to its error body.
 """
 
@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from core.schema import CamelModel
-from services.serve.auth import Principal, require_admin, require_user
-from services.serve.tokens import TokenInfo, TokenStore
+from services.identity.dependencies import require_admin, require_user
+from services.identity.principal import Principal
+from services.identity.tokens import TokenInfo, TokenStore
 
 router = APIRouter(tags=["tokens"])
 

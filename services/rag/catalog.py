@@ -17,7 +17,7 @@ from services.rag.stores.base import VectorStore
 
 
 class Caller(Protocol):
-    """What the catalog needs of a principal (services.serve.auth.Principal fits)."""
+    """What the catalog needs of a principal (services.identity.principal.Principal fits)."""
 
     id: str
     groups: tuple[str, ...]

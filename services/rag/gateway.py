@@ -9,41 +9,18 @@ credentials and serve decides which models that caller may use.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import httpx
 import numpy as np
 import orjson
 
-from core import aws
+from core.secrets import SecretUnavailable
 from services.rag.errors import EmbeddingModelError, GatewayError
 
 SERVE_PREFIX = "/v2/serve"
-
-
-class MasterKey:
-    """The LiteLLM master key from Secrets Manager, read once and re-read after `ttl_s` (rotation)."""
-
-    def __init__(self, secret_id: str, ttl_s: float = 300.0) -> None:
-        self.secret_id = secret_id
-        self.ttl_s = ttl_s
-        self._value: str | None = None
-        self._read_at = 0.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> str:
-        with self._lock:
-            if self._value is None or time.monotonic() - self._read_at > self.ttl_s:
-                try:
-                    secret = aws.client("secretsmanager").get_secret_value(SecretId=self.secret_id)
-                except Exception as exc:  # noqa: BLE001 (any failure means the same to the caller)
-                    raise GatewayError(f"could not read the gateway credentials ({type(exc).__name__})") from None
-                self._value, self._read_at = secret["SecretString"], time.monotonic()
-            return self._value
 
 
 def error_message(response: httpx.Response) -> str:
@@ -74,10 +51,13 @@ def vectors_from(body: bytes, expected: int) -> np.ndarray:
 
 
 class Gateway:
-    def __init__(self, base_url: str, credential: Callable[[], str], *, timeout_s: float = 120.0,
+    """Embeddings through serve. `credentials` gives the keys to present, best first (the master key's candidates:
+    after a rotation serve may still expect the previous one for a while, so a 401 tries the next)."""
+
+    def __init__(self, base_url: str, credentials: Callable[[], Sequence[str]], *, timeout_s: float = 120.0,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.credential = credential
+        self.credentials = credentials
         self.timeout_s = timeout_s
         self._client = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport,
                                     limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
@@ -87,15 +67,14 @@ class Gateway:
 
     def embed(self, model: str, texts: list[str]) -> np.ndarray:
         try:
-            response = self._client.post(
-                f"{SERVE_PREFIX}/embeddings",
-                content=orjson.dumps({"model": model, "input": texts}),
-                headers={"authorization": f"Bearer {self.credential()}", "content-type": "application/json"},
-            )
-        except httpx.TimeoutException:
-            raise GatewayError(f"the embedding model {model} did not answer within {self.timeout_s:g} s") from None
-        except httpx.HTTPError as exc:
-            raise GatewayError(f"the serve gateway is unreachable ({type(exc).__name__})") from None
+            credentials = self.credentials()
+        except SecretUnavailable:
+            raise GatewayError("could not read the gateway credentials") from None
+        body = orjson.dumps({"model": model, "input": texts})
+        for credential in credentials:
+            response = self._post_embeddings(model, body, credential)
+            if response.status_code != 401:
+                break
         if response.status_code == 404:
             raise EmbeddingModelError(f"unknown embedding model {model}: {error_message(response)}", param="embeddingModel")
         if response.status_code in (400, 422):
@@ -105,6 +84,15 @@ class Gateway:
             raise GatewayError(f"the serve gateway answered {response.status_code} for embeddings with {model}: "
                                f"{error_message(response)}")
         return vectors_from(response.content, len(texts))
+
+    def _post_embeddings(self, model: str, body: bytes, credential: str) -> httpx.Response:
+        try:
+            return self._client.post(f"{SERVE_PREFIX}/embeddings", content=body,
+                                     headers={"authorization": f"Bearer {credential}", "content-type": "application/json"})
+        except httpx.TimeoutException:
+            raise GatewayError(f"the embedding model {model} did not answer within {self.timeout_s:g} s") from None
+        except httpx.HTTPError as exc:
+            raise GatewayError(f"the serve gateway is unreachable ({type(exc).__name__})") from None
 
     def embed_batches(self, model: str, batches: Iterable[list[str]], concurrency: int = 2) -> Iterator[np.ndarray]:
         """The vectors of each batch, in order, with up to `concurrency` requests in flight (the model stays busy

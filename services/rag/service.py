@@ -35,7 +35,8 @@ from services.rag.errors import (
     UnreadableDocumentError,
     UnsupportedDocumentError,
 )
-from services.rag.gateway import Gateway, MasterKey
+from services.identity.master_key import MasterKey
+from services.rag.gateway import Gateway
 from services.rag.ingest import IngestJobs
 from services.rag.parsing import content_type, parse
 from services.rag.retrieval import check_query, check_top_k
@@ -58,7 +59,8 @@ class IngestPlan:
 
 class RagService:
     def __init__(self, platform: PlatformOutputs, settings: RagSettings | None = None, *,
-                 store_factory: StoreFactory | None = None, gateway: Gateway | None = None) -> None:
+                 store_factory: StoreFactory | None = None, gateway: Gateway | None = None,
+                 master_key: MasterKey | None = None) -> None:
         self.platform = platform
         self.settings = settings = settings or RagSettings()
         self.catalog = Catalog(platform, store_factory or DefaultStores(platform, settings))
@@ -66,7 +68,9 @@ class RagService:
         if gateway is None:
             if not serve_url:
                 raise RuntimeError("set LISA_RAG_SERVE_URL (or the platform's serveUrl): embeddings go through serve")
-            gateway = Gateway(serve_url, MasterKey(platform.master_key_secret_id), timeout_s=settings.gateway_timeout_s)
+            # The api passes its authenticator's master key: one cache of the secret per process.
+            master_key = master_key or MasterKey(platform.master_key_secret_id)
+            gateway = Gateway(serve_url, master_key.candidates, timeout_s=settings.gateway_timeout_s)
         self.gateway = gateway
         self.bucket = platform.buckets.rag_documents
         self.table = DocumentTable(platform.tables.rag_documents)

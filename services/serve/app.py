@@ -15,7 +15,8 @@ import orjson
 
 from core.platform import PlatformOutputs, load_platform
 from core.registry import VERSION_KEY, ModelRegistry, version_of
-from services.serve.auth import Authenticator
+from services.identity.authenticator import Authenticator
+from services.identity.tokens import TokenInfo, info_from_item, token_key
 from services.serve.catalog import ModelCatalog
 from services.serve.dynamo import AsyncDynamo
 from services.serve.inference import Answer
@@ -92,7 +93,7 @@ class Gateway:
         self.upstreams = Upstreams(connect_timeout_s=settings.connect_timeout_s)
         self.dynamo = AsyncDynamo(self.upstreams)
         self.authenticator = Authenticator.from_platform(platform, jwks_min_refresh_s=settings.jwks_min_refresh_s,
-                                                         dynamo=self.dynamo)
+                                                         lookup_token=self._lookup_token)
         self.catalog = ModelCatalog(ModelRegistry(platform.tables.models), platform.static_models, self.upstreams,
                                     passthrough=settings.passthrough, poll_s=settings.registry_poll_s,
                                     timeout_s=settings.upstream_timeout_s, read_version=self._registry_version)
@@ -169,6 +170,10 @@ class Gateway:
     async def _registry_version(self) -> int:
         item = await self.dynamo.get_item(self.platform.tables.models, {"modelId": VERSION_KEY}, projection=["version"])
         return version_of(item)
+
+    async def _lookup_token(self, token: str) -> TokenInfo | None:
+        item = await self.dynamo.get_item(self.platform.tables.tokens, token_key(token))
+        return info_from_item(item) if item else None
 
     async def shutdown(self) -> None:
         await self.catalog.stop()

@@ -12,7 +12,7 @@ from core import aws
 from core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from services.rag.documents import IngestionStatus
 from services.rag.errors import DocumentTooLargeError, EmbeddingModelError, UnreadableDocumentError, UnsupportedDocumentError
-from services.serve.auth import Principal
+from services.identity.principal import Principal
 from tests.unit.test_rag_parsing import pdf_bytes
 
 ALICE = Principal(id="alice-id", username="alice", groups=(), is_admin=False, method="token")

@@ -21,10 +21,11 @@ GATEWAY_TIMEOUT_S = 2.0  # short, so the slow-upstream test sees a 504 quickly
 
 
 @contextmanager
-def run_gateway(platform: PlatformOutputs, log_path, **settings: str) -> Iterator[str]:
+def run_gateway(platform: PlatformOutputs, log_path, env: dict[str, str] | None = None,
+                **settings: str) -> Iterator[str]:
     """A gateway subprocess; yields its base URL (no path)."""
     settings = {"upstream_timeout_s": str(GATEWAY_TIMEOUT_S), "log_level": "INFO", **settings}
-    with processes.serve_app(platform.model_dump_json(), log=log_path, **settings) as (base, _):
+    with processes.serve_app(platform.model_dump_json(), log=log_path, env=env, **settings) as (base, _):
         yield base
 
 
@@ -150,7 +151,7 @@ def gateway(serve_platform, models, master_key, test_output) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def tokens(platform):
-    from services.serve.tokens import TokenStore
+    from services.identity.tokens import TokenStore
 
     outputs, _ = platform
     return TokenStore(outputs.tables.tokens)

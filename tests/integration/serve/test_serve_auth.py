@@ -209,7 +209,7 @@ def test_expired_api_token(gateway, tokens):
 
 def test_hand_written_expired_token_item(gateway, platform):
     from core.dynamo import Table
-    from services.serve.tokens import hash_token
+    from services.identity.tokens import hash_token
 
     outputs, _ = platform
     Table(outputs.tables.tokens).put({"tokenHash": hash_token("lisa-handwritten-old"),
@@ -218,7 +218,7 @@ def test_hand_written_expired_token_item(gateway, platform):
 
 
 def test_revoked_api_token_stops_working_within_the_cache_ttl(gateway, tokens):
-    from services.serve.auth import TOKEN_CACHE_TTL_S
+    from services.identity.authenticator import TOKEN_CACHE_TTL_S
 
     token, info = tokens.issue(owner="to-revoke")
     assert _status(gateway, _bearer(token)) == 200

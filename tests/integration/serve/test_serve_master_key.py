@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.serve.auth import MasterKey
+from services.identity.master_key import MasterKey
 from tests.fixtures.stage import TEST_MASTER_KEY
 
 

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from services.serve.auth import TOKEN_CACHE_TTL_S
+from services.identity.authenticator import TOKEN_CACHE_TTL_S
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -80,7 +80,7 @@ def test_cli_issues_lists_and_revokes(platform, gateway):
     env = {**os.environ, "LISA_PLATFORM": platform[0].model_dump_json()}
 
     def cli(*args: str) -> str:
-        return subprocess.run([sys.executable, "-m", "services.serve.tokens", *args], env=env, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "services.identity.tokens", *args], env=env, capture_output=True,
                               text=True, check=True, timeout=60).stdout
 
     issued = cli("issue", "--owner", "cli-user", "--name", "from the cli")

@@ -1,4 +1,4 @@
-"""The pure parts of services/serve/auth.py and the JWT verifier over an in-memory key set (no server)."""
+"""The pure parts of services/identity and the JWT verifier over an in-memory key set (no server)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from core.errors import AuthenticationError
 from core.platform import AuthOutputs
-from services.serve.auth import (
-    JwksCache,
-    JwtVerifier,
-    check_audience,
-    credential_from,
-    groups_at,
-    looks_like_jwt,
-    principal_from_claims,
-    signing_keys,
-)
-from services.serve.cache import ExpiringCache
-from services.serve.tokens import TokenInfo, hash_token, info_from_item, new_token, token_item
+from services.identity.claims import check_audience, groups_at, principal_from_claims
+from services.identity.credentials import credential_from, looks_like_jwt
+from services.identity.expiring_cache import ExpiringCache
+from services.identity.jwks import JwksCache, JwtVerifier, signing_keys
+from services.identity.tokens import TokenInfo, hash_token, info_from_item, new_token, token_item
 
 ISSUER = "https://idp.example/realms/lisa"
 AUTH = AuthOutputs(authority=ISSUER, client_id="web", admin_group="admins", jwt_groups_property="realm_access.roles",

@@ -5,9 +5,9 @@ Item attributes: `tokenHash` (key, SHA-256 hex of the token), `tokenId` (short p
 (unix seconds; the token is refused after it).
 
 CLI for platform engineers (needs AWS credentials for the table; `LISA_PLATFORM`/`LISA_PLATFORM_FILE` name it):
-    python -m services.serve.tokens issue --owner alice [--name laptop] [--group g]... [--admin] [--expires-in 3600]
-    python -m services.serve.tokens list
-    python -m services.serve.tokens revoke <tokenId>
+    python -m services.identity.tokens issue --owner alice [--name laptop] [--group g]... [--admin] [--expires-in 3600]
+    python -m services.identity.tokens list
+    python -m services.identity.tokens revoke <tokenId>
 """
 
 from __future__ import annotations
@@ -17,16 +17,14 @@ import hashlib
 import secrets
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import Field
 
 from core.dynamo import Table
 from core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from core.schema import CamelModel
-
-if TYPE_CHECKING:
-    from services.serve.auth import Principal
+from services.identity.principal import Principal
 
 TOKEN_PREFIX = "lisa-"
 
@@ -46,6 +44,10 @@ class TokenInfo(CamelModel):
 
     def expired(self, now: float | None = None) -> bool:
         return self.token_expiration is not None and self.token_expiration <= (time.time() if now is None else now)
+
+    def principal(self) -> Principal:
+        return Principal(id=self.owner, username=self.username, groups=tuple(self.groups), is_admin=self.is_admin,
+                         method="token")
 
 
 def hash_token(token: str) -> str:
@@ -152,7 +154,7 @@ class TokenStore:
 
 # CLI -------------------------------------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m services.serve.tokens", description="Manage LISA API tokens.")
+    parser = argparse.ArgumentParser(prog="python -m services.identity.tokens", description="Manage LISA API tokens.")
     sub = parser.add_subparsers(dest="command", required=True)
     issue = sub.add_parser("issue", help="issue a token (printed once)")
     issue.add_argument("--owner", required=True, help="the user the token acts as")
