@@ -15,6 +15,7 @@ class Endpoints:
     emulator: str
     postgres: str  # host:port, no credentials
     embeddings: str
+    chat: str | None = None  # the local chat model's server, when it runs
 
 
 @dataclass
@@ -28,6 +29,7 @@ class BannerFacts:
     models: list[Registered] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     upstream_configured: bool = False
+    local_chat_model: str | None = None  # its model id, when it runs
 
 
 def render(facts: BannerFacts) -> str:
@@ -57,7 +59,15 @@ def render(facts: BannerFacts) -> str:
             reason = f" ({model.reason})" if model.reason else ""
             lines.append(f"    {model.model_id:<32} {model.model_type:<10} {model.status}{reason}")
         lines.append("")
-    if not facts.upstream_configured:
+    if not facts.upstream_configured and facts.local_chat_model:
+        lines += [
+            f"  Chat works offline with {facts.local_chat_model}, a small model (SmolLM2, 135M parameters) that",
+            "  runs on this CPU: enough to try the platform, not for real answers. For a bigger model, point the stack",
+            "  at any OpenAI-compatible server and restart, e.g. a local Ollama:",
+            "    LISA_UPSTREAM_URL=http://127.0.0.1:11434/v1 make run",
+            "",
+        ]
+    elif not facts.upstream_configured:
         lines += [
             "  No chat model yet. Point the stack at any OpenAI-compatible server and restart, e.g. a local Ollama:",
             "    LISA_UPSTREAM_URL=http://127.0.0.1:11434/v1 make run",
@@ -68,7 +78,8 @@ def render(facts: BannerFacts) -> str:
     for note in facts.notes:
         lines.append(f"  Note: {note}")
     lines += [
-        f"  AWS emulator      {e.emulator}   PostgreSQL {e.postgres}   embeddings {e.embeddings}",
+        f"  AWS emulator      {e.emulator}   PostgreSQL {e.postgres}   embeddings {e.embeddings}"
+        + (f"   chat {e.chat}" if e.chat else ""),
         f"  State             {facts.state_dir}   (kept across restarts; `make clean-state` wipes it)",
         "",
     ]

@@ -8,18 +8,20 @@ import concurrent.futures
 import requests
 
 from services.local import registrations
-from services.local.plan import EMBEDDING_MODEL, LocalPlan
+from services.local.plan import CHAT_MODEL, EMBEDDING_MODEL, LocalPlan
 from services.local.state import LocalSecrets, StateFolder
 
 TOKEN_NAME = "local stack (printed at start)"
 
 
 def register_models(plan: LocalPlan, master_key: str) -> tuple[list[registrations.Registered], list[str]]:
-    """The embedding server's model and the user's upstream models, registered (or found) and settled; a note per
+    """The local model servers' models and the user's upstream models, registered (or found) and settled; a note per
     model that could not be, for the banner (the stack itself is up either way)."""
     s = plan.settings
     admin = registrations.AdminClient(plan.url("api_port"), master_key)
-    payloads = [registrations.embedding_payload(plan.url("embeddings_port", "/v1"), EMBEDDING_MODEL)]
+    payloads = [registrations.local_payload(plan.url("embeddings_port", "/v1"), EMBEDDING_MODEL, "embedding")]
+    if plan.chat_url:
+        payloads.append(registrations.local_payload(plan.chat_url, CHAT_MODEL, "textgen"))
     notes: list[str] = []
     if s.upstream_url:
         key = s.upstream_api_key.get_secret_value() if s.upstream_api_key else None

@@ -19,10 +19,11 @@ from services.local.state import StateFolder
 
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 EMBEDDING_MODEL = "all-minilm-l6-v2"
+CHAT_MODEL = "smollm2-135m-instruct"  # the local chat server's default model name
 APPS = ("serve", "api", "web")
 # What each child answers once it is ready (the emulator answers /moto-api/ before the others start).
-READINESS_PATHS = {"emulator": "/moto-api/", "embeddings": "/health", "serve": "/health", "api": "/health",
-                   "web": "/_health"}
+READINESS_PATHS = {"emulator": "/moto-api/", "embeddings": "/health", "generation": "/health", "serve": "/health",
+                   "api": "/health", "web": "/_health"}
 
 
 class PlanError(RuntimeError):
@@ -45,7 +46,7 @@ def choose_ports(settings: LocalSettings, *, pick: Callable[[], int] = free_port
     """A port per part: the one set (flag or LISA_<PART>_PORT), or any free one for 0. Two parts on one port are
     refused; `check` refuses a port something else holds (PortInUseError naming it and the flag to change)."""
     chosen: dict[str, int] = {}
-    for field, purpose in PORTS.items():
+    for field, purpose in settings.needed_ports().items():
         port = getattr(settings, field) or pick()
         clash = next((other for other, p in chosen.items() if p == port), None)
         if clash:
@@ -79,8 +80,13 @@ class LocalPlan:
         return banner.Endpoints(
             web=self.url("web_port"), serve=self.url("serve_port", "/v2/serve"), api=self.url("api_port"),
             emulator=self.url("emulator_port"), postgres=f"127.0.0.1:{self.ports['pg_port']}",
-            embeddings=self.url("embeddings_port", "/v1"),
+            embeddings=self.url("embeddings_port", "/v1"), chat=self.chat_url,
         )
+
+    @property
+    def chat_url(self) -> str | None:
+        """The local chat model's OpenAI base URL, when it runs."""
+        return self.url("generation_port", "/v1") if "generation_port" in self.ports else None
 
     def platform_urls(self) -> dict[str, str]:
         return {"serve_url": self.url("serve_port"), "api_url": self.url("api_port"), "web_url": self.url("web_port"),
@@ -163,16 +169,22 @@ class LocalPlan:
             "LISA_EMBEDDINGS_HOST": "127.0.0.1",
             "LISA_EMBEDDINGS_PORT": str(self.ports["embeddings_port"]),
             "LISA_API_DOCS": "true",  # /docs and /openapi.json: on locally, off in AWS (the core stack's default)
+            **({"LISA_GENERATION_HOST": "127.0.0.1", "LISA_GENERATION_PORT": str(self.ports["generation_port"])}
+               if self.chat_url else {}),
         }
 
     # ---- what runs
     def service_commands(self) -> dict[str, list[str]]:
-        """The children that start first, before the platform exists: the emulator and the embedding server."""
-        return {
+        """The children that start first, before the platform exists: the emulator and the model servers."""
+        commands = {
             "emulator": [self.python, "-m", "services.local.emulator", "--port", str(self.ports["emulator_port"]),
                          "--snapshot", str(self.state.snapshot), "--interval", str(self.settings.emulator_snapshot_s)],
             "embeddings": [self.python, "-m", "services.embeddings", "--port", str(self.ports["embeddings_port"])],
         }
+        if self.chat_url:
+            commands["generation"] = [self.python, "-m", "services.generation", "--port",
+                                      str(self.ports["generation_port"])]
+        return commands
 
     def app_commands(self, pg_dsn: str) -> dict[str, tuple[list[str], dict[str, str]]]:
         """The apps on the platform file: each its argv and what it adds to the children's environment."""
@@ -191,6 +203,7 @@ class LocalPlan:
         return {
             "pid": pid,
             "web": e.web, "serve": e.serve, "api": e.api, "emulator": e.emulator, "embeddings": e.embeddings,
+            "chat": e.chat,
             "postgres": e.postgres, "ports": dict(self.ports), "readySeconds": round(facts.ready_s, 2),
             "children": dict(pids), "adminUsername": facts.admin_username,
         }

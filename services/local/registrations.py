@@ -2,7 +2,8 @@
 
 - The user's own OpenAI-compatible server (`LISA_UPSTREAM_URL`): each of its models (named in
   `LISA_UPSTREAM_MODELS`, else listed by its `/models`) as a LiteLLM-only model `openai/<name>` at that URL.
-- The local embedding server: its MiniLM model as an embedding model.
+- The local model servers: the embedding server's MiniLM model, and the chat server's SmolLM2 model unless the
+  stack runs without it (`LISA_LOCAL_CHAT_MODEL=false`).
 
 Registering is idempotent: a model already registered with the same name and URL is left alone; one whose URL
 changed (another port, another server) is deleted and registered again.
@@ -58,9 +59,10 @@ def upstream_payload(base_url: str, name: str, api_key: str | None = None) -> di
     return payload
 
 
-def embedding_payload(base_url: str, served_name: str) -> dict[str, Any]:
-    payload = {"modelId": model_id_for(served_name), "modelName": f"openai/{served_name}", "modelType": "embedding",
-               "streaming": False, "modelUrl": base_url}
+def local_payload(base_url: str, served_name: str, model_type: str) -> dict[str, Any]:
+    """A local model server's model (embedding or textgen), by the name the server answers to."""
+    payload = {"modelId": model_id_for(served_name), "modelName": f"openai/{served_name}", "modelType": model_type,
+               "streaming": model_type != "embedding", "modelUrl": base_url}
     ModelSpec.model_validate(payload)
     return payload
 

@@ -21,6 +21,7 @@ PORTS = {
     "serve_port": "the serve gateway (OpenAI-compatible API)",
     "api_port": "the api app (admin, sessions, RAG)",
     "web_port": "the web UI",
+    "generation_port": "the local chat model",
 }
 
 
@@ -35,6 +36,9 @@ class LocalSettings(BaseSettings):
     serve_port: Port = 8080
     api_port: Port = 8081
     web_port: Port = 3000
+    generation_port: Port = 8084
+    # The bundled chat model (services/generation), so chat works with no model server of your own.
+    local_chat_model: bool = True
     # The user's own OpenAI-compatible server (Ollama, vLLM, llama.cpp, ...), registered as LiteLLM-only models.
     upstream_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     upstream_api_key: SecretStr | None = None
@@ -59,3 +63,7 @@ class LocalSettings(BaseSettings):
 
     def port_flag(self, field: str) -> str:
         return f"--{field.replace('_', '-')} or LISA_{field.upper()}"
+
+    def needed_ports(self) -> dict[str, str]:
+        """PORTS, less the chat model's when it is not started."""
+        return {f: purpose for f, purpose in PORTS.items() if f != "generation_port" or self.local_chat_model}

@@ -34,7 +34,7 @@ from core.platform import PlatformOutputs, RagStoreOutputs
 from services.local import banner, bootstrap
 from services.local.emulated_aws import AdminUser, provision
 from services.local.launcher import Launcher
-from services.local.plan import APPS, LocalPlan, PlanError, choose_ports, pulumi_root
+from services.local.plan import APPS, CHAT_MODEL, LocalPlan, PlanError, choose_ports, pulumi_root
 from services.local.ports import PortInUseError
 from services.local.postgres import EmbeddedPostgres, EmbeddedPostgresError
 from services.local.settings import REPO, LocalSettings
@@ -167,6 +167,7 @@ class LocalStack:
             admin_password=secrets.admin_password, api_token=token, state_dir=str(self.state.root),
             ready_s=seconds_since_process_start(), models=models, notes=stage.notes + self.notes + notes,
             upstream_configured=bool(self.settings.upstream_url),
+            local_chat_model=CHAT_MODEL if self.plan.chat_url else None,
         )
         run_info = self.plan.run_info(facts, self.launcher.pids(), os.getpid())
         self.state.write_json(self.state.run_file, run_info, private=True)

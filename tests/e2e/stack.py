@@ -149,8 +149,10 @@ def running_local_stack(upstream: str, output: Path) -> Iterator[LocalStack]:
     for name in ("emulator", "pg", "embeddings", "serve", "api", "web"):
         args += [f"--{name}-port", str(processes.free_port())]
     log = output / "local-stack.log"
+    # The stand-in's models are enough here: the bundled chat model (slow to load and to answer) stays off.
+    env.update(PYTHONUNBUFFERED="1", LISA_LOCAL_CHAT_MODEL="false")
     with open(log, "wb") as out:
-        proc = subprocess.Popen(args, cwd=processes.REPO, env={**env, "PYTHONUNBUFFERED": "1"}, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(args, cwd=processes.REPO, env=env, stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             run = _wait_ready(proc, state, log)

@@ -71,7 +71,7 @@ def start(state: Path, ports: dict[str, int], upstream: str, log: Path) -> Run:
     # LISA_AWS_ENDPOINT_URL and the platform variables are this test session's, not the stack's.
     env = {k: v for k, v in os.environ.items()
            if k not in ("LISA_AWS_ENDPOINT_URL", "LISA_PLATFORM", "LISA_PLATFORM_FILE")}
-    env.update(PYTHONUNBUFFERED="1", LISA_UPSTREAM_URL=upstream)
+    env.update(PYTHONUNBUFFERED="1", LISA_UPSTREAM_URL=upstream, LISA_LOCAL_CHAT_MODEL="false")  # the stand-in chats
     env.pop("LISA_UPSTREAM_MODELS", None)
     args = [sys.executable, "-m", "services.local", "--state-dir", str(state)]
     for name, port in ports.items():

@@ -50,7 +50,13 @@ def test_unset_ports_get_free_ones_and_set_ones_are_kept():
     picked = iter(range(6000, 6010))
     settings = LocalSettings(**{**{field: 0 for field in PORTS}, "serve_port": 7000})
     ports = choose_ports(settings, pick=lambda: next(picked), check=accept)
-    assert ports["serve_port"] == 7000 and sorted(p for f, p in ports.items() if f != "serve_port") == list(range(6000, 6005))
+    assert ports["serve_port"] == 7000 and sorted(p for f, p in ports.items() if f != "serve_port") == list(range(6000, 6006))
+
+
+def test_without_the_local_chat_model_no_port_is_taken_for_it():
+    settings = LocalSettings(**{**PORTS_USED, "generation_port": 5106})
+    assert "generation_port" in choose_ports(settings, check=accept)
+    assert "generation_port" not in choose_ports(settings.model_copy(update={"local_chat_model": False}), check=accept)
 
 
 def test_two_parts_on_one_port_are_refused_naming_both():
@@ -129,3 +135,20 @@ def test_the_emulator_restores_and_saves_its_snapshot_in_the_state_folder(plan: 
     argv = plan.service_commands()["emulator"]
     assert argv[argv.index("--snapshot") + 1] == str(plan.state.snapshot)
     assert argv[argv.index("--port") + 1] == "5100"
+
+
+def test_the_local_chat_model_starts_with_the_model_servers_on_its_port(tmp_path: Path):
+    ports = {**PORTS_USED, "generation_port": 5106}
+    settings = LocalSettings(state_dir=tmp_path / "state", **ports)
+    plan = LocalPlan(settings, StateFolder(settings.state_dir), ports, "eu-west-1", tmp_path / "pulumi")
+    argv = plan.service_commands()["generation"]
+    assert argv[-3:] == ["services.generation", "--port", "5106"]
+    assert plan.ready_url("generation") == "http://127.0.0.1:5106/health"
+    assert plan.endpoints().chat == plan.chat_url == "http://127.0.0.1:5106/v1"
+    assert plan.child_env({}, "p")["LISA_GENERATION_PORT"] == "5106"
+
+
+def test_without_the_local_chat_model_nothing_of_it_starts(plan: LocalPlan):
+    assert "generation" not in plan.service_commands() and plan.endpoints().chat is None
+    assert "LISA_GENERATION_PORT" not in plan.child_env({}, "p")
+

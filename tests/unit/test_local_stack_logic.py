@@ -87,7 +87,7 @@ def test_upstream_embedding_models_are_registered_as_embedding_models():
 
 def test_a_model_is_registered_again_when_its_url_changed():
     record = {"modelName": "openai/all-minilm-l6-v2", "modelUrl": "http://127.0.0.1:8083/v1"}
-    moved = registrations.embedding_payload("http://127.0.0.1:9000/v1", "all-minilm-l6-v2")
+    moved = registrations.local_payload("http://127.0.0.1:9000/v1", "all-minilm-l6-v2", "embedding")
     assert not registrations.same_target(record, moved)
 
 
@@ -111,6 +111,19 @@ def test_banner_gives_urls_login_and_token():
 def test_banner_says_how_to_add_a_model_when_no_upstream_is_configured():
     assert "LISA_UPSTREAM_URL=" in banner.render(facts(upstream_configured=False))
     assert "LISA_UPSTREAM_URL=" not in banner.render(facts(upstream_configured=True))
+
+
+def test_banner_names_the_local_chat_model_and_still_says_how_to_add_a_bigger_one():
+    text = banner.render(facts(local_chat_model="smollm2-135m-instruct"))
+    assert "Chat works offline with smollm2-135m-instruct" in text and "No chat model yet" not in text
+    assert "LISA_UPSTREAM_URL=" in text
+    assert "No chat model yet" in banner.render(facts())
+
+
+def test_the_local_chat_models_are_streaming_textgen_models():
+    payload = registrations.local_payload("http://127.0.0.1:8084/v1", "smollm2-135m-instruct", "textgen")
+    assert payload == {"modelId": "smollm2-135m-instruct", "modelName": "openai/smollm2-135m-instruct",
+                       "modelType": "textgen", "streaming": True, "modelUrl": "http://127.0.0.1:8084/v1"}
 
 
 # ---- settings
