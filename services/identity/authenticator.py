@@ -6,7 +6,7 @@ A request carries one credential (services.identity.credentials):
 - an API token, looked up by its SHA-256 in the tokens table and refused after its `tokenExpiration`.
 Verified credentials are cached (JWTs until they expire, API tokens for `TOKEN_CACHE_TTL_S` so that a revocation
 takes effect within it, the master key for its TTL); unknown API tokens are remembered for as long, concurrent
-first requests with one token share one lookup. Bad
+first requests with one token share one lookup, and at most `max_token_lookups` lookups run at once. Bad
 credentials raise `AuthenticationError` (401); a valid one without the right raises `PermissionDeniedError` (403).
 """
 
@@ -23,6 +23,7 @@ from services.identity.expiring_cache import ExpiringCache
 from services.identity.jwks import JwksCache, JwtVerifier
 from services.identity.master_key import MasterKey
 from services.identity.principal import MASTER_PRINCIPAL, Principal
+from services.identity.settings import IdentitySettings
 from services.identity.tokens import TokenInfo, TokenStore
 
 TOKEN_CACHE_TTL_S = 5.0
@@ -33,7 +34,8 @@ TokenLookup = Callable[[str], Awaitable[TokenInfo | None]]
 
 class Authenticator:
     def __init__(self, auth: AuthOutputs, master_key: MasterKey, lookup_token: TokenLookup, *,
-                 tokens: TokenStore | None = None, jwks_min_refresh_s: float = 30.0, max_cached: int = 10_000) -> None:
+                 tokens: TokenStore | None = None, jwks_min_refresh_s: float = 30.0, max_cached: int = 10_000,
+                 max_token_lookups: int = 32) -> None:
         self.auth = auth
         self.master_key = master_key
         self.lookup_token = lookup_token
@@ -42,13 +44,18 @@ class Authenticator:
         self._verified: ExpiringCache[Principal] = ExpiringCache(max_cached)
         self._unknown_tokens: ExpiringCache[bool] = ExpiringCache(max_cached)
         self._inflight: dict[str, asyncio.Future] = {}
+        self._max_token_lookups = max_token_lookups
+        self._lookup_slots: tuple[Any, asyncio.Semaphore] | None = None
 
     @classmethod
-    def from_platform(cls, platform: PlatformOutputs, *, lookup_token: TokenLookup | None = None,
-                      **kwargs: Any) -> Authenticator:
+    def from_platform(cls, platform: PlatformOutputs, *, settings: IdentitySettings | None = None,
+                      lookup_token: TokenLookup | None = None, **kwargs: Any) -> Authenticator:
+        settings = settings or IdentitySettings()
         store = TokenStore(platform.tables.tokens)
-        return cls(platform.auth, MasterKey(platform.master_key_secret_id), lookup_token or _threaded_lookup(store),
-                   tokens=store, **kwargs)
+        master_key = MasterKey(platform.master_key_secret_id, ttl_s=settings.master_key_ttl_s,
+                               grace_s=settings.master_key_grace_s)
+        return cls(platform.auth, master_key, lookup_token or _threaded_lookup(store), tokens=store,
+                   max_cached=settings.max_cached_credentials, max_token_lookups=settings.max_token_lookups, **kwargs)
 
     async def start(self) -> None:
         """Warm what the first request would otherwise wait for (optional)."""
@@ -83,7 +90,8 @@ class Authenticator:
     async def _token_principal(self, token: str) -> tuple[Principal, float]:
         if self._unknown_tokens.get(token):
             raise AuthenticationError("unknown API token")
-        info = await self.lookup_token(token)
+        async with self._slots():
+            info = await self.lookup_token(token)
         now = time.time()
         if info is None:
             self._unknown_tokens.put(token, True, now + TOKEN_CACHE_TTL_S)
@@ -94,6 +102,13 @@ class Authenticator:
         if info.token_expiration is not None:
             until = min(until, info.token_expiration)
         return info.principal(), until
+
+    def _slots(self) -> asyncio.Semaphore:
+        # A semaphore belongs to one event loop; an app has one, tests may run several in turn.
+        loop = asyncio.get_running_loop()
+        if self._lookup_slots is None or self._lookup_slots[0] is not loop:
+            self._lookup_slots = (loop, asyncio.Semaphore(self._max_token_lookups))
+        return self._lookup_slots[1]
 
     async def _single_flight(self, key: str, work: Callable[[str], Awaitable[tuple[Principal, float]]]):
         # Concurrent first requests with one token share one table lookup.

@@ -1,8 +1,11 @@
 """The LiteLLM master key (Secrets Manager): an admin credential for the platform's own callers (RAG, the local
 stack's bootstrap).
 
-One cache (core.secrets.SecretReader) with two faces: `matches` for the event loop (the authenticator) and
-`candidates` for threads (the RAG client, which sends it). Read once and kept, unless a TTL is given.
+One TTL cache (core.secrets.SecretReader) with two faces: `matches` for the event loop (the authenticator) and
+`candidates` for threads (the RAG client, which sends it). The key is re-read every `ttl_s`, so a rotation reaches
+every process within the TTL; the previous value stays accepted for `grace_s` after a process sees the new one, so
+processes that have not re-read yet keep talking to each other, and a leaked old key stops working within
+TTL + grace. Keep the grace above the TTL: a peer may go on sending the old key until its own next read.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ RETRY_S = 10.0  # while the secret cannot be read at all, try again this often
 
 
 class MasterKey:
-    def __init__(self, secret_id: str, *, ttl_s: float = float("inf"), grace_s: float = 0.0,
+    def __init__(self, secret_id: str, *, ttl_s: float = 30.0, grace_s: float = 40.0,
                  reader: SecretReader | None = None) -> None:
         self.secret_id = secret_id
         self.ttl_s = ttl_s
