@@ -58,19 +58,26 @@ class BodyLimitMiddleware:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 return await _refuse(send, limit)
         seen = 0
-        started = False
+        started = exceeded = refused = False
 
         async def counted_receive():
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    exceeded = True
                     raise RequestTooLargeError(limit)  # the app's LisaError handler answers it
             return message
 
         async def tracked_send(message):
-            nonlocal started
+            nonlocal started, refused
+            if refused:
+                return  # the app's own answer after the 413 we sent
+            if exceeded and not started:
+                # FastAPI turns an error while reading a typed body into its own 400: answer the 413 instead.
+                started = refused = True
+                return await _refuse(send, limit)
             if message["type"] == "http.response.start":
                 started = True
             await send(message)

@@ -1,34 +1,15 @@
 """Chat sessions: the caller's conversation history (LISA's `/session` API).
 
-Every route needs a signed-in user (IdP JWT or API token, `services.identity.dependencies.require_user`). A session belongs
-to the caller's principal id and every lookup is keyed by it, so no route can read, list, overwrite or delete
-another user's session: another user's session id answers 404, exactly as an unknown id does.
+Every route needs a signed-in user (IdP JWT or API token, `services.identity.dependencies.require_user`). A session
+belongs to the caller's principal id and every lookup is keyed by it, so no route can read, list, overwrite or delete
+another user's session: another user's session id answers 404, exactly as an unknown id does. The shapes are the
+models below (camelCase, as LISA); errors are LISA's `{"error", "message"}`.
 
-Routes (errors are LISA's `{"error": "<Type>", "message": "..."}`):
-
-    GET    /session                    → 200 [SessionSummary], newest `lastUpdated` first
-    GET    /session/{sessionId}        → 200 Session | 404
-    PUT    /session/{sessionId}        body PutSession → 200 {"sessionId", "lastUpdated", "message"}   create or replace
-    PUT    /session/{sessionId}/name   body {"name": str} → 200 {"sessionId", "lastUpdated", "message"} | 404
-    DELETE /session/{sessionId}        → 200 {"deleted": true} | 404
-    DELETE /session                    → 200 {"deleted": true, "count": <n>}   all of the caller's sessions
-
-Shapes (JSON, camelCase):
-
-    sessionId       1-128 characters of [A-Za-z0-9_-] (the UI uses a UUID); anything else → 400
-    PutSession      {"messages": [Message], "name": str | null, "model": str | null, "configuration": object | null}
-                    `configuration` is free-form (model parameters, system prompt, RAG choice, …) and given back as is.
-    Message         {"role": "user" | "assistant" | "system" | "tool", "content": str | [content parts],
-                     "metadata": object (optional)}; LISA's `"type": "human" | "ai" | "system"` is accepted too.
-                    Any other keys of a message are kept.
-    Session         {"sessionId", "userId", "name", "model", "history": [Message], "configuration": object,
-                     "startTime", "createTime", "lastUpdated"}          (times: ISO 8601 UTC)
-    SessionSummary  {"sessionId", "name", "model", "firstHumanMessage", "messageCount",
-                     "startTime", "createTime", "lastUpdated"}
-
-A PUT keeps `createTime` of an existing session and sets `lastUpdated`. A session too large for one DynamoDB item
-(> 350 KB stored) is saved whole: its history and configuration go to S3 and the item keeps a pointer; reads are
-transparent. A body above the hard ceiling (LISA_SESSIONS_MAX_BYTES, 32 MiB) is refused with 413, never truncated.
+A PUT replaces the history and configuration whole (`createTime`, the project and the pin are kept) and answers
+LISA's `{"message": "Session updated successfully"}` plus the new `version`. Send back the `version` you read to
+refuse overwriting a session another tab changed meanwhile (409 `SessionConflictError`); without it the last write
+wins. A session too large for one DynamoDB item (> 350 KB stored) is saved whole in S3 (see session_store.py); a body
+above LISA_SESSIONS_MAX_BYTES (32 MiB) is refused with 413, never truncated.
 """
 
 from __future__ import annotations
@@ -38,12 +19,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
-from core.errors import InvalidInputError, ValidationError
-from core.schema import describe_validation_errors
-from services.api.session_store import SessionStore, SessionTooLargeError
+from core.errors import InvalidInputError
+from services.api.contract import errors
+from services.api.session_store import SessionStore
 from services.identity.dependencies import require_user
 from services.identity.principal import Principal
 
@@ -53,6 +33,8 @@ SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 class Message(BaseModel):
+    """One message; LISA's `"type": "human" | "ai" | "system"` is accepted for `role`. Other keys are kept."""
+
     model_config = ConfigDict(extra="allow")
 
     role: str | None = Field(default=None, max_length=64)
@@ -73,7 +55,9 @@ class PutSessionRequest(BaseModel):
     messages: list[Message] = Field(max_length=100_000)
     name: str | None = Field(default=None, max_length=1024)
     model: str | None = Field(default=None, max_length=512)
-    configuration: dict[str, Any] | None = None
+    configuration: dict[str, Any] | None = Field(default=None, description="free-form; given back as sent")
+    version: int | None = Field(default=None, ge=0, description="the version this write is based on; a session "
+                                "that moved on since answers 409. Leave out for last-writer-wins")
 
 
 class RenameSessionRequest(BaseModel):
@@ -82,7 +66,51 @@ class RenameSessionRequest(BaseModel):
     name: str = Field(min_length=1, max_length=1024)
 
 
-def _store(request: Request) -> SessionStore:
+class PinSessionRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    pinned: bool
+
+
+class SessionSummary(BaseModel):
+    sessionId: str
+    name: str | None = None
+    model: str | None = None
+    firstHumanMessage: str = ""
+    messageCount: int = 0
+    startTime: str | None = None
+    createTime: str | None = None
+    lastUpdated: str | None = None
+    version: int = Field(default=0, description="moves with every write; send it back with a PUT to detect races")
+    projectId: str | None = None
+    pinned: bool = False
+    totalTokensUsed: int = Field(default=0, description="prompt + completion tokens of every message's usage")
+    isEncrypted: bool = False
+
+
+class Session(SessionSummary):
+    userId: str
+    history: list[dict[str, Any]]
+    configuration: dict[str, Any]
+
+
+class SessionSaved(BaseModel):
+    message: str
+    sessionId: str
+    lastUpdated: str
+    version: int
+
+
+class SessionDeleted(BaseModel):
+    deleted: bool
+
+
+class SessionsDeleted(BaseModel):
+    deleted: bool
+    count: int
+
+
+def session_store(request: Request) -> SessionStore:
     store = getattr(request.app.state, "sessions", None)
     if store is None:
         platform = request.app.state.platform
@@ -90,56 +118,54 @@ def _store(request: Request) -> SessionStore:
     return store
 
 
-def _session_id(session_id: str) -> str:
+def checked_session_id(session_id: str) -> str:
     if not SESSION_ID.fullmatch(session_id):
         raise InvalidInputError("sessionId must be 1-128 characters of letters, digits, '-' and '_'", param="sessionId")
     return session_id
 
 
-@router.get("/session")
+@router.get("/session", response_model=list[SessionSummary], responses=errors())
 def list_sessions(request: Request, principal: Principal = Depends(require_user)) -> list[dict[str, Any]]:
-    return _store(request).list(principal.id)
+    return session_store(request).list(principal.id)
 
 
-@router.get("/session/{sessionId}")
+@router.get("/session/{sessionId}", response_model=Session, responses=errors(404))
 def get_session(sessionId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    return _store(request).get(principal.id, _session_id(sessionId))
+    return session_store(request).get(principal.id, checked_session_id(sessionId))
 
 
-@router.put("/session/{sessionId}")
-async def put_session(sessionId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    store = _store(request)
-    session_id = _session_id(sessionId)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > store.settings.max_bytes:  # refuse before reading it all
-        raise SessionTooLargeError(f"the session is {declared} bytes; the limit is {store.settings.max_bytes}")
-    raw = await request.body()
-    if len(raw) > store.settings.max_bytes:
-        raise SessionTooLargeError(f"the session is {len(raw)} bytes; the limit is {store.settings.max_bytes}")
-    try:
-        body = PutSessionRequest.model_validate_json(raw)
-    except PydanticValidationError as exc:
-        problems = describe_validation_errors(exc.errors())
-        raise ValidationError("; ".join(problems), problems=problems) from None
+@router.put("/session/{sessionId}", response_model=SessionSaved, responses=errors(409))
+async def put_session(sessionId: str, body: PutSessionRequest, request: Request,
+                      principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    session_id = checked_session_id(sessionId)
     messages = [m.model_dump(exclude_none=True) for m in body.messages]
-    saved = await run_in_threadpool(store.put, principal.id, session_id, messages=messages, name=body.name,
-                                    model=body.model, configuration=body.configuration)
-    return {**saved, "message": "session saved"}
+    saved = await run_in_threadpool(session_store(request).put, principal.id, session_id, messages=messages,
+                                    name=body.name, model=body.model, configuration=body.configuration,
+                                    expected_version=body.version)
+    return {"message": "Session updated successfully", **saved}
 
 
-@router.put("/session/{sessionId}/name")
+@router.put("/session/{sessionId}/name", response_model=SessionSaved, responses=errors(404))
 def rename_session(sessionId: str, body: RenameSessionRequest, request: Request,
                    principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    saved = _store(request).rename(principal.id, _session_id(sessionId), body.name)
-    return {**saved, "message": "session renamed"}
+    saved = session_store(request).rename(principal.id, checked_session_id(sessionId), body.name)
+    return {"message": "Session name updated successfully", **saved}
 
 
-@router.delete("/session/{sessionId}")
+@router.put("/session/{sessionId}/pin", response_model=SessionSaved, responses=errors(404))
+def pin_session(sessionId: str, body: PinSessionRequest, request: Request,
+                principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    saved = session_store(request).update_fields(principal.id, checked_session_id(sessionId),
+                                                 set={"pinned": body.pinned})
+    return {"message": "Session pin updated successfully", **saved}
+
+
+@router.delete("/session/{sessionId}", response_model=SessionDeleted, responses=errors(404))
 def delete_session(sessionId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    _store(request).delete(principal.id, _session_id(sessionId))
+    session_store(request).delete(principal.id, checked_session_id(sessionId))
     return {"deleted": True}
 
 
-@router.delete("/session")
+@router.delete("/session", response_model=SessionsDeleted, responses=errors())
 def delete_my_sessions(request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    return {"deleted": True, "count": _store(request).delete_all(principal.id)}
+    return {"deleted": True, "count": session_store(request).delete_all(principal.id)}

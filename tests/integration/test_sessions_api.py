@@ -41,7 +41,8 @@ def item(platform, user_id: str, session_id: str):
 
 def test_a_saved_session_reads_back_as_sent(alice):
     sid = new_id()
-    assert alice("PUT", f"/session/{sid}", json=session_body()).status_code == 200
+    saved = alice("PUT", f"/session/{sid}", json=session_body())
+    assert saved.status_code == 200 and saved.json()["message"] == "Session updated successfully"
     got = alice("GET", f"/session/{sid}").json()
     assert got["history"] == session_body()["messages"]
     assert (got["name"], got["model"], got["configuration"]) == ("About RAG", "rag-chat", {"modelArgs": {"temperature": 0.7}})
@@ -200,7 +201,7 @@ def test_a_large_session_that_shrinks_moves_back_into_the_table(alice, platform)
 def test_a_body_over_the_limit_is_refused_not_truncated(alice):
     sid = new_id()
     response = alice("PUT", f"/session/{sid}", json=large_body(SESSIONS_MAX_BYTES // 1024 + 64))
-    assert response.status_code == 413 and response.json()["error"] == "SessionTooLargeError"
+    assert response.status_code == 413 and response.json()["error"] == "RequestTooLargeError"  # the body limit's
     assert alice("GET", f"/session/{sid}").status_code == 404
 
 
@@ -223,3 +224,44 @@ def test_a_body_that_is_not_json_is_refused(alice):
 def test_no_credentials_is_a_401(api_server):
     response = requests.get(f"{api_server}/session", timeout=10)
     assert response.status_code == 401 and response.json()["error"] == "AuthenticationError"
+
+
+# Concurrent writes (hardening M5) ----------------------------------------------------------------------------------
+def objects_of(platform, user_id: str, sid: str) -> list[str]:
+    from services.api.session_store import session_prefix
+
+    outputs, _ = platform
+    listed = aws.client("s3").list_objects_v2(Bucket=outputs.buckets.sessions, Prefix=session_prefix(user_id, sid))
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def test_a_write_based_on_an_old_version_is_a_409_and_changes_nothing(alice):
+    sid = new_id()
+    first = alice("PUT", f"/session/{sid}", json=session_body("first")).json()
+    alice("PUT", f"/session/{sid}", json={**session_body("second tab"), "version": first["version"]})
+    stale = alice("PUT", f"/session/{sid}", json={**session_body("first tab, stale"), "version": first["version"]})
+    assert stale.status_code == 409 and stale.json()["error"] == "SessionConflictError"
+    assert alice("GET", f"/session/{sid}").json()["history"][1]["content"] == "second tab"
+
+
+def test_a_rename_moves_the_version_so_a_stale_put_cannot_undo_it(alice):
+    sid = new_id()
+    version = alice("PUT", f"/session/{sid}", json=session_body()).json()["version"]
+    assert alice("PUT", f"/session/{sid}/name", json={"name": "Renamed"}).json()["version"] == version + 1
+    assert alice("PUT", f"/session/{sid}", json={**session_body(), "version": version}).status_code == 409
+    assert alice("GET", f"/session/{sid}").json()["name"] == "Renamed"
+
+
+def test_twenty_concurrent_writes_leave_a_readable_session_and_no_orphan(alice, platform):
+    from concurrent.futures import ThreadPoolExecutor
+
+    sid = new_id()
+    alice("PUT", f"/session/{sid}", json=large_body(400))
+    bodies = [large_body(400 + i) if i % 2 else session_body(f"small {i}") for i in range(20)]
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(lambda body: alice("PUT", f"/session/{sid}", json=body).status_code, bodies))
+    assert set(statuses) <= {200, 409} and 200 in statuses
+    got = alice("GET", f"/session/{sid}")
+    assert got.status_code == 200 and got.json()["history"] in [b["messages"] for b in bodies]
+    stored = item(platform, "alice-id", sid)
+    assert objects_of(platform, "alice-id", sid) == ([stored["bodyKey"]] if "bodyKey" in stored else [])
