@@ -1,4 +1,5 @@
 import { useState, type FormEvent, type ReactNode } from "react";
+import type { ModelRecord } from "../api/clients";
 import { ApiError, describeError } from "../api/errors";
 import { ErrorBox } from "../ui/ConfirmDialog";
 import {
@@ -11,7 +12,6 @@ import {
   scalePayload,
   type EcsForm,
   type LiteLLMForm,
-  type ModelRecord,
 } from "./modelPayload";
 
 type Submit = (payload: Record<string, unknown>) => Promise<void>;
@@ -160,13 +160,7 @@ export function EcsModelForm(props: { onSubmit: Submit; onCancel: () => void }) 
   const [form, setForm] = useState<EcsForm>(DEFAULT_ECS_FORM);
   const set = (change: Partial<EcsForm>) => setForm((f) => ({ ...f, ...change }));
   const field = (label: string, key: keyof EcsForm, hint?: string, numeric = true) => (
-    <Text
-      label={label}
-      value={String(form[key])}
-      onChange={(v) => set({ [key]: v } as Partial<EcsForm>)}
-      hint={hint}
-      numeric={numeric}
-    />
+    <Text label={label} value={String(form[key])} onChange={(v) => set({ [key]: v })} hint={hint} numeric={numeric} />
   );
   const { error, problems, busy, run } = useSubmit(props.onSubmit);
   return (

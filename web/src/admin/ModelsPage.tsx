@@ -1,19 +1,16 @@
-import { useCallback, useEffect, useState } from "react";
-import { useServices } from "../app/services";
-import type { ModelEvent } from "../api/clients";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import type { ModelRecord } from "../api/clients";
 import { describeError } from "../api/errors";
-import { useModels } from "../chat/ModelsContext";
-import { ConfirmDialog, ErrorBox, Modal } from "../ui/ConfirmDialog";
+import { keys, modelEventsQuery, modelRecordsQuery, queryError } from "../app/queries";
+import { useServices } from "../app/services";
+import { ErrorBox, Modal } from "../ui/ConfirmDialog";
+import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
 import { EcsModelForm, LiteLLMModelForm, MetadataForm, ScaleForm } from "./ModelForms";
-import { allowedActions, enabledPayload, isTransitional, type ModelRecord } from "./modelPayload";
+import { allowedActions, enabledPayload, isTransitional } from "./modelPayload";
 
 type Dialog =
-  | { kind: "create"; hosting: "litellm" | "ecs" }
-  | { kind: "scale" | "edit" | "events" | "delete"; model: ModelRecord }
-  | null;
-
-const FAST_POLL_MS = 2000;
-const SLOW_POLL_MS = 10_000;
+  { kind: "create"; hosting: "litellm" | "ecs" } | { kind: "scale" | "edit" | "events"; model: ModelRecord } | null;
 
 function capacity(model: ModelRecord): string {
   const a = model.autoScalingConfig;
@@ -23,42 +20,27 @@ function capacity(model: ModelRecord): string {
 
 export function ModelsPage() {
   const { api } = useServices();
-  const { refresh: refreshServeModels } = useModels();
-  const [models, setModels] = useState<ModelRecord[]>([]);
-  const [loaded, setLoaded] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const client = useQueryClient();
+  const query = useQuery(modelRecordsQuery(api));
+  const models = query.data ?? [];
+  const [actionError, setActionError] = useState<string | null>(null);
   const [dialog, setDialog] = useState<Dialog>(null);
-  const [busy, setBusy] = useState(false);
-
-  const reload = useCallback(async () => {
-    try {
-      setModels(await api.listModels());
-      setError(null);
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setLoaded(true);
-    }
-  }, [api]);
-
-  const changing = models.some((m) => isTransitional(m.status));
-  useEffect(() => {
-    void reload();
-    const timer = window.setInterval(() => void reload(), changing ? FAST_POLL_MS : SLOW_POLL_MS);
-    return () => window.clearInterval(timer);
-  }, [reload, changing]);
+  const error = actionError ?? queryError(query);
 
   // Settled changes alter what serve routes: refresh the chat picker too.
+  const changing = models.some((m) => isTransitional(m.status));
   useEffect(() => {
-    if (!changing) void refreshServeModels();
-  }, [changing, refreshServeModels]);
+    if (!changing) void client.invalidateQueries({ queryKey: keys.serveModels });
+  }, [changing, client]);
+
+  const reload = () => client.invalidateQueries({ queryKey: keys.modelRecords });
 
   async function act(model: ModelRecord, action: () => Promise<unknown>) {
-    setError(null);
+    setActionError(null);
     try {
       await action();
     } catch (e) {
-      setError(`${model.modelId}: ${describeError(e)}`);
+      setActionError(`${model.modelId}: ${describeError(e)}`);
     }
     await reload();
   }
@@ -100,7 +82,7 @@ export function ModelsPage() {
             </tr>
           </thead>
           <tbody>
-            {loaded && !models.length ? (
+            {query.isSuccess && !models.length ? (
               <tr>
                 <td colSpan={8} className="muted">
                   No models yet.
@@ -178,14 +160,14 @@ export function ModelsPage() {
                         Events
                       </button>
                       {can.remove ? (
-                        <button
-                          type="button"
-                          className="small danger"
-                          onClick={() => setDialog({ kind: "delete", model: m })}
-                          aria-label={`Delete ${m.modelId}`}
+                        <ConfirmDeleteButton
+                          label={`Delete ${m.modelId}`}
+                          title={`Delete ${m.modelId}?`}
+                          confirmLabel="Delete model"
+                          onConfirm={() => act(m, () => api.deleteModel(m.modelId))}
                         >
-                          Delete
-                        </button>
+                          <p>Its infrastructure is destroyed and it stops being routable. This cannot be undone.</p>
+                        </ConfirmDeleteButton>
                       ) : null}
                     </div>
                   </td>
@@ -250,46 +232,15 @@ export function ModelsPage() {
       >
         {dialog?.kind === "events" ? <EventsList modelId={dialog.model.modelId} /> : null}
       </Modal>
-      <ConfirmDialog
-        open={dialog?.kind === "delete"}
-        title={`Delete ${dialog && "model" in dialog ? dialog.model.modelId : ""}?`}
-        confirmLabel="Delete model"
-        danger
-        busy={busy}
-        onCancel={close}
-        onConfirm={async () => {
-          if (dialog?.kind !== "delete") return;
-          setBusy(true);
-          await act(dialog.model, () => api.deleteModel(dialog.model.modelId));
-          setBusy(false);
-          close();
-        }}
-      >
-        <p>Its infrastructure is destroyed and it stops being routable. This cannot be undone.</p>
-      </ConfirmDialog>
     </section>
   );
 }
 
 function EventsList({ modelId }: { modelId: string }) {
   const { api } = useServices();
-  const [events, setEvents] = useState<ModelEvent[]>([]);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let alive = true;
-    const load = () =>
-      api
-        .modelEvents(modelId)
-        .then((list) => alive && (setEvents(list), setError(null)))
-        .catch((e) => alive && setError(describeError(e)));
-    void load();
-    const timer = window.setInterval(load, FAST_POLL_MS);
-    return () => {
-      alive = false;
-      window.clearInterval(timer);
-    };
-  }, [api, modelId]);
+  const query = useQuery(modelEventsQuery(api, modelId));
+  const events = query.data ?? [];
+  const error = queryError(query);
 
   return (
     <div aria-live="polite">

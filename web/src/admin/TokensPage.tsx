@@ -1,9 +1,12 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { keys, queryError, tokensQuery } from "../app/queries";
 import { useServices } from "../app/services";
 import type { TokenInfo } from "../api/clients";
 import { ApiError, describeError } from "../api/errors";
-import { ConfirmDialog, ErrorBox } from "../ui/ConfirmDialog";
-import { copyText } from "../ui/download";
+import { ErrorBox } from "../ui/ConfirmDialog";
+import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
+import { CopyButton } from "../ui/CopyButton";
 
 function date(seconds?: number | null): string {
   return seconds ? new Date(seconds * 1000).toLocaleString() : "never";
@@ -11,8 +14,11 @@ function date(seconds?: number | null): string {
 
 export function TokensPage() {
   const { api } = useServices();
-  const [tokens, setTokens] = useState<TokenInfo[]>([]);
-  const [error, setError] = useState<string | null>(null);
+  const client = useQueryClient();
+  const query = useQuery(tokensQuery(api));
+  const tokens = query.data ?? [];
+  const [actionError, setError] = useState<string | null>(null);
+  const error = actionError ?? queryError(query);
   const [problems, setProblems] = useState<string[]>([]);
   const [name, setName] = useState("");
   const [owner, setOwner] = useState("");
@@ -20,28 +26,14 @@ export function TokensPage() {
   const [isAdmin, setIsAdmin] = useState(false);
   const [days, setDays] = useState("90");
   const [issued, setIssued] = useState<(TokenInfo & { token: string }) | null>(null);
-  const [copied, setCopied] = useState(false);
-  const [revoking, setRevoking] = useState<TokenInfo | null>(null);
   const [busy, setBusy] = useState(false);
-
-  const reload = useCallback(async () => {
-    try {
-      setTokens(await api.listTokens());
-    } catch (e) {
-      setError(describeError(e));
-    }
-  }, [api]);
-
-  useEffect(() => {
-    void reload();
-  }, [reload]);
+  const reload = () => client.invalidateQueries({ queryKey: keys.tokens });
 
   async function issue(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setError(null);
     setProblems([]);
-    setCopied(false);
     try {
       const expiresIn = days.trim() ? Number(days) : null;
       const token = await api.issueToken({
@@ -67,17 +59,14 @@ export function TokensPage() {
   }
 
   async function revoke(token: TokenInfo) {
-    setBusy(true);
+    setError(null);
     try {
       await api.revokeToken(token.tokenId);
       if (issued?.tokenId === token.tokenId) setIssued(null);
-      await reload();
     } catch (e) {
       setError(describeError(e));
-    } finally {
-      setBusy(false);
-      setRevoking(null);
     }
+    await reload();
   }
 
   return (
@@ -87,7 +76,7 @@ export function TokensPage() {
         For OpenAI clients and scripts: send a token as <code>Authorization: Bearer &lt;token&gt;</code> to the serve
         API.
       </p>
-      <form className="card" onSubmit={issue} aria-label="Issue a token">
+      <form className="card" onSubmit={(e) => void issue(e)} aria-label="Issue a token">
         <div className="grid3">
           <label>
             Name
@@ -125,9 +114,7 @@ export function TokensPage() {
             <code className="token" data-testid="issued-token-value">
               {issued.token}
             </code>
-            <button type="button" className="small" onClick={async () => setCopied(await copyText(issued.token))}>
-              {copied ? "Copied" : "Copy"}
-            </button>
+            <CopyButton text={() => issued.token} sticky />
             <button type="button" className="small" onClick={() => setIssued(null)}>
               Done
             </button>
@@ -151,7 +138,7 @@ export function TokensPage() {
             </tr>
           </thead>
           <tbody>
-            {!tokens.length ? (
+            {query.isSuccess && !tokens.length ? (
               <tr>
                 <td colSpan={7} className="muted">
                   No tokens.
@@ -169,31 +156,20 @@ export function TokensPage() {
                 <td>{date(t.createdAt)}</td>
                 <td>{date(t.tokenExpiration)}</td>
                 <td>
-                  <button
-                    type="button"
-                    className="small danger"
-                    onClick={() => setRevoking(t)}
-                    aria-label={`Revoke ${t.name || t.tokenId}`}
+                  <ConfirmDeleteButton
+                    label={`Revoke ${t.name || t.tokenId}`}
+                    title="Revoke this token?"
+                    action="Revoke"
+                    onConfirm={() => revoke(t)}
                   >
-                    Revoke
-                  </button>
+                    <p>Clients using “{t.name || t.tokenId}” will be refused from now on.</p>
+                  </ConfirmDeleteButton>
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
-      <ConfirmDialog
-        open={revoking !== null}
-        title="Revoke this token?"
-        confirmLabel="Revoke"
-        danger
-        busy={busy}
-        onCancel={() => setRevoking(null)}
-        onConfirm={() => revoking && void revoke(revoking)}
-      >
-        <p>Clients using “{revoking?.name || revoking?.tokenId}” will be refused from now on.</p>
-      </ConfirmDialog>
     </section>
   );
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { ModelRecord } from "../api/clients";
 import {
   allowedActions,
   DEFAULT_ECS_FORM,
@@ -12,7 +13,6 @@ import {
   parseEnvironment,
   parseHealthCommand,
   scalePayload,
-  type ModelRecord,
 } from "./modelPayload";
 
 describe("LiteLLM-only payload", () => {
@@ -91,7 +91,10 @@ describe("ECS payload", () => {
   });
 
   it("sends a non-number as typed so the API can name it", () => {
-    expect((ecsPayload({ ...DEFAULT_ECS_FORM, minCapacity: "two" }).autoScalingConfig as any).minCapacity).toBe("two");
+    expect(
+      (ecsPayload({ ...DEFAULT_ECS_FORM, minCapacity: "two" }).autoScalingConfig as { minCapacity: unknown })
+        .minCapacity,
+    ).toBe("two");
   });
 });
 

@@ -3,32 +3,7 @@
  * (POST /models, PUT /models/{modelId}). The API validates; the form only turns text fields into JSON values
  * (an entry that is not a number is sent as typed so the API's own message names it).
  */
-
-export type ModelStatus =
-  "Creating" | "InService" | "Stopping" | "Stopped" | "Starting" | "Updating" | "Deleting" | "Failed";
-
-export interface ModelRecord {
-  modelId: string;
-  modelName: string;
-  modelType: "textgen" | "embedding";
-  status: ModelStatus;
-  statusReason?: string | null;
-  streaming: boolean;
-  enabled?: boolean;
-  instanceType?: string | null;
-  inferenceContainer?: string | null;
-  modelUrl?: string | null;
-  containerConfig?: Record<string, any> | null;
-  autoScalingConfig?: {
-    minCapacity: number;
-    maxCapacity: number;
-    desiredCapacity?: number | null;
-    [k: string]: unknown;
-  } | null;
-  loadBalancerConfig?: Record<string, any> | null;
-  createdAt?: number | null;
-  updatedAt?: number | null;
-}
+import type { ModelRecord, ModelStatus } from "../api/clients";
 
 export const TRANSITIONAL: ReadonlySet<ModelStatus> = new Set([
   "Creating",

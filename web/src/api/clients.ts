@@ -1,9 +1,7 @@
 /** Thin typed calls to serve (`/v2/serve`) and the api app (`/models`, `/tokens`, `/session`, `/repository`). */
-import type { ModelRecord } from "../admin/modelPayload";
-import { parseModelList, type ModelInfo } from "../chat/models";
-import type { ChatRequest } from "../chat/payload";
-import type { ApiSession, PutSession, SessionSummary } from "../sessions/sessionRecords";
+import { parseModelList, type ChatRequest, type ModelInfo } from "./openai";
 import { HttpClient } from "./http";
+import { asNumber, asObject, asString, isObject, type JsonObject } from "./json";
 
 export class ServeClient {
   constructor(readonly http: HttpClient) {}
@@ -16,6 +14,71 @@ export class ServeClient {
   chat(request: ChatRequest, signal?: AbortSignal): Promise<Response> {
     return this.http.send("/chat/completions", { body: request, signal });
   }
+}
+
+/** A model as the admin API returns it (LISA's model-management API). */
+export type ModelStatus =
+  "Creating" | "InService" | "Stopping" | "Stopped" | "Starting" | "Updating" | "Deleting" | "Failed";
+
+export interface ModelRecord {
+  modelId: string;
+  modelName: string;
+  modelType: "textgen" | "embedding";
+  status: ModelStatus;
+  statusReason?: string | null;
+  streaming: boolean;
+  enabled?: boolean;
+  instanceType?: string | null;
+  inferenceContainer?: string | null;
+  modelUrl?: string | null;
+  containerConfig?: Record<string, unknown> | null;
+  autoScalingConfig?: {
+    minCapacity: number;
+    maxCapacity: number;
+    desiredCapacity?: number | null;
+    [k: string]: unknown;
+  } | null;
+  loadBalancerConfig?: Record<string, unknown> | null;
+  createdAt?: number | null;
+  updatedAt?: number | null;
+}
+
+/** The `/session` shapes (services/api/sessions.py). */
+export interface SessionSummary {
+  sessionId: string;
+  name: string | null;
+  model: string | null;
+  firstHumanMessage?: string | null;
+  messageCount?: number;
+  startTime?: string;
+  createTime?: string;
+  lastUpdated: string;
+}
+
+export interface ApiMessage {
+  role?: string;
+  type?: string;
+  content: unknown;
+  metadata?: Record<string, unknown>;
+  id?: string;
+}
+
+export interface ApiSession {
+  sessionId: string;
+  name: string | null;
+  model: string | null;
+  history: ApiMessage[];
+  configuration: Record<string, unknown> | null;
+  createTime?: string;
+  startTime?: string;
+  lastUpdated?: string;
+}
+
+export interface PutSession {
+  messages: ApiMessage[];
+  name: string | null;
+  model: string | null;
+  configuration: Record<string, unknown>;
 }
 
 export interface TokenInfo {
@@ -78,43 +141,43 @@ export interface ModelEvent {
   kind: string;
 }
 
-function eventMessage(e: Record<string, any>): string {
+function eventMessage(e: JsonObject): string {
+  const text = (value: unknown) => asString(value) ?? "";
   switch (e.type) {
-    case "step":
-      return `${e.op ?? ""} ${e.resource ?? ""}${e.resourceType ? ` (${e.resourceType})` : ""}: ${e.phase ?? ""}`.trim();
+    case "step": {
+      const type = asString(e.resourceType);
+      return `${text(e.op)} ${text(e.resource)}${type ? ` (${type})` : ""}: ${text(e.phase)}`.trim();
+    }
     case "diagnostic":
-      return String(e.message ?? "");
+      return text(e.message);
     case "summary": {
-      const changes = Object.entries(e.resourceChanges ?? {})
-        .map(([op, n]) => `${op} ${n}`)
+      const changes = Object.entries(asObject(e.resourceChanges))
+        .map(([op, n]) => `${op} ${String(n)}`)
         .join(", ");
-      const took = typeof e.durationSeconds === "number" ? ` in ${e.durationSeconds} s` : "";
+      const seconds = asNumber(e.durationSeconds);
+      const took = seconds !== undefined ? ` in ${seconds} s` : "";
       return `Deployment finished${took}${changes ? `: ${changes}` : ""}`;
     }
     default:
-      return typeof e.message === "string" ? e.message : JSON.stringify(e);
+      return asString(e.message) ?? JSON.stringify(e);
   }
+}
+
+function eventKind(e: JsonObject): string {
+  if (e.type === "diagnostic") return asString(e.severity) ?? "diagnostic";
+  if (e.type === "step") return asString(e.phase) ?? "step";
+  return asString(e.type) ?? "";
 }
 
 /** The deployment engine's events of a model (`{"events": [...]}`, services/api/engine/events.py), oldest first. */
 export function parseModelEvents(body: unknown): ModelEvent[] {
-  const list = Array.isArray(body)
-    ? body
-    : body && typeof body === "object" && Array.isArray((body as any).events)
-      ? (body as any).events
-      : [];
-  return list
-    .filter((e: unknown) => e && typeof e === "object")
-    .map((e: Record<string, any>) => ({
-      time: e.time ?? null,
-      message: eventMessage(e),
-      kind:
-        e.type === "diagnostic"
-          ? String(e.severity ?? "diagnostic")
-          : e.type === "step"
-            ? String(e.phase ?? "step")
-            : String(e.type ?? ""),
-    }));
+  const list: unknown = Array.isArray(body) ? body : asObject(body).events;
+  if (!Array.isArray(list)) return [];
+  return list.filter(isObject).map((e) => ({
+    time: asNumber(e.time) ?? asString(e.time) ?? null,
+    message: eventMessage(e),
+    kind: eventKind(e),
+  }));
 }
 
 export class LisaApiClient {
@@ -143,8 +206,8 @@ export class LisaApiClient {
   }
 
   // Tokens
-  async listTokens(): Promise<TokenInfo[]> {
-    return (await this.http.json<{ tokens: TokenInfo[] }>("/tokens")).tokens ?? [];
+  async listTokens(signal?: AbortSignal): Promise<TokenInfo[]> {
+    return (await this.http.json<{ tokens: TokenInfo[] }>("/tokens", { signal })).tokens ?? [];
   }
   async issueToken(request: IssueTokenRequest): Promise<TokenInfo & { token: string }> {
     return this.http.json("/tokens", { method: "POST", body: request });

@@ -3,6 +3,7 @@
  * Serve answers OpenAI's `{"error":{"message","type","param","code"}}`; the api answers LISA's
  * `{"error": "...", "message": "..."}`; a framework may answer `{"detail": ...}`.
  */
+import { asString, isObject, parseJson } from "./json";
 
 export class ApiError extends Error {
   constructor(
@@ -35,35 +36,32 @@ const STATUS_TEXT: Record<number, string> = {
 
 function detailProblems(detail: unknown): string[] {
   if (typeof detail === "string") return [detail];
-  if (Array.isArray(detail)) {
-    return detail.map((d) => {
-      if (d && typeof d === "object" && "msg" in d) {
-        const loc = Array.isArray((d as any).loc) ? (d as any).loc.filter((p: unknown) => p !== "body").join(".") : "";
-        return loc ? `${loc}: ${(d as any).msg}` : String((d as any).msg);
-      }
-      return String(d);
-    });
-  }
-  return [];
+  if (!Array.isArray(detail)) return [];
+  return detail.map((d: unknown) => {
+    if (!isObject(d) || !("msg" in d)) return isObject(d) ? JSON.stringify(d) : String(d);
+    const loc = Array.isArray(d.loc) ? d.loc.filter((p) => p !== "body").join(".") : "";
+    return loc ? `${loc}: ${String(d.msg)}` : String(d.msg);
+  });
 }
 
 /** Builds the ApiError for a non-2xx response from its status and body text. */
 export function errorFromBody(status: number, bodyText: string): ApiError {
-  let body: any = null;
-  try {
-    body = JSON.parse(bodyText);
-  } catch {
-    body = null;
-  }
+  const body = parseJson(bodyText);
   const fallback = `${STATUS_TEXT[status] ?? "Request failed"} (HTTP ${status})`;
-  if (body && typeof body === "object") {
+  if (isObject(body)) {
     const err = body.error;
-    if (err && typeof err === "object") {
-      return new ApiError(String(err.message ?? fallback), status, err.type ?? null, err.code ?? null);
+    if (isObject(err)) {
+      return new ApiError(
+        asString(err.message) ?? fallback,
+        status,
+        asString(err.type) ?? null,
+        asString(err.code) ?? null,
+      );
     }
-    if (typeof err === "string" || typeof body.message === "string") {
+    const message = asString(body.message) ?? asString(err);
+    if (message !== undefined) {
       const problems = Array.isArray(body.problems) ? body.problems.map(String) : detailProblems(body.details);
-      return new ApiError(String(body.message ?? err), status, typeof err === "string" ? err : null, null, problems);
+      return new ApiError(message, status, asString(err) ?? null, null, problems);
     }
     if ("detail" in body) {
       const problems = detailProblems(body.detail);

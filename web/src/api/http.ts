@@ -17,7 +17,7 @@ export class HttpClient {
   constructor(
     readonly baseUrl: string,
     readonly token: TokenSource,
-    private readonly reauthenticate: Reauthenticate = async () => false,
+    private readonly reauthenticate: Reauthenticate = () => Promise.resolve(false),
   ) {}
 
   url(path: string, query?: RequestOptions["query"]): string {

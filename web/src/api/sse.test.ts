@@ -25,7 +25,7 @@ describe("SseParser", () => {
     const parser = new SseParser();
     const datas: string[] = [];
     for (const ch of text) datas.push(...parser.push(ch).map((e) => e.data));
-    expect(datas.map((d) => JSON.parse(d).choices[0].delta.content)).toEqual(["Hello", " world"]);
+    expect(datas.map((d) => chatDeltaFromEvent({ event: "message", data: d }).content)).toEqual(["Hello", " world"]);
   });
 
   it("accepts CRLF and CR line endings, including a CRLF split between pushes", () => {

@@ -2,6 +2,13 @@
  * Server-sent events as OpenAI streams them: `data: <json>` events separated by a blank line, ending with
  * `data: [DONE]`. The parser is incremental because network chunks split events (and lines) anywhere.
  */
+import { asNumber, asObject, asString, parseJson } from "./json";
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
 
 export interface SseEvent {
   event: string;
@@ -77,7 +84,7 @@ export class SseParser {
 export interface ChatDelta {
   content: string;
   finishReason: string | null;
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+  usage: Usage | null;
   /** An error object sent inside the stream (some upstreams do this after a 200). */
   error: string | null;
   /** RAG sources the api puts on the first chunk of a repository chat stream. */
@@ -89,25 +96,35 @@ export interface ChatDelta {
 export function chatDeltaFromEvent(event: SseEvent): ChatDelta {
   const empty: ChatDelta = { content: "", finishReason: null, usage: null, error: null, sources: null, done: false };
   if (event.data.trim() === "[DONE]") return { ...empty, done: true };
-  let chunk: any;
-  try {
-    chunk = JSON.parse(event.data);
-  } catch {
+  const chunk = parseJson(event.data);
+  if (chunk === undefined) {
     return { ...empty, error: `the stream sent something that is not JSON: ${event.data.slice(0, 120)}` };
   }
-  if (chunk && typeof chunk === "object" && chunk.error) {
-    const message =
-      typeof chunk.error === "string" ? chunk.error : (chunk.error.message ?? JSON.stringify(chunk.error));
-    return { ...empty, error: String(message) };
+  const body = asObject(chunk);
+  if (body.error) {
+    const message = asString(body.error) ?? asString(asObject(body.error).message) ?? JSON.stringify(body.error);
+    return { ...empty, error: message };
   }
-  const choice = Array.isArray(chunk?.choices) ? chunk.choices[0] : undefined;
-  const content = choice?.delta?.content ?? choice?.text ?? "";
+  const choice = asObject(Array.isArray(body.choices) ? body.choices[0] : undefined);
   return {
     ...empty,
-    content: typeof content === "string" ? content : "",
-    finishReason: choice?.finish_reason ?? null,
-    usage: chunk?.usage ?? null,
-    sources: Array.isArray(chunk?.sources) ? chunk.sources : null,
+    content: asString(asObject(choice.delta).content) ?? asString(choice.text) ?? "",
+    finishReason: asString(choice.finish_reason) ?? null,
+    usage: usageOf(body.usage),
+    sources: Array.isArray(body.sources) ? body.sources : null,
+  };
+}
+
+/** OpenAI's token counts, when the answer carries them. */
+export function usageOf(value: unknown): Usage | null {
+  const u = asObject(value);
+  const prompt = asNumber(u.prompt_tokens);
+  const completion = asNumber(u.completion_tokens);
+  if (prompt === undefined || completion === undefined) return null;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: asNumber(u.total_tokens) ?? prompt + completion,
   };
 }
 

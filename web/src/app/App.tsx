@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { BrowserRouter, Route, Routes } from "react-router";
+import { QueryClientProvider } from "@tanstack/react-query";
 import { LisaApiClient, ServeClient } from "../api/clients";
 import { HttpClient } from "../api/http";
 import { ModelsPage } from "../admin/ModelsPage";
@@ -8,11 +9,10 @@ import { createAuthenticator } from "../auth/authenticator";
 import type { AuthUser } from "../auth/claims";
 import { LoginPage } from "../auth/LoginPage";
 import { ChatPage, NewChatRedirect } from "../chat/ChatPage";
-import { ModelsProvider } from "../chat/ModelsContext";
 import type { RuntimeConfig } from "../config/runtimeConfig";
 import { DocumentsPage } from "../rag/DocumentsPage";
-import { SessionsProvider } from "../sessions/SessionsContext";
 import { Layout } from "./Layout";
+import { createQueryClient } from "./queries";
 import { ServicesContext, useServices, type AppServices } from "./services";
 
 export function App({ config }: { config: RuntimeConfig }) {
@@ -65,38 +65,44 @@ export function App({ config }: { config: RuntimeConfig }) {
 
   return (
     <ServicesContext.Provider value={services}>
-      <BrowserRouter>
-        <ModelsProvider>
-          <SessionsProvider>
-            <Routes>
-              <Route element={<Layout />}>
-                <Route index element={<NewChatRedirect />} />
-                <Route path="chat" element={<NewChatRedirect />} />
-                <Route path="chat/:sessionId" element={<ChatPage />} />
-                <Route path="documents" element={<DocumentsPage />} />
-                <Route
-                  path="admin/models"
-                  element={
-                    <AdminOnly>
-                      <ModelsPage />
-                    </AdminOnly>
-                  }
-                />
-                <Route
-                  path="admin/tokens"
-                  element={
-                    <AdminOnly>
-                      <TokensPage />
-                    </AdminOnly>
-                  }
-                />
-                <Route path="*" element={<NotFound />} />
-              </Route>
-            </Routes>
-          </SessionsProvider>
-        </ModelsProvider>
-      </BrowserRouter>
+      <SignedIn key={services.user.sub} />
     </ServicesContext.Provider>
+  );
+}
+
+/** The signed-in app; its cache of server data belongs to one user (a new sign-in starts empty). */
+function SignedIn() {
+  const [queryClient] = useState(createQueryClient);
+  return (
+    <QueryClientProvider client={queryClient}>
+      <BrowserRouter>
+        <Routes>
+          <Route element={<Layout />}>
+            <Route index element={<NewChatRedirect />} />
+            <Route path="chat" element={<NewChatRedirect />} />
+            <Route path="chat/:sessionId" element={<ChatPage />} />
+            <Route path="documents" element={<DocumentsPage />} />
+            <Route
+              path="admin/models"
+              element={
+                <AdminOnly>
+                  <ModelsPage />
+                </AdminOnly>
+              }
+            />
+            <Route
+              path="admin/tokens"
+              element={
+                <AdminOnly>
+                  <TokensPage />
+                </AdminOnly>
+              }
+            />
+            <Route path="*" element={<NotFound />} />
+          </Route>
+        </Routes>
+      </BrowserRouter>
+    </QueryClientProvider>
   );
 }
 

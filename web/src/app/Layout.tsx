@@ -33,7 +33,7 @@ export function Layout() {
           ) : null}
         </nav>
         <div className="topbar-actions">
-          <button type="button" className="primary" onClick={() => navigate(`/chat/${newSessionId()}`)}>
+          <button type="button" className="primary" onClick={() => void navigate(`/chat/${newSessionId()}`)}>
             New chat
           </button>
           <button

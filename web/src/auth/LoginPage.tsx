@@ -32,7 +32,7 @@ export function LoginPage(props: {
 
   return (
     <main className="centered">
-      <form className="card login" onSubmit={submit} aria-labelledby="login-title">
+      <form className="card login" onSubmit={(e) => void submit(e)} aria-labelledby="login-title">
         <h1 id="login-title">{config.title ?? "LISA"}</h1>
         {authenticator instanceof PasswordAuthenticator ? (
           <>

@@ -96,10 +96,11 @@ export class PasswordAuthenticator implements Authenticator {
     }
   }
 
-  async logout(): Promise<void> {
+  logout(): Promise<void> {
     this.epoch += 1;
     this.pending = null;
     this.save(null);
+    return Promise.resolve();
   }
 }
 

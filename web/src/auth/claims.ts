@@ -1,4 +1,5 @@
 /** Reading an ID token's claims: who the user is and whether they are an admin. Signature checks are the server's job. */
+import { asString, isObject } from "../api/json";
 
 export interface AuthUser {
   sub: string;
@@ -22,9 +23,9 @@ function base64UrlDecode(part: string): string {
 export function decodeJwtPayload(token: string): Record<string, unknown> {
   const parts = token.split(".");
   if (parts.length !== 3) throw new Error("not a JWT");
-  const payload = JSON.parse(base64UrlDecode(parts[1]));
-  if (!payload || typeof payload !== "object") throw new Error("JWT payload is not an object");
-  return payload as Record<string, unknown>;
+  const payload: unknown = JSON.parse(base64UrlDecode(parts[1]));
+  if (!isObject(payload)) throw new Error("JWT payload is not an object");
+  return payload;
 }
 
 /** The value at a dotted claim path (`realm_access.roles`); a key that itself holds dots or colons is tried whole first. */
@@ -32,8 +33,8 @@ export function claimAt(claims: Record<string, unknown>, path: string): unknown 
   if (path in claims) return claims[path];
   let node: unknown = claims;
   for (const key of path.split(".")) {
-    if (!node || typeof node !== "object" || !(key in (node as object))) return undefined;
-    node = (node as Record<string, unknown>)[key];
+    if (!isObject(node) || !(key in node)) return undefined;
+    node = node[key];
   }
   return node;
 }
@@ -48,11 +49,12 @@ export function groupsFromClaims(claims: Record<string, unknown>, groupsProperty
 export function userFromIdToken(idToken: string, groupsProperty: string, adminGroup: string): AuthUser {
   const claims = decodeJwtPayload(idToken);
   const groups = groupsFromClaims(claims, groupsProperty);
-  const username = String(
-    claims["cognito:username"] ?? claims.preferred_username ?? claims.email ?? claims.name ?? claims.sub ?? "",
-  );
+  const username =
+    [claims["cognito:username"], claims.preferred_username, claims.email, claims.name, claims.sub]
+      .map(asString)
+      .find((name) => name !== undefined) ?? "";
   return {
-    sub: String(claims.sub ?? ""),
+    sub: asString(claims.sub) ?? "",
     username,
     groups,
     isAdmin: groups.includes(adminGroup),

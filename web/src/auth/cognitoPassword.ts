@@ -2,6 +2,7 @@
  * Username/password sign-in with Cognito's InitiateAuth (USER_PASSWORD_AUTH), and refresh (REFRESH_TOKEN_AUTH).
  * Used against the local stack's Cognito emulator, where there is no hosted login page to redirect to.
  */
+import { asObject, asString, parseJson } from "../api/json";
 import type { PasswordLoginConfig } from "../config/runtimeConfig";
 
 export interface TokenSet {
@@ -12,7 +13,14 @@ export interface TokenSet {
 
 export class SignInError extends Error {}
 
-async function initiateAuth(config: PasswordLoginConfig, body: Record<string, unknown>): Promise<any> {
+/** Cognito's `AuthenticationResult`: the tokens, each checked to be a string. */
+interface AuthenticationResult {
+  idToken: string;
+  accessToken: string;
+  refreshToken: string | null;
+}
+
+async function initiateAuth(config: PasswordLoginConfig, body: Record<string, unknown>): Promise<AuthenticationResult> {
   let response: Response;
   try {
     response = await fetch(`${config.cognitoEndpoint}/`, {
@@ -26,19 +34,19 @@ async function initiateAuth(config: PasswordLoginConfig, body: Record<string, un
   } catch (error) {
     throw new SignInError(`Could not reach the sign-in service (${(error as Error).message}).`);
   }
-  const text = await response.text();
-  let data: any = {};
-  try {
-    data = JSON.parse(text);
-  } catch {
-    data = {};
-  }
+  const data = asObject(parseJson(await response.text()));
   if (!response.ok) {
-    throw new SignInError(data.message ?? data.Message ?? `Sign-in failed (HTTP ${response.status}).`);
+    throw new SignInError(
+      asString(data.message) ?? asString(data.Message) ?? `Sign-in failed (HTTP ${response.status}).`,
+    );
   }
-  if (data.ChallengeName)
-    throw new SignInError(`This account needs ${data.ChallengeName}, which this form does not support.`);
-  return data.AuthenticationResult;
+  const challenge = asString(data.ChallengeName);
+  if (challenge) throw new SignInError(`This account needs ${challenge}, which this form does not support.`);
+  const result = asObject(data.AuthenticationResult);
+  const idToken = asString(result.IdToken);
+  const accessToken = asString(result.AccessToken);
+  if (!idToken || !accessToken) throw new SignInError("The sign-in service answered without tokens.");
+  return { idToken, accessToken, refreshToken: asString(result.RefreshToken) ?? null };
 }
 
 export async function signInWithPassword(
@@ -52,7 +60,7 @@ export async function signInWithPassword(
     ClientId: clientId,
     AuthParameters: { USERNAME: username, PASSWORD: password },
   });
-  return { idToken: result.IdToken, accessToken: result.AccessToken, refreshToken: result.RefreshToken ?? null };
+  return result;
 }
 
 export async function refreshWithToken(
@@ -66,9 +74,5 @@ export async function refreshWithToken(
     AuthParameters: { REFRESH_TOKEN: refreshToken },
   });
   // Cognito keeps the refresh token unless it rotates it.
-  return {
-    idToken: result.IdToken,
-    accessToken: result.AccessToken,
-    refreshToken: result.RefreshToken ?? refreshToken,
-  };
+  return { ...result, refreshToken: result.refreshToken ?? refreshToken };
 }

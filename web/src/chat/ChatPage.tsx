@@ -4,9 +4,10 @@ import { useServices } from "../app/services";
 import { ApiError, describeError } from "../api/errors";
 import { fromApiSession, toPutSession } from "../sessions/sessionRecords";
 import { SessionSidebar } from "../sessions/SessionSidebar";
-import { useSessions } from "../sessions/SessionsContext";
+import { useSessions } from "../sessions/useSessions";
 import { downloadText } from "../ui/download";
 import { Menu } from "../ui/Menu";
+import { ModelPicker } from "../ui/ModelPicker";
 import { ChatSettings } from "./ChatSettings";
 import { Composer } from "./Composer";
 import {
@@ -24,11 +25,19 @@ import { exportFileName, toJson, toMarkdown } from "./exportSession";
 import { isCreatedHere, newSessionId } from "./ids";
 import { MessageView } from "./MessageView";
 import { chatModels, chooseModel, embeddingModels } from "./models";
-import { useModels } from "./ModelsContext";
+import { useModels } from "./useModels";
 import { parameterProblems, ragProblems } from "./payload";
 import { runTurn, type Update } from "./runChat";
 
 const LAST_MODEL_KEY = "lisa.lastModel";
+
+function freshConversation(sessionId: string, search: URLSearchParams): Conversation {
+  const c = newConversation(sessionId);
+  c.model = localStorage.getItem(LAST_MODEL_KEY);
+  const repositoryId = search.get("rag");
+  if (repositoryId) c.rag = { repositoryId, embeddingModel: search.get("embeddingModel") ?? "", topK: 3 };
+  return c;
+}
 
 /** `/` and `/chat` open a new session with a fresh id (keeping `?rag=` presets). */
 export function NewChatRedirect() {
@@ -39,13 +48,32 @@ export function NewChatRedirect() {
 
 export function ChatPage() {
   const { sessionId = "" } = useParams();
+  // The sidebar's search outlives the session on screen, which starts afresh (key) when the URL names another.
+  const [sidebarSearch, setSidebarSearch] = useState("");
+  return (
+    <ChatSession
+      key={sessionId}
+      sessionId={sessionId}
+      sidebarSearch={sidebarSearch}
+      onSidebarSearch={setSidebarSearch}
+    />
+  );
+}
+
+function ChatSession(props: { sessionId: string; sidebarSearch: string; onSidebarSearch: (query: string) => void }) {
+  const { sessionId } = props;
   const [search] = useSearchParams();
   const navigate = useNavigate();
   const { api, serve } = useServices();
   const { models, loaded: modelsLoaded, error: modelsError, refresh: refreshModels } = useModels();
   const sessions = useSessions();
-  const [conversation, setConversationState] = useState<Conversation | null>(null);
-  const ref = useRef<Conversation | null>(null);
+  // A session this page just created starts empty without asking the api; any other is read from it.
+  const [conversation, setConversationState] = useState<Conversation | null>(() =>
+    isCreatedHere(sessionId) && !sessions.sessions.some((s) => s.sessionId === sessionId)
+      ? freshConversation(sessionId, search)
+      : null,
+  );
+  const ref = useRef<Conversation | null>(conversation);
   const abortRef = useRef<AbortController | null>(null);
   const saveTimer = useRef<number | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -87,33 +115,18 @@ export function ChatPage() {
   // Open the session the URL names; an id the api does not know is a new, empty session.
   useEffect(() => {
     void refreshModels();
-    abortRef.current?.abort();
-    setLoadError(null);
-    setNotice(null);
-    const fresh = () => {
-      const c = newConversation(sessionId);
-      c.model = localStorage.getItem(LAST_MODEL_KEY);
-      const repo = search.get("rag");
-      if (repo) c.rag = { repositoryId: repo, embeddingModel: search.get("embeddingModel") ?? "", topK: 3 };
-      return c;
-    };
-    if (isCreatedHere(sessionId) && !sessions.sessions.some((s) => s.sessionId === sessionId)) {
-      replace(fresh());
-      return;
-    }
-    replace(null);
+    if (ref.current) return;
     const controller = new AbortController();
     api
       .getSession(sessionId, controller.signal)
       .then((session) => replace(fromApiSession(session)))
       .catch((error) => {
         if (controller.signal.aborted) return;
-        if (error instanceof ApiError && error.status === 404) replace(fresh());
+        if (error instanceof ApiError && error.status === 404) replace(freshConversation(sessionId, search));
         else setLoadError(describeError(error));
       });
     return () => controller.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [sessionId, api]);
+  }, [sessionId, search, api, replace, refreshModels]);
 
   // A new session takes the last used model if still offered, else the first one.
   useEffect(() => {
@@ -224,7 +237,7 @@ export function ChatPage() {
       }
     }
     sessions.removed(id);
-    if (id === sessionId) navigate(`/chat/${newSessionId()}`);
+    if (id === sessionId) void navigate(`/chat/${newSessionId()}`);
   }
 
   const lastAssistant = conversation ? conversation.messages.map((m) => m.role).lastIndexOf("assistant") : -1;
@@ -238,6 +251,8 @@ export function ChatPage() {
         onClose={() => setSidebarOpen(false)}
         onRename={renameSession}
         onDelete={deleteSession}
+        search={props.sidebarSearch}
+        onSearch={props.onSidebarSearch}
       />
       <section className="chat" aria-labelledby="chat-title">
         <div className="chat-toolbar">
@@ -247,29 +262,20 @@ export function ChatPage() {
           <h1 id="chat-title" className="chat-title" data-testid="chat-title">
             {conversation?.title || "New chat"}
           </h1>
-          <label className="inline">
-            <span>Model</span>
-            <select
-              aria-label="Model"
-              value={current}
-              onFocus={() => void refreshModels()}
-              onChange={(e) => {
-                localStorage.setItem(LAST_MODEL_KEY, e.target.value);
-                changeSettings({ model: e.target.value });
-              }}
-              disabled={!conversation || streaming}
-            >
-              {!offered.length && !current ? <option value="">No models available</option> : null}
-              {current && !offered.some((m) => m.id === current) ? (
-                <option value={current}>{current} (unavailable)</option>
-              ) : null}
-              {offered.map((m) => (
-                <option key={m.id} value={m.id}>
-                  {m.id}
-                </option>
-              ))}
-            </select>
-          </label>
+          <ModelPicker
+            label="Model"
+            inline
+            models={offered}
+            value={current}
+            loaded={modelsLoaded}
+            empty="No models available"
+            disabled={!conversation || streaming}
+            onFocus={() => void refreshModels()}
+            onChange={(model) => {
+              localStorage.setItem(LAST_MODEL_KEY, model);
+              changeSettings({ model });
+            }}
+          />
           <button
             type="button"
             aria-expanded={showSettings}
@@ -308,7 +314,6 @@ export function ChatPage() {
             <ChatSettings
               conversation={conversation}
               modelStreams={modelStreams(conversation.model)}
-              embeddingModels={embedders}
               onChange={changeSettings}
             />
           </div>

@@ -1,9 +1,12 @@
-import { useEffect, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { useMemo } from "react";
+import { queryError, repositoriesQuery } from "../app/queries";
 import { useServices } from "../app/services";
-import type { Repository } from "../api/clients";
-import { describeError } from "../api/errors";
+import { ModelPicker } from "../ui/ModelPicker";
+import { RepositoryPicker } from "../ui/RepositoryPicker";
 import type { ChatParameters, Conversation, RagSettings } from "./conversation";
-import type { ModelInfo } from "./models";
+import { embeddingModels, repositoryEmbeddingModel } from "./models";
+import { useModels } from "./useModels";
 
 function numberOrNull(text: string): number | null {
   return text.trim() === "" ? null : Number(text);
@@ -13,10 +16,9 @@ function numberOrNull(text: string): number | null {
 export function ChatSettings(props: {
   conversation: Conversation;
   modelStreams: boolean;
-  embeddingModels: ModelInfo[];
   onChange: (change: Partial<Pick<Conversation, "systemPrompt" | "parameters" | "rag">>) => void;
 }) {
-  const { conversation, modelStreams, embeddingModels, onChange } = props;
+  const { conversation, modelStreams, onChange } = props;
   const p = conversation.parameters;
   const setParam = (change: Partial<ChatParameters>) => onChange({ parameters: { ...p, ...change } });
 
@@ -75,38 +77,23 @@ export function ChatSettings(props: {
         />
         Stream the answer{modelStreams ? "" : " (this model does not stream)"}
       </label>
-      <RagChoice rag={conversation.rag} embeddingModels={embeddingModels} onChange={(rag) => onChange({ rag })} />
+      <RagChoice rag={conversation.rag} onChange={(rag) => onChange({ rag })} />
     </div>
   );
 }
 
-function RagChoice(props: {
-  rag: RagSettings | null;
-  embeddingModels: ModelInfo[];
-  onChange: (rag: RagSettings | null) => void;
-}) {
+function RagChoice(props: { rag: RagSettings | null; onChange: (rag: RagSettings | null) => void }) {
   const { api } = useServices();
-  const { rag, embeddingModels, onChange } = props;
-  const [repositories, setRepositories] = useState<Repository[]>([]);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    const controller = new AbortController();
-    api
-      .listRepositories(controller.signal)
-      .then(setRepositories)
-      .catch((e) => controller.signal.aborted || setError(describeError(e)));
-    return () => controller.abort();
-  }, [api]);
+  const { rag, onChange } = props;
+  const { models, loaded: modelsLoaded } = useModels();
+  const embedders = useMemo(() => embeddingModels(models), [models]);
+  const query = useQuery(repositoriesQuery(api));
+  const repositories = query.data ?? [];
+  const error = queryError(query);
 
   function defaultsFor(repositoryId: string): RagSettings {
-    const repo = repositories.find((r) => r.repositoryId === repositoryId);
-    const preferred = repo?.embeddingModel ?? repo?.defaultEmbeddingModel ?? null;
-    const embeddingModel =
-      preferred && embeddingModels.some((m) => m.id === preferred)
-        ? preferred
-        : (embeddingModels[0]?.id ?? preferred ?? "");
-    return { repositoryId, embeddingModel, topK: rag?.topK ?? 3 };
+    const repository = repositories.find((r) => r.repositoryId === repositoryId);
+    return { repositoryId, embeddingModel: repositoryEmbeddingModel(repository, embedders), topK: rag?.topK ?? 3 };
   }
 
   return (
@@ -124,29 +111,19 @@ function RagChoice(props: {
       {error ? <p className="muted small-text">Repositories unavailable: {error}</p> : null}
       {rag ? (
         <div className="grid3">
-          <label>
-            Repository
-            <select value={rag.repositoryId} onChange={(e) => onChange(defaultsFor(e.target.value))}>
-              {repositories.map((r) => (
-                <option key={r.repositoryId} value={r.repositoryId}>
-                  {r.repositoryId} ({r.type})
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Embedding model
-            <select value={rag.embeddingModel} onChange={(e) => onChange({ ...rag, embeddingModel: e.target.value })}>
-              {!embeddingModels.some((m) => m.id === rag.embeddingModel) ? (
-                <option value={rag.embeddingModel}>{rag.embeddingModel || "none available"}</option>
-              ) : null}
-              {embeddingModels.map((m) => (
-                <option key={m.id} value={m.id}>
-                  {m.id}
-                </option>
-              ))}
-            </select>
-          </label>
+          <RepositoryPicker
+            repositories={repositories}
+            value={rag.repositoryId}
+            onChange={(repositoryId) => onChange(defaultsFor(repositoryId))}
+          />
+          <ModelPicker
+            label="Embedding model"
+            models={embedders}
+            value={rag.embeddingModel}
+            loaded={modelsLoaded}
+            empty="No embedding models"
+            onChange={(embeddingModel) => onChange({ ...rag, embeddingModel })}
+          />
           <label>
             Top K
             <input

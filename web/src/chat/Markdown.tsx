@@ -3,33 +3,22 @@
  * Loaded lazily: the highlighter is the heaviest part of the bundle and the login page does not need it.
  * Raw HTML in answers is not rendered (react-markdown's default), so a model cannot inject markup.
  */
-import { useRef, useState, type ReactNode } from "react";
+import { Children, isValidElement, useRef, type ReactNode } from "react";
 import ReactMarkdown from "react-markdown";
 import rehypeHighlight from "rehype-highlight";
 import remarkGfm from "remark-gfm";
-import { copyText } from "../ui/download";
+import { CopyButton } from "../ui/CopyButton";
 
 function CodeBlock({ children }: { children?: ReactNode }) {
   const ref = useRef<HTMLPreElement>(null);
-  const [copied, setCopied] = useState(false);
-  const child = Array.isArray(children) ? children[0] : children;
-  const className: string = (child as any)?.props?.className ?? "";
+  const child = Children.toArray(children)[0];
+  const className = isValidElement<{ className?: string }>(child) ? (child.props.className ?? "") : "";
   const language = /language-([\w+-]+)/.exec(className)?.[1] ?? "";
-
-  async function copy() {
-    if (await copyText(ref.current?.innerText ?? "")) {
-      setCopied(true);
-      window.setTimeout(() => setCopied(false), 1500);
-    }
-  }
-
   return (
     <div className="code-block">
       <div className="code-head">
         <span>{language || "code"}</span>
-        <button type="button" className="small" onClick={copy} aria-label={`Copy ${language || "code"} block`}>
-          {copied ? "Copied" : "Copy"}
-        </button>
+        <CopyButton text={() => ref.current?.innerText ?? ""} label={`Copy ${language || "code"} block`} />
       </div>
       <pre ref={ref}>{children}</pre>
     </div>

@@ -1,5 +1,5 @@
 import { lazy, Suspense, useState } from "react";
-import { copyText } from "../ui/download";
+import { CopyButton } from "../ui/CopyButton";
 import type { ChatMessage } from "./conversation";
 
 const Markdown = lazy(() => import("./Markdown"));
@@ -32,7 +32,6 @@ export function MessageView(props: {
   const { message, isLastAnswer, busy } = props;
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
-  const [copied, setCopied] = useState(false);
   const meta = message.metadata;
 
   if (message.role === "user") {
@@ -125,21 +124,7 @@ export function MessageView(props: {
       {!meta.pending ? (
         <div className="message-actions">
           {meta.model ? <span className="muted small-text">{meta.model}</span> : null}
-          {message.content ? (
-            <button
-              type="button"
-              className="small"
-              onClick={async () => {
-                if (await copyText(message.content)) {
-                  setCopied(true);
-                  window.setTimeout(() => setCopied(false), 1500);
-                }
-              }}
-              aria-label="Copy answer"
-            >
-              {copied ? "Copied" : "Copy"}
-            </button>
-          ) : null}
+          {message.content ? <CopyButton text={() => message.content} label="Copy answer" /> : null}
           {isLastAnswer ? (
             <button
               type="button"

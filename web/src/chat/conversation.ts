@@ -2,6 +2,7 @@
  * The state of one chat session and every change the chat screen makes to it, as pure functions
  * (each returns a new Conversation). Streaming, stopping, regenerating and edit-and-resend all go through here.
  */
+import type { Usage } from "../api/sse";
 import { newId } from "./ids";
 
 export type Role = "system" | "user" | "assistant";
@@ -12,12 +13,6 @@ export interface Citation {
   page?: number | null;
   score?: number | null;
   excerpt?: string;
-}
-
-export interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
 }
 
 export interface MessageMeta {

@@ -25,9 +25,9 @@ describe("toMarkdown", () => {
 
 describe("toJson", () => {
   it("round-trips the messages without UI-only state", () => {
-    const data = JSON.parse(toJson(sample()));
-    expect(data.messages.map((m: any) => m.role)).toEqual(["user", "assistant", "user", "assistant"]);
-    expect(data.messages.some((m: any) => "pending" in m.metadata)).toBe(false);
+    const data = JSON.parse(toJson(sample())) as { sessionId: string; messages: { role: string; metadata: object }[] };
+    expect(data.messages.map((m) => m.role)).toEqual(["user", "assistant", "user", "assistant"]);
+    expect(data.messages.some((m) => "pending" in m.metadata)).toBe(false);
     expect(data.sessionId).toBe("s1");
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { chatModels, chooseModel, embeddingModels, parseModelList, withAdminMetadata } from "./models";
+import type { Repository } from "../api/clients";
+import { parseModelList } from "../api/openai";
+import { chatModels, chooseModel, embeddingModels, repositoryEmbeddingModel, withAdminMetadata } from "./models";
 
 const list = {
   object: "list",
@@ -10,31 +12,6 @@ const list = {
     { id: "alpha", object: "model", modelType: "textgen", streaming: false },
   ],
 };
-
-describe("parseModelList", () => {
-  it("reads metadata at the top level or under lisa, sorted by id", () => {
-    expect(parseModelList(list).map((m) => [m.id, m.modelType, m.streaming, m.static, m.known])).toEqual([
-      ["alpha", "textgen", false, false, true],
-      ["embed", "embedding", false, false, true],
-      ["static-chat", "textgen", true, true, true],
-      ["zeta", "textgen", true, false, false],
-    ]);
-  });
-
-  it("guesses embedding models by name when serve says nothing", () => {
-    const models = parseModelList({ data: [{ id: "all-minilm-l6-v2" }, { id: "nomic-embed-text" }, { id: "llama3" }] });
-    expect(models.map((m) => [m.id, m.modelType, m.streaming, m.known])).toEqual([
-      ["all-minilm-l6-v2", "embedding", false, false],
-      ["llama3", "textgen", true, false],
-      ["nomic-embed-text", "embedding", false, false],
-    ]);
-  });
-
-  it("skips entries without an id and survives a non-list body", () => {
-    expect(parseModelList({ data: [{ object: "model" }] })).toEqual([]);
-    expect(parseModelList(null)).toEqual([]);
-  });
-});
 
 describe("pickers", () => {
   it("offers text models that are not static-only for chat", () => {
@@ -85,5 +62,39 @@ describe("withAdminMetadata", () => {
 
   it("keeps what serve already said", () => {
     expect(withAdminMetadata(bare, records).find((m) => m.id === "embed")!.known).toBe(true);
+  });
+});
+
+describe("repositoryEmbeddingModel", () => {
+  const offered = parseModelList({
+    data: [
+      { id: "e5-small", modelType: "embedding" },
+      { id: "bge-m3", modelType: "embedding" },
+    ],
+  });
+  const repository = (fields: Partial<Repository>): Repository => ({
+    repositoryId: "r",
+    type: "pgvector",
+    allowedGroups: [],
+    chunkSize: 512,
+    chunkOverlap: 51,
+    defaultEmbeddingModel: null,
+    ...fields,
+  });
+
+  it("keeps the model a repository's vectors were made with, offered or not", () => {
+    expect(
+      repositoryEmbeddingModel(repository({ embeddingModel: "gone", defaultEmbeddingModel: "e5-small" }), offered),
+    ).toBe("gone");
+  });
+
+  it("takes the repository's default when it is offered, else the first offered", () => {
+    expect(repositoryEmbeddingModel(repository({ defaultEmbeddingModel: "e5-small" }), offered)).toBe("e5-small");
+    expect(repositoryEmbeddingModel(repository({ defaultEmbeddingModel: "gone" }), offered)).toBe("bge-m3");
+  });
+
+  it("falls back to the default, then nothing, when no model is offered", () => {
+    expect(repositoryEmbeddingModel(repository({ defaultEmbeddingModel: "gone" }), [])).toBe("gone");
+    expect(repositoryEmbeddingModel(undefined, [])).toBe("");
   });
 });

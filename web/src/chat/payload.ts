@@ -3,19 +3,9 @@
  * With RAG on, the same body goes to the api's `POST /repository/{id}/chat/completions` with `topK` and
  * `embeddingModel` added; its answer carries `sources`, which become the citations under the answer.
  */
+import { asNumber, asString, isObject } from "../api/json";
+import type { ChatRequest } from "../api/openai";
 import type { ChatMessage, ChatParameters, Citation, RagSettings } from "./conversation";
-
-export interface ChatRequest {
-  model: string;
-  messages: { role: string; content: string }[];
-  stream: boolean;
-  stream_options?: { include_usage: boolean };
-  temperature?: number;
-  top_p?: number;
-  max_tokens?: number;
-  topK?: number;
-  embeddingModel?: string;
-}
 
 /** One problem per parameter that the OpenAI API would refuse. */
 export function parameterProblems(parameters: ChatParameters): string[] {
@@ -73,16 +63,14 @@ export function buildChatRequest(options: {
 export function citationsFromSources(sources: unknown): Citation[] {
   if (!Array.isArray(sources)) return [];
   const seen = new Map<string, Citation>();
-  const ordered = [...sources]
-    .filter((s) => s && typeof s === "object")
-    .sort((a: any, b: any) => (a.index ?? 0) - (b.index ?? 0));
-  for (const s of ordered as Record<string, any>[]) {
+  const ordered = sources.filter(isObject).sort((a, b) => (asNumber(a.index) ?? 0) - (asNumber(b.index) ?? 0));
+  for (const s of ordered) {
     const citation: Citation = {
-      documentId: typeof s.documentId === "string" ? s.documentId : undefined,
-      documentName: String(s.documentName ?? s.source ?? "document"),
-      page: typeof s.page === "number" ? s.page : null,
-      score: typeof s.score === "number" ? s.score : null,
-      excerpt: typeof s.excerpt === "string" ? s.excerpt : undefined,
+      documentId: asString(s.documentId),
+      documentName: asString(s.documentName) ?? asString(s.source) ?? "document",
+      page: asNumber(s.page) ?? null,
+      score: asNumber(s.score) ?? null,
+      excerpt: asString(s.excerpt),
     };
     const key = `${citation.documentId ?? citation.documentName}#${citation.page ?? ""}`;
     if (!seen.has(key)) seen.set(key, citation);

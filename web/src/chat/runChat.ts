@@ -4,7 +4,8 @@
  */
 import type { LisaApiClient, ServeClient } from "../api/clients";
 import { describeError } from "../api/errors";
-import { readChatStream } from "../api/sse";
+import { asObject, asString } from "../api/json";
+import { readChatStream, usageOf, type Usage } from "../api/sse";
 import {
   appendDelta,
   completeTurn,
@@ -13,7 +14,6 @@ import {
   setCitations,
   stopTurn,
   type Conversation,
-  type Usage,
 } from "./conversation";
 import { buildChatRequest, citationsFromSources } from "./payload";
 
@@ -70,11 +70,12 @@ export async function runTurn(options: TurnOptions): Promise<void> {
         update((c) => failTurn(c, id, "The answer was cut off: the stream ended before it finished."));
       else update((c) => completeTurn(c, id, { finishReason, usage }));
     } else {
-      const body = await response.json();
-      const choice = body?.choices?.[0];
-      if (body?.sources) update((c) => setCitations(c, id, citationsFromSources(body.sources)));
-      update((c) => appendDelta(c, id, String(choice?.message?.content ?? "")));
-      update((c) => completeTurn(c, id, { finishReason: choice?.finish_reason ?? null, usage: body?.usage ?? null }));
+      const body = asObject(await response.json());
+      const choice = asObject(Array.isArray(body.choices) ? body.choices[0] : undefined);
+      if (body.sources) update((c) => setCitations(c, id, citationsFromSources(body.sources)));
+      update((c) => appendDelta(c, id, asString(asObject(choice.message).content) ?? ""));
+      const finishReason = asString(choice.finish_reason) ?? null;
+      update((c) => completeTurn(c, id, { finishReason, usage: usageOf(body.usage) }));
     }
   } catch (error) {
     if (isAbort(error, signal)) update((c) => stopTurn(c, id));

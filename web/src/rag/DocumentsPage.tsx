@@ -1,12 +1,17 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMemo, useRef, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
+import { keys, queryError, repositoriesQuery, repositoryContentsQuery } from "../app/queries";
 import { useServices } from "../app/services";
-import type { IngestJob, RagDocument, Repository } from "../api/clients";
+import type { RagDocument } from "../api/clients";
 import { ApiError, describeError } from "../api/errors";
 import { newId, newSessionId } from "../chat/ids";
-import { embeddingModels } from "../chat/models";
-import { useModels } from "../chat/ModelsContext";
-import { ConfirmDialog, ErrorBox } from "../ui/ConfirmDialog";
+import { embeddingModels, repositoryEmbeddingModel } from "../chat/models";
+import { useModels } from "../chat/useModels";
+import { ErrorBox } from "../ui/ConfirmDialog";
+import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
+import { ModelPicker } from "../ui/ModelPicker";
+import { RepositoryPicker } from "../ui/RepositoryPicker";
 import { ingestDone, ingestProgress, uploadDocument } from "./upload";
 
 interface Upload {
@@ -26,71 +31,29 @@ function size(bytes?: number): string {
 
 export function DocumentsPage() {
   const { api, token } = useServices();
+  const client = useQueryClient();
   const navigate = useNavigate();
-  const { models } = useModels();
+  const { models, loaded: modelsLoaded } = useModels();
   const embedders = useMemo(() => embeddingModels(models), [models]);
-  const [repositories, setRepositories] = useState<Repository[]>([]);
-  const [repositoryId, setRepositoryId] = useState("");
-  const [embeddingModel, setEmbeddingModel] = useState("");
+  const repositoryList = useQuery(repositoriesQuery(api));
+  const repositories = repositoryList.data ?? [];
+  const [pickedRepository, setRepositoryId] = useState("");
+  const repositoryId = pickedRepository || repositories[0]?.repositoryId || "";
+  const repository = repositories.find((r) => r.repositoryId === repositoryId);
+  // The user's choice holds for the repository it was made in; another repository starts from its own default.
+  const [pickedModel, setPickedModel] = useState<{ repositoryId: string; model: string } | null>(null);
+  const embeddingModel =
+    pickedModel?.repositoryId === repositoryId ? pickedModel.model : repositoryEmbeddingModel(repository, embedders);
   const [chunkSize, setChunkSize] = useState("");
   const [chunkOverlap, setChunkOverlap] = useState("");
-  const [documents, setDocuments] = useState<RagDocument[]>([]);
-  const [jobs, setJobs] = useState<IngestJob[]>([]);
+  const contents = useQuery(repositoryContentsQuery(api, repositoryId));
+  const documents = contents.data?.documents ?? [];
+  const jobs = contents.data?.jobs ?? [];
   const [uploads, setUploads] = useState<Upload[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [deleting, setDeleting] = useState<RagDocument | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [actionError, setError] = useState<string | null>(null);
+  const error = actionError ?? queryError(repositoryList) ?? queryError(contents);
   const fileInput = useRef<HTMLInputElement>(null);
-  const repository = repositories.find((r) => r.repositoryId === repositoryId);
-
-  useEffect(() => {
-    api
-      .listRepositories()
-      .then((list) => {
-        setRepositories(list);
-        setRepositoryId((id) => id || list[0]?.repositoryId || "");
-      })
-      .catch((e) => setError(describeError(e)));
-  }, [api]);
-
-  // On a repository change: its own model once it has one (its dimension is fixed), else its default, else the
-  // first offered. Otherwise keep the user's choice while the model list refreshes.
-  const chosenFor = useRef("");
-  useEffect(() => {
-    if (!repository) return;
-    const fresh = chosenFor.current !== repository.repositoryId;
-    chosenFor.current = repository.repositoryId;
-    setEmbeddingModel((current) =>
-      !fresh && current
-        ? current
-        : (repository.embeddingModel ?? repository.defaultEmbeddingModel ?? embedders[0]?.id ?? ""),
-    );
-  }, [repository, embedders]);
-
-  const reload = useCallback(async () => {
-    if (!repositoryId) return;
-    try {
-      const [docs, jobList] = await Promise.all([api.listDocuments(repositoryId), api.listJobs(repositoryId)]);
-      setDocuments(docs);
-      setJobs(jobList);
-    } catch (e) {
-      setError(describeError(e));
-    }
-  }, [api, repositoryId]);
-
-  useEffect(() => {
-    setDocuments([]);
-    setJobs([]);
-    void reload();
-  }, [reload]);
-
-  // Poll while an ingest is running.
-  const running = jobs.some((j) => !ingestDone(j.status)) || documents.some((d) => !ingestDone(d.status));
-  useEffect(() => {
-    if (!running) return;
-    const timer = window.setInterval(() => void reload(), 1000);
-    return () => window.clearInterval(timer);
-  }, [running, reload]);
+  const reload = () => client.invalidateQueries({ queryKey: keys.documents(repositoryId) });
 
   async function upload(event: FormEvent) {
     event.preventDefault();
@@ -124,16 +87,13 @@ export function DocumentsPage() {
   }
 
   async function remove(doc: RagDocument) {
-    setBusy(true);
+    setError(null);
     try {
       await api.deleteDocument(doc.repositoryId ?? repositoryId, doc.documentId);
-      await reload();
     } catch (e) {
       setError(describeError(e));
-    } finally {
-      setBusy(false);
-      setDeleting(null);
     }
+    await reload();
   }
 
   const pendingJobs = jobs.filter((j) => !ingestDone(j.status) || j.status === "INGESTION_FAILED");
@@ -146,37 +106,21 @@ export function DocumentsPage() {
       </p>
       <ErrorBox error={error} />
       <div className="grid3">
-        <label>
-          Repository
-          <select value={repositoryId} onChange={(e) => setRepositoryId(e.target.value)}>
-            {!repositories.length ? <option value="">No repositories</option> : null}
-            {repositories.map((r) => (
-              <option key={r.repositoryId} value={r.repositoryId}>
-                {r.repositoryId} ({r.type})
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Embedding model
-          <select value={embeddingModel} onChange={(e) => setEmbeddingModel(e.target.value)}>
-            {embeddingModel && !embedders.some((m) => m.id === embeddingModel) ? (
-              <option value={embeddingModel}>{embeddingModel}</option>
-            ) : null}
-            {!embedders.length && !embeddingModel ? <option value="">No embedding models</option> : null}
-            {embedders.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.id}
-              </option>
-            ))}
-          </select>
-        </label>
+        <RepositoryPicker repositories={repositories} value={repositoryId} onChange={setRepositoryId} />
+        <ModelPicker
+          label="Embedding model"
+          models={embedders}
+          value={embeddingModel}
+          loaded={modelsLoaded}
+          empty="No embedding models"
+          onChange={(model) => setPickedModel({ repositoryId, model })}
+        />
         <div className="align-end">
           <button
             type="button"
             disabled={!repositoryId}
             onClick={() =>
-              navigate(
+              void navigate(
                 `/chat/${newSessionId()}?rag=${encodeURIComponent(repositoryId)}&embeddingModel=${encodeURIComponent(embeddingModel)}`,
               )
             }
@@ -192,7 +136,7 @@ export function DocumentsPage() {
         </p>
       ) : null}
 
-      <form className="card upload" onSubmit={upload} aria-label="Upload documents">
+      <form className="card upload" onSubmit={(e) => void upload(e)} aria-label="Upload documents">
         <label>
           Files (text, Markdown, PDF, DOCX)
           <input
@@ -272,7 +216,7 @@ export function DocumentsPage() {
             </tr>
           </thead>
           <tbody>
-            {!documents.length ? (
+            {contents.isSuccess && !documents.length ? (
               <tr>
                 <td colSpan={6} className="muted">
                   No documents yet.
@@ -287,33 +231,21 @@ export function DocumentsPage() {
                 <td>{d.embeddingModel}</td>
                 <td>{d.uploadDate ? new Date(d.uploadDate).toLocaleString() : ""}</td>
                 <td>
-                  <button
-                    type="button"
-                    className="small"
-                    onClick={() => setDeleting(d)}
-                    aria-label={`Delete ${d.documentName}`}
+                  <ConfirmDeleteButton
+                    label={`Delete ${d.documentName}`}
+                    title="Delete this document?"
+                    onConfirm={() => remove(d)}
                   >
-                    Delete
-                  </button>
+                    <p>
+                      “{d.documentName}” and its vectors will be removed from {repositoryId}.
+                    </p>
+                  </ConfirmDeleteButton>
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
-      <ConfirmDialog
-        open={deleting !== null}
-        title="Delete this document?"
-        confirmLabel="Delete"
-        danger
-        busy={busy}
-        onCancel={() => setDeleting(null)}
-        onConfirm={() => deleting && void remove(deleting)}
-      >
-        <p>
-          “{deleting?.documentName}” and its vectors will be removed from {repositoryId}.
-        </p>
-      </ConfirmDialog>
     </section>
   );
 }

@@ -1,8 +1,8 @@
 import { useState } from "react";
 import { Link } from "react-router";
-import { ConfirmDialog } from "../ui/ConfirmDialog";
-import { searchByTitle, sessionTitle, type SessionSummary } from "./sessionRecords";
-import { useSessions } from "./SessionsContext";
+import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
+import { searchByTitle, sessionTitle } from "./sessionRecords";
+import { useSessions } from "./useSessions";
 
 function when(iso: string): string {
   const date = new Date(iso);
@@ -15,13 +15,13 @@ export function SessionSidebar(props: {
   onClose: () => void;
   onRename: (sessionId: string, name: string) => Promise<void>;
   onDelete: (sessionId: string) => Promise<void>;
+  search: string;
+  onSearch: (query: string) => void;
 }) {
   const { sessions, loaded, error } = useSessions();
-  const [query, setQuery] = useState("");
+  const query = props.search;
   const [editing, setEditing] = useState<string | null>(null);
   const [draft, setDraft] = useState("");
-  const [deleting, setDeleting] = useState<SessionSummary | null>(null);
-  const [busy, setBusy] = useState(false);
   const shown = searchByTitle(sessions, query);
 
   async function commitRename(sessionId: string) {
@@ -45,7 +45,7 @@ export function SessionSidebar(props: {
         type="search"
         placeholder="Search by title"
         value={query}
-        onChange={(e) => setQuery(e.target.value)}
+        onChange={(e) => props.onSearch(e.target.value)}
       />
       {error ? (
         <p className="error-box" role="alert">
@@ -107,14 +107,13 @@ export function SessionSidebar(props: {
                     >
                       Rename
                     </button>
-                    <button
-                      type="button"
-                      className="small"
-                      aria-label={`Delete ${title}`}
-                      onClick={() => setDeleting(s)}
+                    <ConfirmDeleteButton
+                      label={`Delete ${title}`}
+                      title="Delete this session?"
+                      onConfirm={() => props.onDelete(s.sessionId)}
                     >
-                      Delete
-                    </button>
+                      <p>“{title}” and its messages will be deleted for good.</p>
+                    </ConfirmDeleteButton>
                   </div>
                 </>
               )}
@@ -122,26 +121,6 @@ export function SessionSidebar(props: {
           );
         })}
       </ul>
-      <ConfirmDialog
-        open={deleting !== null}
-        title="Delete this session?"
-        confirmLabel="Delete"
-        danger
-        busy={busy}
-        onCancel={() => setDeleting(null)}
-        onConfirm={async () => {
-          if (!deleting) return;
-          setBusy(true);
-          try {
-            await props.onDelete(deleting.sessionId);
-          } finally {
-            setBusy(false);
-            setDeleting(null);
-          }
-        }}
-      >
-        <p>“{deleting ? sessionTitle(deleting) : ""}” and its messages will be deleted for good.</p>
-      </ConfirmDialog>
     </aside>
   );
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { SessionSummary } from "../api/clients";
 import { appendDelta, beginTurn, completeTurn, newConversation, rename } from "../chat/conversation";
 import {
   fromApiSession,
@@ -7,7 +8,6 @@ import {
   sessionTitle,
   toPutSession,
   upsertSummary,
-  type SessionSummary,
 } from "./sessionRecords";
 
 const summaries: SessionSummary[] = [

@@ -2,58 +2,48 @@
  * Converting between the chat screen's Conversation and the api's `/session` shapes (services/api/sessions.py),
  * and the session list's order and search.
  */
-import { DEFAULT_PARAMETERS, type ChatMessage, type Conversation, type Role } from "../chat/conversation";
+import type { ApiSession, PutSession, SessionSummary } from "../api/clients";
+import { asNumber, asObject, asString, isObject } from "../api/json";
+import {
+  DEFAULT_PARAMETERS,
+  type ChatMessage,
+  type ChatParameters,
+  type Conversation,
+  type RagSettings,
+  type Role,
+} from "../chat/conversation";
 import { newId } from "../chat/ids";
-
-export interface SessionSummary {
-  sessionId: string;
-  name: string | null;
-  model: string | null;
-  firstHumanMessage?: string | null;
-  messageCount?: number;
-  startTime?: string;
-  createTime?: string;
-  lastUpdated: string;
-}
-
-export interface ApiMessage {
-  role?: string;
-  type?: string;
-  content: unknown;
-  metadata?: Record<string, unknown>;
-  id?: string;
-}
-
-export interface ApiSession {
-  sessionId: string;
-  name: string | null;
-  model: string | null;
-  history: ApiMessage[];
-  configuration: Record<string, unknown> | null;
-  createTime?: string;
-  startTime?: string;
-  lastUpdated?: string;
-}
-
-export interface PutSession {
-  messages: ApiMessage[];
-  name: string | null;
-  model: string | null;
-  configuration: Record<string, unknown>;
-}
 
 const ROLE_OF_TYPE: Record<string, Role> = { human: "user", ai: "assistant", system: "system" };
 
 function textOf(content: unknown): string {
   if (typeof content === "string") return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((part) =>
-        part && typeof part === "object" && typeof (part as any).text === "string" ? (part as any).text : "",
-      )
-      .join("");
-  }
-  return content == null ? "" : String(content);
+  if (Array.isArray(content)) return content.map((part) => asString(asObject(part).text) ?? "").join("");
+  return typeof content === "number" || typeof content === "boolean" ? String(content) : "";
+}
+
+function numberOrNull(value: unknown, fallback: number | null): number | null {
+  return value === null ? null : (asNumber(value) ?? fallback);
+}
+
+/** The saved parameters, each checked; a missing one takes its default. */
+function parametersOf(value: unknown): ChatParameters {
+  const p = asObject(value);
+  return {
+    temperature: numberOrNull(p.temperature, DEFAULT_PARAMETERS.temperature),
+    topP: numberOrNull(p.topP, DEFAULT_PARAMETERS.topP),
+    maxTokens: numberOrNull(p.maxTokens, DEFAULT_PARAMETERS.maxTokens),
+    streaming: typeof p.streaming === "boolean" ? p.streaming : DEFAULT_PARAMETERS.streaming,
+  };
+}
+
+function ragOf(value: unknown): RagSettings | null {
+  if (!isObject(value)) return null;
+  return {
+    repositoryId: asString(value.repositoryId) ?? "",
+    embeddingModel: asString(value.embeddingModel) ?? "",
+    topK: asNumber(value.topK) ?? 3,
+  };
 }
 
 export function toPutSession(conversation: Conversation): PutSession {
@@ -73,7 +63,7 @@ export function toPutSession(conversation: Conversation): PutSession {
 }
 
 export function fromApiSession(session: ApiSession): Conversation {
-  const configuration = (session.configuration ?? {}) as Record<string, any>;
+  const configuration = asObject(session.configuration);
   const messages: ChatMessage[] = (session.history ?? [])
     .map((m) => {
       const role = (m.role ?? ROLE_OF_TYPE[m.type ?? ""]) as Role;
@@ -81,7 +71,7 @@ export function fromApiSession(session: ApiSession): Conversation {
         id: typeof m.id === "string" && m.id ? m.id : newId(),
         role,
         content: textOf(m.content),
-        metadata: (m.metadata && typeof m.metadata === "object" ? m.metadata : {}) as ChatMessage["metadata"],
+        metadata: asObject(m.metadata),
       };
     })
     .filter((m) => m.role === "user" || m.role === "assistant" || m.role === "system");
@@ -90,9 +80,9 @@ export function fromApiSession(session: ApiSession): Conversation {
     sessionId: session.sessionId,
     title: session.name ?? "",
     model: session.model ?? null,
-    systemPrompt: typeof configuration.systemPrompt === "string" ? configuration.systemPrompt : "",
-    parameters: { ...DEFAULT_PARAMETERS, ...(configuration.parameters ?? {}) },
-    rag: configuration.rag && typeof configuration.rag === "object" ? configuration.rag : null,
+    systemPrompt: asString(configuration.systemPrompt) ?? "",
+    parameters: parametersOf(configuration.parameters),
+    rag: ragOf(configuration.rag),
     messages,
     createdAt: created,
     updatedAt: session.lastUpdated ?? created,

@@ -1,0 +1,119 @@
+/**
+ * What the screens read from the server, as TanStack Query options. One key per resource, so whoever changes a
+ * resource refreshes every screen that shows it, requests for the same data are shared, and an answer that did not
+ * change keeps its object (no re-render). Polling follows the data: fast while the server is changing something,
+ * slow or not at all otherwise, and never while the tab is hidden.
+ */
+import { QueryClient, queryOptions } from "@tanstack/react-query";
+import type { LisaApiClient, RagDocument, IngestJob, ServeClient } from "../api/clients";
+import { describeError } from "../api/errors";
+import { isTransitional } from "../admin/modelPayload";
+import type { ModelRecord } from "../api/clients";
+import { withAdminMetadata } from "../chat/models";
+import { ingestDone } from "../rag/upload";
+import { newestFirst } from "../sessions/sessionRecords";
+
+export const MODELS_CHANGING_POLL_MS = 2000;
+export const MODELS_SETTLED_POLL_MS = 10_000;
+export const SERVE_MODELS_POLL_MS = 10_000;
+export const MODEL_EVENTS_POLL_MS = 2000;
+export const INGEST_POLL_MS = 1000;
+
+export const keys = {
+  serveModels: ["serve", "models"] as const,
+  modelRecords: ["api", "models"] as const,
+  modelEvents: (modelId: string) => ["api", "models", modelId, "events"] as const,
+  tokens: ["api", "tokens"] as const,
+  sessions: ["api", "sessions"] as const,
+  repositories: ["api", "repositories"] as const,
+  documents: (repositoryId: string) => ["api", "repositories", repositoryId, "documents"] as const,
+};
+
+export function createQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      // The first failure is shown as it is; pollers ask again on their own schedule.
+      queries: { retry: false, refetchOnWindowFocus: false },
+    },
+  });
+}
+
+/** The message to show for a query that failed, or null. */
+export function queryError(query: { error: unknown }): string | null {
+  return query.error ? describeError(query.error) : null;
+}
+
+export function modelRecordsPollMs(records: ModelRecord[] | undefined): number {
+  return records?.some((m) => isTransitional(m.status)) ? MODELS_CHANGING_POLL_MS : MODELS_SETTLED_POLL_MS;
+}
+
+export interface RepositoryContents {
+  documents: RagDocument[];
+  jobs: IngestJob[];
+}
+
+export function ingestPollMs(contents: RepositoryContents | undefined): number | false {
+  const running = [...(contents?.jobs ?? []), ...(contents?.documents ?? [])].some((j) => !ingestDone(j.status));
+  return running ? INGEST_POLL_MS : false;
+}
+
+/** What serve routes for this user; for an admin, the admin API fills in what serve did not say about a model. */
+export function serveModelsQuery(serve: ServeClient, api: LisaApiClient, isAdmin: boolean) {
+  return queryOptions({
+    queryKey: keys.serveModels,
+    queryFn: async ({ signal }) => {
+      const list = await serve.models(signal);
+      if (!isAdmin || list.every((m) => m.known)) return list;
+      const records = await api.listModels(signal).catch(() => null);
+      return records ? withAdminMetadata(list, records) : list;
+    },
+    refetchInterval: SERVE_MODELS_POLL_MS,
+    refetchOnWindowFocus: true,
+  });
+}
+
+export function modelRecordsQuery(api: LisaApiClient) {
+  return queryOptions({
+    queryKey: keys.modelRecords,
+    queryFn: ({ signal }) => api.listModels(signal),
+    refetchInterval: (query) => modelRecordsPollMs(query.state.data),
+  });
+}
+
+export function modelEventsQuery(api: LisaApiClient, modelId: string) {
+  return queryOptions({
+    queryKey: keys.modelEvents(modelId),
+    queryFn: ({ signal }) => api.modelEvents(modelId, signal),
+    refetchInterval: MODEL_EVENTS_POLL_MS,
+  });
+}
+
+export function tokensQuery(api: LisaApiClient) {
+  return queryOptions({ queryKey: keys.tokens, queryFn: ({ signal }) => api.listTokens(signal) });
+}
+
+export function sessionsQuery(api: LisaApiClient) {
+  return queryOptions({
+    queryKey: keys.sessions,
+    queryFn: async ({ signal }) => newestFirst(await api.listSessions(signal)),
+  });
+}
+
+export function repositoriesQuery(api: LisaApiClient) {
+  return queryOptions({ queryKey: keys.repositories, queryFn: ({ signal }) => api.listRepositories(signal) });
+}
+
+export function repositoryContentsQuery(api: LisaApiClient, repositoryId: string) {
+  return queryOptions({
+    queryKey: keys.documents(repositoryId),
+    queryFn: async ({ signal }): Promise<RepositoryContents> => {
+      const [documents, jobs] = await Promise.all([
+        api.listDocuments(repositoryId, signal),
+        api.listJobs(repositoryId, signal),
+      ]);
+      return { documents, jobs };
+    },
+    enabled: repositoryId !== "",
+    refetchInterval: (query) => ingestPollMs(query.state.data),
+  });
+}
