@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 from pulumi import ResourceOptions
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource, UpdateResult
 from pydantic import ValidationError
 
 from core import aws
@@ -25,6 +25,7 @@ from providers import cluster_capacity
 from providers import hosted_model_plan as plan
 from providers.hosted_model_plan import HostedModelArgs, HostedModelNames
 from providers.instance_types import instance_shape
+from providers.provider_process import FollowingProvider
 
 _DRAIN_TIMEOUT_S = 900  # a GPU instance can take minutes to terminate
 
@@ -388,7 +389,7 @@ def _args(props: dict[str, Any]) -> HostedModelArgs:
     return HostedModelArgs.model_validate({k: v for k, v in props.items() if k in plan.INPUT_KEYS})
 
 
-class HostedModelProvider(ResourceProvider):
+class HostedModelProvider(FollowingProvider):
     # Pickled by reference and holding no state, so there is nothing secret to encrypt in the stack.
     serialize_as_secret_always = False
 

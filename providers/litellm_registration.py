@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from pulumi import Input, ResourceOptions
-from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, Resource, UpdateResult
 
 from core.models import ModelSpec
 from core.naming import MODEL_HEADER
 from core.registry import ModelRegistry, Registration
 from providers.inputs import same
+from providers.provider_process import FollowingProvider
 
 _AWS_PREFIXES = ("bedrock/", "sagemaker/", "sagemaker_chat/")
 
@@ -48,7 +49,7 @@ def _publish(props: dict[str, Any]) -> None:
         registry.set_registration(props["modelId"], None)
 
 
-class LiteLLMRegistrationProvider(ResourceProvider):
+class LiteLLMRegistrationProvider(FollowingProvider):
     serialize_as_secret_always = False  # pickled by reference, holds nothing
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

@@ -77,7 +77,7 @@ def crashed_and_restarted(request, crash_platform, tmp_path_factory, test_output
         tree = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
         # The provider process: the api's shared host, or (with that off) the one the CLI started.
         providers_running = any(name in " ".join(_cmdline(pid)) for pid in tree
-                                for name in ("providers.provider_host", "pulumi.dynamic"))
+                                for name in ("serve_shared_host", "pulumi.dynamic"))
         # The api's group: the api, the CLI and the shared provider host (a provider the CLI starts has its own).
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)

@@ -8,8 +8,11 @@ import signal
 import stat
 from pathlib import Path
 
+import grpc
 import psutil
 import pytest
+from google.protobuf import empty_pb2
+from pulumi.runtime.proto import provider_pb2_grpc
 
 from services.local.plan import pulumi_root
 from tests.engine.conftest import ADMIN, api_app, wait_gone, wait_status
@@ -71,7 +74,7 @@ def test_one_host_serves_every_operation(api, stand_in_upstream):
     assert deploy_and_delete(api, "shared-host-a", stand_in_upstream)["status"] == "InService"
     first = host_process(api)
     assert deploy_and_delete(api, "shared-host-b", stand_in_upstream)["status"] == "InService"
-    assert host_process(api).pid == first.pid and "providers.provider_host" in first.cmdline()
+    assert host_process(api).pid == first.pid and "serve_shared_host" in " ".join(first.cmdline())
 
 
 def test_a_dead_provider_host_is_replaced_at_the_next_operation(api, stand_in_upstream):
@@ -82,3 +85,20 @@ def test_a_dead_provider_host_is_replaced_at_the_next_operation(api, stand_in_up
     settled = deploy_and_delete(api, "shared-host-d", stand_in_upstream)
     assert settled["status"] == "InService", settled.get("statusReason")
     assert host_process(api).pid != dead.pid
+
+
+def _plugin_info(port: int) -> grpc.StatusCode:
+    """One call to the host as any local process could make it; its status."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            provider_pb2_grpc.ResourceProviderStub(channel).GetPluginInfo(empty_pb2.Empty(), timeout=10)
+        except grpc.RpcError as exc:
+            return exc.code()
+    return grpc.StatusCode.OK
+
+
+def test_a_caller_the_api_did_not_start_is_refused_while_the_cli_still_works(api, stand_in_upstream):
+    deploy_and_delete(api, "shared-host-e", stand_in_upstream)
+    port = api.app.state.engine.stacks.provider_host.port
+    assert _plugin_info(port) == grpc.StatusCode.PERMISSION_DENIED  # this test process is not a CLI the api started
+    assert deploy_and_delete(api, "shared-host-f", stand_in_upstream)["status"] == "InService"

@@ -10,11 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import threading
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlencode
@@ -24,11 +21,12 @@ from pulumi.automation._stack import StackInitMode  # not re-exported; Stack's o
 
 from core import aws
 from core.platform import PlatformOutputs
+from services.api.engine import pulumi_internals
+from services.api.engine.pulumi_internals import REPO_ROOT, LeanStack, SharedProviderHost
 
 log = logging.getLogger("lisa.engine")
 
 PROJECT = "lisa-models"
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 OnEvent = Callable[[auto.EngineEvent], None]
 
@@ -63,93 +61,6 @@ def workspace_env(*, passphrase: str, pulumi_bin: Path | None, extra: dict[str, 
     return {**env, **(extra or {})}
 
 
-class SharedProviderHost:
-    """One warm dynamic-provider process (providers/provider_host.py) for every CLI run of this api.
-
-    Started on first use and again if it died; the CLI attaches to it through PULUMI_DEBUG_PROVIDERS instead of
-    starting (and paying for) a provider process of its own per update. It runs in this process's group and exits
-    with this process.
-    """
-
-    PACKAGE = "pulumi-python"  # the package of every Python dynamic resource (pulumi-python:dynamic:Resource)
-
-    def __init__(self, env: dict[str, str], *, workers: int = 64, start_timeout: float = 30.0) -> None:
-        self.env = env
-        self.workers = workers
-        self.start_timeout = start_timeout
-        self._process: subprocess.Popen | None = None
-        self._port: int | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def pid(self) -> int | None:
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
-
-    def ensure(self) -> int:
-        """The host's port, starting it first when it is not running."""
-        with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                self._port = self._start()
-            return self._port
-
-    def _start(self) -> int:
-        process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "providers.provider_host", str(self.workers)], cwd=REPO_ROOT,
-            env={**os.environ, **self.env}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
-        ready: list[str] = []
-        reader = threading.Thread(target=self._read_stdout, args=(process, ready), daemon=True,
-                                  name="provider-host-stdout")
-        reader.start()
-        deadline = time.monotonic() + self.start_timeout
-        while not ready and reader.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        line = ready[0].strip() if ready else ""
-        if not line.isdigit():
-            process.kill()
-            process.wait(5)
-            raise RuntimeError(f"the shared provider host did not start (exit {process.poll()}, said {line[:200]!r})")
-        self._process = process
-        return int(line)
-
-    @staticmethod
-    def _read_stdout(process: subprocess.Popen, ready: list[str]) -> None:
-        """The first line is the port; the rest (whatever provider code prints) goes to the log, so that a full pipe
-        never blocks the host (the CLI reads a provider's output when it starts one itself)."""
-        ready.append(process.stdout.readline())
-        for line in process.stdout:
-            log.info("provider host: %s", line.rstrip())
-
-    def stop(self) -> None:
-        with self._lock:
-            process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        if process is not None and process.stdout:
-            process.stdout.close()
-
-
-class _LeanStack(auto.Stack):
-    """Skips the `stack output` (twice) and `stack history` calls Stack.up/destroy make after every operation.
-
-    They cost about a second per operation on a small machine; the engine reads what it needs from the event
-    stream and the model registry instead.
-    """
-
-    def outputs(self) -> auto.OutputMap:
-        return {}
-
-    def info(self, show_secrets: bool = True) -> auto.UpdateSummary:  # noqa: ARG002
-        now = datetime.now(timezone.utc)
-        return auto.UpdateSummary(kind="update", start_time=now, end_time=now, message="", environment={}, config={},
-                                  result="succeeded")
-
-
 class ModelStacks:
     def __init__(self, *, backend_url: str, work_dir: Path, passphrase: str, pulumi_root: Path | None = None,
                  pulumi_home: Path | None = None, secrets_provider: str | None = None,
@@ -160,18 +71,21 @@ class ModelStacks:
         self.work_dir = work_dir
         self.secrets_provider = secrets_provider
         self.pulumi_home = str(pulumi_home) if pulumi_home else None
-        # Checks the CLI version once, not once per workspace.
+        # Runs `pulumi version` once, not once per workspace; the engine's patches fit one SDK and one CLI.
         self.command = auto.PulumiCommand(root=str(pulumi_root)) if pulumi_root else auto.PulumiCommand()
+        pulumi_internals.check_versions(self.command.version)
+        pulumi_internals.guard_serialize_provider()
         self.env = workspace_env(passphrase=passphrase, pulumi_bin=pulumi_root / "bin" if pulumi_root else None,
                                  extra={"PULUMI_BACKEND_URL": backend_url})
-        self._stacks: dict[str, _LeanStack] = {}
+        self._stacks: dict[str, LeanStack] = {}
         self._lock = threading.Lock()
-        self.provider_host = SharedProviderHost(dict(self.env)) if shared_provider_host else None
+        shared = shared_provider_host and pulumi_internals.caller_check_supported()
+        self.provider_host = SharedProviderHost(dict(self.env)) if shared else None
 
     def _attach_provider_host(self) -> None:
         """Point the CLI at the shared provider host (workspaces hold `self.env` itself, so all of them see it)."""
         if self.provider_host is not None:
-            self.env["PULUMI_DEBUG_PROVIDERS"] = f"{SharedProviderHost.PACKAGE}:{self.provider_host.ensure()}"
+            self.env.update(pulumi_internals.attach_env(self.provider_host.ensure()))
 
     def close(self) -> None:
         if self.provider_host is not None:
@@ -188,7 +102,7 @@ class ModelStacks:
                                                   backend=auto.ProjectBackend(url=self.backend_url)),
         )
 
-    def stack(self, stack_name: str, *, create: bool) -> _LeanStack:
+    def stack(self, stack_name: str, *, create: bool) -> LeanStack:
         """The model's stack, made when `create` and it does not exist yet (one CLI call per process and stack).
 
         Every CLI call goes through here, so this is where the CLI is pointed at a running provider host: the key is
@@ -202,11 +116,11 @@ class ModelStacks:
         first, second = (StackInitMode.CREATE, StackInitMode.SELECT) if create else \
             (StackInitMode.SELECT, None)
         try:
-            stack = _LeanStack(stack_name, workspace, first)
+            stack = LeanStack(stack_name, workspace, first)
         except (auto.StackAlreadyExistsError, auto.StackNotFoundError):
             if second is None:
                 raise
-            stack = _LeanStack(stack_name, workspace, second)
+            stack = LeanStack(stack_name, workspace, second)
         with self._lock:
             self._stacks[stack_name] = stack
         return stack
