@@ -14,7 +14,8 @@ export PULUMI_SKIP_UPDATE_CHECK := true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION := true
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export PYTHONPATH := $(CURDIR)
-STATE ?= $(CURDIR)/.lisa
+# The local stack's state folder: STATE=..., else LISA_STATE_DIR (as `python -m services.local` reads it), else .lisa
+STATE ?= $(or $(LISA_STATE_DIR),$(CURDIR)/.lisa)
 STAGE ?= dev
 PYTEST_ARGS ?=
 

@@ -59,18 +59,26 @@ def changes_state(environ: dict) -> bool:
 
 class ChangeCounter:
     """WSGI middleware counting requests that may change state (not reads), and when the last one came, so
-    snapshots are taken when something changed and not on every registry poll."""
+    snapshots are taken when something changed and not on every registry poll.
+
+    A request counts once moto has applied it: a snapshot taken while it runs may miss it, and must then not pass
+    for one that holds it (the next save, at the latest the one at exit, takes it)."""
 
     def __init__(self, app) -> None:
         self.app = app
         self.count = 0
         self.last_at = 0.0
+        self._lock = threading.Lock()
 
     def __call__(self, environ, start_response):
-        if changes_state(environ):
-            self.count += 1
-            self.last_at = time.monotonic()
-        return self.app(environ, start_response)
+        if not changes_state(environ):
+            return self.app(environ, start_response)
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self._lock:
+                self.count += 1
+                self.last_at = time.monotonic()
 
 
 class Emulator:
@@ -107,11 +115,16 @@ class Emulator:
                 return
         log.error("could not save a snapshot after %d attempts", attempts)
 
+    @property
+    def unsaved(self) -> bool:
+        """A change was applied since the last snapshot began."""
+        return self.app.count != self.saved_at_count
+
     def _periodic(self) -> None:
         # Saved once changes stop for `quiet` seconds, and at least every `interval` while they go on: a crash of
         # the emulator itself loses at most that much.
         while not self._stop.wait(0.5):
-            if self.app.count == self.saved_at_count:
+            if not self.unsaved:
                 continue
             now = time.monotonic()
             if now - self.app.last_at >= self.quiet or now - self.saved_at >= self.interval:
@@ -163,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("serving on http://%s:%d", args.host, args.port)
     emulator.serve()
     emulator.server.server_close()
-    if emulator.app.count != emulator.saved_at_count:
+    if emulator.unsaved:
         emulator.save()
     return 0
 

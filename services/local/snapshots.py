@@ -12,11 +12,12 @@ import functools
 import io
 import importlib.metadata
 import logging
-import os
 import pickle
 import threading
 import time
 from pathlib import Path
+
+from services.local.private_files import write_private
 
 log = logging.getLogger("emulator")
 
@@ -161,13 +162,7 @@ def restore_state(blob: bytes) -> int:
 
 
 def write_snapshot(path: Path, blob: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(blob)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    write_private(path, blob, durable=True)  # it holds the emulator's secrets
 
 
 def load_snapshot(path: Path) -> int:

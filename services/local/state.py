@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from services.local.emulated_aws import new_admin_password
+from services.local.private_files import write_private
 
 
 class StateLockedError(RuntimeError):
@@ -38,14 +39,6 @@ class LocalSecrets:
     pulumi_passphrase: str
     master_key: str
     api_token: str | None = None
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    os.replace(tmp, path)
 
 
 class StateFolder:
@@ -130,7 +123,7 @@ class StateFolder:
         missing = {k: make() for k, make in wanted.items() if not stored.get(k)}
         if missing:
             stored.update(missing)
-            _write_private(path, json.dumps(stored, indent=2) + "\n")
+            write_private(path, (json.dumps(stored, indent=2) + "\n").encode())
         return LocalSecrets(stored["adminUsername"], stored["adminPassword"], stored["pulumiPassphrase"],
                             stored["masterKey"], stored.get("apiToken"))
 
@@ -138,12 +131,12 @@ class StateFolder:
         path = self.root / "secrets.json"
         stored = json.loads(path.read_text())
         stored["apiToken"] = token
-        _write_private(path, json.dumps(stored, indent=2) + "\n")
+        write_private(path, (json.dumps(stored, indent=2) + "\n").encode())
 
     def write_json(self, path: Path, data: Any, *, private: bool = False) -> None:
         text = json.dumps(data, indent=2) + "\n"
         if private:
-            _write_private(path, text)
+            write_private(path, text.encode())
         else:
             tmp = path.with_name(path.name + ".tmp")
             tmp.write_text(text)

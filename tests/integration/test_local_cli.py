@@ -3,6 +3,7 @@ is wrong (a port taken, an unknown stage). Each is the real entry point in a sub
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -52,3 +53,20 @@ def test_run_with_an_unknown_stage_lists_the_known_ones(tmp_path: Path):
     assert result.returncode == 1
     known = next(line for line in result.stderr.splitlines() if "Pulumi.nope.yaml not found" in line)
     assert "stages with a config file:" in known and "dev" in known.split(":")[-1]
+
+
+def make_commands(target: str, **env: str) -> str:
+    """What `make <target>` would run (make -n), with `env` set."""
+    result = subprocess.run(["make", "-n", target], cwd=processes.REPO, capture_output=True, text=True, timeout=60,
+                            env={**{k: v for k, v in os.environ.items() if k not in ("STATE", "LISA_STATE_DIR")},
+                                 **env})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_run_and_clean_state_use_lisa_state_dir(tmp_path: Path):
+    state = str(tmp_path / "elsewhere")
+    assert f'--state-dir "{state}"' in make_commands("run", LISA_STATE_DIR=state)
+    assert f'rm -rf "{state}"' in make_commands("clean-state", LISA_STATE_DIR=state)
+    assert f'--state-dir "{processes.REPO}/.lisa"' in make_commands("run")
+    assert f'--state-dir "{tmp_path}"' in make_commands("run", LISA_STATE_DIR=state, STATE=str(tmp_path))

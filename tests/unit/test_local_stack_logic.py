@@ -197,3 +197,27 @@ def test_web_answers_carry_the_security_headers_with_a_csp_naming_only_the_confi
         assert set(csp["connect-src"].split()) == {"'self'", "http://127.0.0.1:8080", "http://127.0.0.1:8081",
                                                    "https://cognito-idp.us-east-1.amazonaws.com",
                                                    "http://127.0.0.1:5055"}
+
+
+# ---- private files
+def test_a_leftover_temporary_file_cannot_widen_the_secrets_files_mode(tmp_path):
+    from services.local.state import StateFolder
+
+    state = StateFolder(tmp_path / "state")
+    state.create()
+    leftover = state.root / "secrets.json.tmp"  # an interrupted write's, world-readable
+    for write in (state.secrets, lambda: state.save_api_token("lisa-token")):
+        leftover.write_text("{}")
+        leftover.chmod(0o644)
+        write()
+        assert (state.root / "secrets.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_emulator_snapshot_is_private_even_over_a_leftover(tmp_path):
+    from services.local.snapshots import write_snapshot
+
+    snapshot = tmp_path / "snapshot.pickle"
+    (tmp_path / "snapshot.pickle.tmp").write_bytes(b"old")
+    (tmp_path / "snapshot.pickle.tmp").chmod(0o644)
+    write_snapshot(snapshot, b"state")
+    assert snapshot.read_bytes() == b"state" and snapshot.stat().st_mode & 0o777 == 0o600
