@@ -6,6 +6,7 @@ problem. The `platform` output is core.platform.PlatformOutputs: the one object 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from components.auth import Auth, AuthArgs  # noqa: E402
 from components.chat_ui import ChatUi, ChatUiArgs  # noqa: E402
 from components.control_plane import ControlPlane, ControlPlaneArgs  # noqa: E402
 from components.data_stores import DataStores, DataStoresArgs  # noqa: E402
+from components.https_service import AppServiceArgs  # noqa: E402
 from components.model_hosting import ModelHosting, ModelHostingArgs  # noqa: E402
 from components.network import Network, NetworkArgs  # noqa: E402
 from components.platform_document import holds_secrets, platform_document  # noqa: E402
@@ -75,7 +77,8 @@ def compose(config: StageConfig) -> dict[str, Any]:
     auth = Auth("auth", AuthArgs(ctx, config.auth_config, web_url=web.url), opts)
     hosting = ModelHosting("model-hosting", ModelHostingArgs(
         ctx, vpc_id=network.vpc_id, private_subnet_ids=network.private_subnet_ids, client_security_group_ids=app_sgs,
-        models_bucket_arn=data.bucket_arns["models"], kms_key_arn=data.kms_key_arn), opts)
+        models_bucket_arn=data.bucket_arns["models"], kms_key_arn=data.kms_key_arn,
+        image_repositories=tuple(config.model_image_repositories)), opts)
     rag = RagStores("rag", RagStoresArgs(
         ctx, repositories=tuple(config.rag_repositories), vpc_id=network.vpc_id,
         private_subnet_ids=network.private_subnet_ids, client_security_group_ids=app_sgs,
@@ -85,34 +88,36 @@ def compose(config: StageConfig) -> dict[str, Any]:
     image = AppImage("app-image", AppImageArgs(ctx, config.serve_config.image, build_context=ROOT,
                                                dockerfile=ROOT / "services" / "Dockerfile"), opts)
 
-    tables = Output.all(**data.table_names)
-    buckets = Output.all(**data.bucket_names, web=web.bucket_name)
+    resolved = dict(account_id=account_id, tables=Output.all(**data.table_names),
+                    buckets=Output.all(**data.bucket_names, web=web.bucket_name),
+                    master_key_secret_id=data.master_key_secret_arn, auth=auth.outputs,
+                    model_hosting=hosting.outputs, rag_stores=rag.outputs)
 
     def document(**urls: Output[str]) -> Output[dict]:
-        return Output.all(account_id, tables, buckets, data.master_key_secret_arn, auth.outputs, hosting.outputs,
-                          rag.outputs, Output.from_input(urls)).apply(lambda v: platform_document(
-                              config, account_id=v[0], tables=v[1], buckets=v[2], master_key_secret_id=v[3],
-                              auth=v[4], model_hosting=v[5], rag_stores=v[6], **_snake(v[7])))
+        """The platform outputs (as far as they exist yet: each app's document holds the URLs made before it)."""
+        return Output.all(**resolved, **urls).apply(lambda v: platform_document(config, **v))
 
-    alb_subnets = network.public_subnet_ids if network.internet_facing else network.private_subnet_ids
-    app_network = dict(vpc_id=network.vpc_id, alb_subnet_ids=alb_subnets, private_subnet_ids=network.private_subnet_ids,
-                       internet_facing=network.internet_facing,
-                       alb_security_group_id=network.public_alb_security_group_id)
-    serve = ServeCluster("serve", ServeClusterArgs(
-        ctx, serve=config.serve_config, certificate=config.certificate, **app_network,
+    serve_service = AppServiceArgs(
+        ctx, certificate=config.certificate, vpc_id=network.vpc_id,
+        alb_subnet_ids=network.public_subnet_ids if network.internet_facing else network.private_subnet_ids,
+        private_subnet_ids=network.private_subnet_ids, internet_facing=network.internet_facing,
+        alb_security_group_id=network.public_alb_security_group_id,
         task_security_group_id=network.serve_tasks_security_group_id, image=image.image_ref,
-        ecr_repository_arns=image.repository_arns, kms_key_arn=data.kms_key_arn, log_level=config.log_level,
-        grants=_serve_grants(ctx, data), platform=document(), web_url=web.url), opts)
+        ecr_repository_arns=image.repository_arns, kms_key_arn=data.kms_key_arn, platform=document(),
+        web_url=web.url, log_level=config.log_level)
+    serve = ServeCluster("serve", ServeClusterArgs(
+        serve_service, serve=config.serve_config, grants=_serve_grants(ctx, data)), opts)
+    api_service = dataclasses.replace(serve_service, task_security_group_id=network.api_tasks_security_group_id,
+                                      platform=document(serve_url=serve.url))
     api = ControlPlane("api", ControlPlaneArgs(
-        ctx, sizing=config.serve_config, certificate=config.certificate, cluster_arn=serve.cluster_arn, **app_network,
-        task_security_group_id=network.api_tasks_security_group_id, image=image.image_ref,
-        ecr_repository_arns=image.repository_arns, kms_key_arn=data.kms_key_arn, kms_key_alias=data.kms_key_alias,
-        log_level=config.log_level, grants=_control_plane_grants(ctx, data, hosting, rag, network),
-        platform=document(serveUrl=serve.url), web_url=web.url), opts)
-    web.publish_runtime_config(Output.all(serve.url, api.url, auth.outputs).apply(lambda v: web_assets.runtime_config(
-        deployment=d, stage=s, region=config.region, serve_url=v[0], api_url=v[1], auth=v[2])))
+        api_service, sizing=config.serve_config, cluster_arn=serve.cluster_arn, kms_key_alias=data.kms_key_alias,
+        grants=_control_plane_grants(ctx, data, hosting, rag, network)), opts)
+    web.publish_runtime_config(Output.all(serve_url=serve.url, api_url=api.url, auth=auth.outputs).apply(
+        lambda v: web_assets.runtime_config(deployment=d, stage=s, region=config.region, **v)))
+    # The IdP: its authority and, for Cognito, the hosted UI domain its token endpoint is on.
+    web.allow_requests_to(serve.url, api.url, auth.authority, auth.hosted_ui_domain)
 
-    platform = document(serveUrl=serve.url, apiUrl=api.url, webUrl=web.url)
+    platform = document(serve_url=serve.url, api_url=api.url, web_url=web.url)
     return {
         # Static models' litellm_params may carry API keys: then the whole object is a secret in the state.
         "platform": Output.secret(platform) if holds_secrets(config) else platform,
@@ -123,11 +128,6 @@ def compose(config: StageConfig) -> dict[str, Any]:
         "modelStacksBackendUrl": platform.apply(lambda p: p["stateBackendUrl"]),
         "userPoolId": auth.user_pool_id,
     }
-
-
-def _snake(urls: dict[str, str]) -> dict[str, str]:
-    names = {"serveUrl": "serve_url", "apiUrl": "api_url", "webUrl": "web_url"}
-    return {names[k]: v for k, v in urls.items()}
 
 
 def _serve_grants(ctx: StageContext, data: DataStores) -> Output[iam_policies.ServeGrants]:
@@ -145,19 +145,22 @@ def _control_plane_grants(ctx: StageContext, data: DataStores, hosting: ModelHos
                           network: Network) -> Output[iam_policies.ControlPlaneGrants]:
     d, s = ctx.deployment, ctx.stage_name
     hosting_arns = Output.all(
-        hosting.cluster_arn, hosting.cluster_name, hosting.listener_arn, hosting.instance_role_arn,
-        hosting.task_role_arn, hosting.execution_role_arn, hosting.instance_security_group_id,
-        network.private_subnet_ids).apply(lambda v: iam_policies.HostingArns(*v[:7], private_subnet_ids=tuple(v[7])))
+        cluster_arn=hosting.cluster_arn, cluster_name=hosting.cluster_name, listener_arn=hosting.listener_arn,
+        instance_role_arn=hosting.instance_role_arn, task_role_arn=hosting.task_role_arn,
+        execution_role_arn=hosting.execution_role_arn, instance_security_group_id=hosting.instance_security_group_id,
+        private_subnet_ids=network.private_subnet_ids,
+    ).apply(lambda v: iam_policies.HostingArns(**{**v, "private_subnet_ids": tuple(v["private_subnet_ids"])}))
     return Output.all(
-        hosting_arns, Output.all(*data.table_arns.values()), data.bucket_arns["deploymentState"],
-        data.bucket_arns["models"], data.bucket_arns["ragDocuments"], data.master_key_secret_arn, data.kms_key_arn,
-        Output.all(*rag.domain_arns), Output.all(*rag.secret_arns),
-    ).apply(lambda v: iam_policies.ControlPlaneGrants(
-        deployment=d, stage=s, hosting=v[0], table_arns=tuple(v[1]), state_bucket_arn=v[2], models_bucket_arn=v[3],
-        rag_bucket_arn=v[4], master_key_secret_arn=v[5], kms_key_arn=v[6],
-        model_secret_prefix=naming.model_api_key_secret_prefix(d, s),
-        model_log_group_prefix=naming.model_log_group_prefix(d, s),
-        rag_domain_arns=tuple(v[7]), rag_secret_arns=tuple(a for a in v[8] if a)))
+        hosting=hosting_arns, table_arns=Output.all(*data.table_arns.values()),
+        state_bucket_arn=data.bucket_arns["deploymentState"], models_bucket_arn=data.bucket_arns["models"],
+        rag_bucket_arn=data.bucket_arns["ragDocuments"], master_key_secret_arn=data.master_key_secret_arn,
+        kms_key_arn=data.kms_key_arn, rag_domain_arns=Output.all(*rag.domain_arns),
+        rag_secret_arns=Output.all(*rag.secret_arns),
+    ).apply(lambda v: iam_policies.ControlPlaneGrants(**{
+        **v, "deployment": d, "stage": s, "table_arns": tuple(v["table_arns"]),
+        "rag_domain_arns": tuple(v["rag_domain_arns"]), "rag_secret_arns": tuple(a for a in v["rag_secret_arns"] if a),
+        "model_secret_prefix": naming.model_api_key_secret_prefix(d, s),
+        "model_log_group_prefix": naming.model_log_group_prefix(d, s)}))
 
 
 def main() -> dict[str, Any]:

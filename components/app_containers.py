@@ -8,6 +8,10 @@ from typing import Any, Literal, Mapping
 
 App = Literal["serve", "api"]
 APP_PORT = 8080
+ALB_IDLE_TIMEOUT_S = 600  # long streamed completions must not be cut by the ALB
+# The apps keep idle connections open longer than the ALB does: else an app may close a connection the ALB is just
+# reusing, and the ALB answers that request with a 502.
+APP_KEEP_ALIVE_S = ALB_IDLE_TIMEOUT_S + 20
 HEALTH_PATH = "/health"
 # One image holds both apps (services/); the command picks which one runs.
 APP_COMMANDS: dict[str, list[str]] = {
@@ -26,11 +30,14 @@ def app_environment(*, app: App, region: str, log_level: str, platform_json: str
     """The variables each app's settings read (services/serve/settings.py: LISA_SERVE_*, services/api: LISA_*)."""
     env = {"AWS_REGION": region, "LISA_REGION": region, "LISA_PLATFORM_DIGEST": platform_digest(platform_json)}
     if app == "serve":
-        env.update(LISA_SERVE_HOST="0.0.0.0", LISA_SERVE_PORT=str(APP_PORT), LISA_SERVE_LOG_LEVEL=log_level)
+        env.update(LISA_SERVE_HOST="0.0.0.0", LISA_SERVE_PORT=str(APP_PORT), LISA_SERVE_LOG_LEVEL=log_level,
+                   LISA_SERVE_KEEP_ALIVE_S=str(APP_KEEP_ALIVE_S))
         if web_url:
             env["LISA_SERVE_CORS_ORIGINS"] = web_url
     else:
-        env.update(LISA_HOST="0.0.0.0", LISA_PORT=str(APP_PORT), LISA_LOG_LEVEL=log_level)
+        # No /docs or /openapi.json in AWS: the api's routes are not advertised to the internet.
+        env.update(LISA_HOST="0.0.0.0", LISA_PORT=str(APP_PORT), LISA_LOG_LEVEL=log_level,
+                   LISA_KEEP_ALIVE_S=str(APP_KEEP_ALIVE_S), LISA_API_DOCS="false")
         if web_url:
             env["LISA_CORS_ORIGINS"] = web_url
     env.update(extra or {})

@@ -1,7 +1,9 @@
 """ChatUi: the built web UI in a private S3 bucket, served by CloudFront through origin access control.
 
-The runtime config (/config.json) is published after Auth exists (`publish_runtime_config`): the Cognito client
-needs this distribution's URL as its redirect target, and config.json needs the client id.
+The runtime config (/config.json) is published after Auth exists (`publish_runtime_config`, which every program
+must call): the Cognito client needs this distribution's URL as its redirect target, and config.json needs the
+client id. Likewise the security headers CloudFront adds: their CSP names the URLs the UI calls, which exist only
+after this distribution (`allow_requests_to`, which every program must call too).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from components.stage_context import StageContext
 # AWS managed CloudFront policies (fixed ids, the same in every account).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 ORIGIN_ID = "web-bucket"
 
 
@@ -52,6 +53,12 @@ class ChatUi(pulumi.ComponentResource):
         site = PrivateBucket(f"{name}-site", PrivateBucketArgs(
             bucket_name=args.bucket_name, kms_key_arn=None, access_logs_bucket=args.access_logs_bucket,
             force_destroy=True, attach_policy=False), opts=child)
+        # Known only once serve, the api and auth exist, which come after this distribution: see publish_runtime_config.
+        connect, self._resolve_connect = pulumi.deferred_output()
+        headers = aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-security-headers", name=f"{args.context.prefix}-web-security-headers",
+            comment="LISA chat UI: CSP, nosniff, no framing, HSTS",
+            security_headers_config=connect.apply(web_assets.cloudfront_security_headers), opts=child)
         oac = aws.cloudfront.OriginAccessControl(
             f"{name}-oac", name=f"{args.context.prefix}-web", description="LISA chat UI bucket",
             origin_access_control_origin_type="s3", signing_behavior="always", signing_protocol="sigv4", opts=child)
@@ -64,12 +71,12 @@ class ChatUi(pulumi.ComponentResource):
             default_cache_behavior={
                 "target_origin_id": ORIGIN_ID, "viewer_protocol_policy": "redirect-to-https", "compress": True,
                 "allowed_methods": ["GET", "HEAD", "OPTIONS"], "cached_methods": ["GET", "HEAD"],
-                "cache_policy_id": CACHING_OPTIMIZED, "response_headers_policy_id": SECURITY_HEADERS},
+                "cache_policy_id": CACHING_OPTIMIZED, "response_headers_policy_id": headers.id},
             ordered_cache_behaviors=[{
                 "path_pattern": f"/{web_assets.RUNTIME_CONFIG_KEY}", "target_origin_id": ORIGIN_ID,
                 "viewer_protocol_policy": "redirect-to-https", "allowed_methods": ["GET", "HEAD"],
                 "cached_methods": ["GET", "HEAD"], "cache_policy_id": CACHING_DISABLED,
-                "response_headers_policy_id": SECURITY_HEADERS}],
+                "response_headers_policy_id": headers.id}],
             # A single-page app: unknown paths are client-side routes, answered with index.html.
             custom_error_responses=[{"error_code": code, "response_code": 200, "response_page_path": "/index.html"}
                                     for code in (403, 404)],
@@ -92,6 +99,11 @@ class ChatUi(pulumi.ComponentResource):
         self.distribution_id, self.distribution_arn = distribution.id, distribution.arn
         self.url = distribution.domain_name.apply(lambda d: f"https://{d}")
         self.register_outputs({"url": self.url, "bucketName": self.bucket_name, "distributionId": self.distribution_id})
+
+    def allow_requests_to(self, *urls: pulumi.Input[str | None]) -> None:
+        """The only places the UI may send requests (its CSP's connect-src): serve, the api, the IdP. None of them
+        may depend on this distribution (the Cognito client does: pass the pool's authority, not the client)."""
+        self._resolve_connect(pulumi.Output.all(*urls).apply(web_assets.connect_sources))
 
     def publish_runtime_config(self, config: pulumi.Input[Mapping[str, Any]]) -> aws.s3.BucketObjectv2:
         """config.json for the UI (web_assets.runtime_config), cached by nobody."""

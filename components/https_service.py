@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import app_containers, iam_policies
-from components.app_containers import APP_PORT, HEALTH_PATH, App
+from components.app_containers import ALB_IDLE_TIMEOUT_S, APP_PORT, HEALTH_PATH, App
 from components.self_signed import self_signed_certificate
 from components.stage_context import StageContext
 from core import naming
@@ -21,34 +21,41 @@ from core.config import CertificateConfig
 
 # TLS 1.3 with TLS 1.2 fallback, forward secrecy only.
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-IDLE_TIMEOUT = 600  # long streamed completions must not be cut by the ALB
+
+
+@dataclass(frozen=True)
+class AppServiceArgs:
+    """What each app service (ServeCluster, ControlPlane) takes alike: where it runs and behind which ALB, which
+    image, the key it encrypts with, and what it reads at start."""
+
+    context: StageContext
+    certificate: CertificateConfig
+    vpc_id: pulumi.Input[str]
+    alb_subnet_ids: pulumi.Input[list[str]]
+    private_subnet_ids: pulumi.Input[list[str]]  # where the tasks run
+    internet_facing: bool
+    alb_security_group_id: pulumi.Input[str]
+    task_security_group_id: pulumi.Input[str]
+    image: pulumi.Input[str]
+    ecr_repository_arns: pulumi.Input[list[str]]
+    kms_key_arn: pulumi.Input[str]
+    # The app's view of core.platform.PlatformOutputs; its service adds its own URL.
+    platform: pulumi.Input[Mapping[str, Any]]
+    web_url: pulumi.Input[str] | None = None  # the chat UI's origin, allowed by CORS
+    log_level: str = "INFO"
 
 
 @dataclass(frozen=True)
 class HttpsServiceArgs:
-    context: StageContext
+    service: AppServiceArgs
     app: App
     alb_name: str
     cluster_arn: pulumi.Input[str]
-    vpc_id: pulumi.Input[str]
-    alb_subnet_ids: pulumi.Input[list[str]]
-    task_subnet_ids: pulumi.Input[list[str]]
-    internet_facing: bool
-    alb_security_group_id: pulumi.Input[str]
-    task_security_group_id: pulumi.Input[str]
-    certificate: CertificateConfig
-    image: pulumi.Input[str]
-    ecr_repository_arns: pulumi.Input[list[str]]
     cpu: int
     memory_mib: int
     desired_count: int
-    kms_key_arn: pulumi.Input[str]
-    # The app's view of core.platform.PlatformOutputs; this service adds its own URL under `url_key`.
-    platform: pulumi.Input[Mapping[str, Any]]
-    url_key: str
+    url_key: str  # where the platform document gets this service's URL
     task_policy: pulumi.Input[Mapping[str, Any]]
-    log_level: str = "INFO"
-    web_url: pulumi.Input[str] | None = None  # the chat UI's origin, allowed by CORS
     extra_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     deregistration_delay: int = 30
     minimum_healthy_percent: int = 100
@@ -73,19 +80,19 @@ class HttpsService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HttpsServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lisa:components:HttpsService", name, None, opts)
-        self._name, self._ctx, self._args = name, args.context, args
-        ctx, app = args.context, args.app
+        self._name, self._ctx, self._args = name, args.service.context, args
+        ctx, app, s = args.service.context, args.app, args.service
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=naming.app_log_group(ctx.deployment, ctx.stage_name, app),
             retention_in_days=ctx.log_retention_days, opts=self._opts())
         alb = aws.lb.LoadBalancer(
-            f"{name}-alb", name=args.alb_name, internal=not args.internet_facing, load_balancer_type="application",
-            subnets=args.alb_subnet_ids, security_groups=[args.alb_security_group_id],
-            drop_invalid_header_fields=True, idle_timeout=IDLE_TIMEOUT, enable_deletion_protection=ctx.retain,
+            f"{name}-alb", name=args.alb_name, internal=not s.internet_facing, load_balancer_type="application",
+            subnets=s.alb_subnet_ids, security_groups=[s.alb_security_group_id],
+            drop_invalid_header_fields=True, idle_timeout=ALB_IDLE_TIMEOUT_S, enable_deletion_protection=ctx.retain,
             opts=self._opts())
         self.url = alb.dns_name.apply(lambda dns: f"https://{dns}")
         target_group = aws.lb.TargetGroup(
-            f"{name}-tg", port=APP_PORT, protocol="HTTP", target_type="ip", vpc_id=args.vpc_id,
+            f"{name}-tg", port=APP_PORT, protocol="HTTP", target_type="ip", vpc_id=s.vpc_id,
             deregistration_delay=args.deregistration_delay,
             health_check={"path": HEALTH_PATH, "matcher": "200", "interval": 15, "healthy_threshold": 2,
                           "unhealthy_threshold": 3},
@@ -99,7 +106,7 @@ class HttpsService(pulumi.ComponentResource):
             f"{name}-http-redirect", load_balancer_arn=alb.arn, port=80, protocol="HTTP",
             default_actions=[{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443",
                                                                "status_code": "HTTP_301"}}], opts=self._opts())
-        platform_json = pulumi.Output.all(args.platform, self.url).apply(
+        platform_json = pulumi.Output.all(s.platform, self.url).apply(
             lambda v: json.dumps({**v[0], args.url_key: v[1]}, sort_keys=True))
         secret_arn = self._platform_secret(platform_json)
         execution_role, task_role = self._roles(log_group, secret_arn)
@@ -109,7 +116,7 @@ class HttpsService(pulumi.ComponentResource):
             f"{name}-service", name=f"{ctx.prefix}-{app}", cluster=args.cluster_arn,
             task_definition=task_definition.arn, desired_count=args.desired_count, launch_type="FARGATE",
             platform_version="LATEST",
-            network_configuration={"subnets": args.task_subnet_ids, "security_groups": [args.task_security_group_id],
+            network_configuration={"subnets": s.private_subnet_ids, "security_groups": [s.task_security_group_id],
                                    "assign_public_ip": False},
             load_balancers=[{"target_group_arn": target_group.arn, "container_name": app, "container_port": APP_PORT}],
             deployment_circuit_breaker={"enable": True, "rollback": True},
@@ -128,7 +135,7 @@ class HttpsService(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, **kwargs)
 
     def _certificate(self, alb: aws.lb.LoadBalancer) -> pulumi.Output[str]:
-        cert = self._args.certificate
+        cert = self._args.service.certificate
         if cert.arn is not None:
             return pulumi.Output.from_input(cert.arn)
         # selfSigned (dev only): generated here for this ALB's DNS name and imported into ACM. Later runs would
@@ -146,7 +153,7 @@ class HttpsService(pulumi.ComponentResource):
         secret = aws.secretsmanager.Secret(
             f"{self._name}-platform", name=naming.platform_secret(ctx.deployment, ctx.stage_name, self._args.app),
             description=f"platform outputs the {self._args.app} app reads at start (LISA_PLATFORM)",
-            kms_key_id=self._args.kms_key_arn, recovery_window_in_days=0, opts=self._opts())
+            kms_key_id=self._args.service.kms_key_arn, recovery_window_in_days=0, opts=self._opts())
         version = aws.secretsmanager.SecretVersion(f"{self._name}-platform-value", secret_id=secret.id,
                                                    secret_string=pulumi.Output.secret(platform_json), opts=self._opts())
         # Tasks must not start before the value exists: depend on the version, not just the secret.
@@ -158,11 +165,13 @@ class HttpsService(pulumi.ComponentResource):
         trust = account.apply(lambda a: iam_policies.to_json(iam_policies.ecs_tasks_trust(a)))
         execution_role = aws.iam.Role(f"{n}-execution-role", name=naming.app_execution_role(
             ctx.deployment, ctx.stage_name, args.app), assume_role_policy=trust, opts=self._opts())
-        execution_policy = pulumi.Output.all(account, log_group.arn, secret_arn, args.kms_key_arn,
-                                             args.ecr_repository_arns).apply(
+        execution_policy = pulumi.Output.all(
+            account=account, log_group_arn=log_group.arn, secret_arn=secret_arn, kms_key_arn=args.service.kms_key_arn,
+            ecr_repository_arns=args.service.ecr_repository_arns).apply(
             lambda v: iam_policies.execution_role_policy(
-                iam_policies.Account(ctx.partition, ctx.region, v[0]), log_group_arn=v[1], secret_arns=[v[2]],
-                kms_key_arn=v[3], ecr_repository_arns=v[4]))
+                iam_policies.Account(ctx.partition, ctx.region, v["account"]), log_group_arn=v["log_group_arn"],
+                secret_arns=[v["secret_arn"]], kms_key_arn=v["kms_key_arn"],
+                ecr_repository_arns=v["ecr_repository_arns"]))
         aws.iam.RolePolicy(f"{n}-execution-policy", role=execution_role.id,
                            policy=execution_policy.apply(iam_policies.to_json), opts=self._opts())
         task_role = aws.iam.Role(f"{n}-task-role", name=naming.app_task_role(ctx.deployment, ctx.stage_name, args.app),
@@ -177,12 +186,15 @@ class HttpsService(pulumi.ComponentResource):
                          task_role: aws.iam.Role) -> aws.ecs.TaskDefinition:
         ctx, args = self._ctx, self._args
         extra = pulumi.Output.all(**args.extra_environment) if args.extra_environment else pulumi.Output.from_input({})
-        containers = pulumi.Output.all(args.image, log_group.name, secret_arn, platform_json, extra,
-                                       args.web_url).apply(
+        containers = pulumi.Output.all(
+            image=args.service.image, log_group=log_group.name, platform_secret_arn=secret_arn,
+            platform_json=platform_json, extra=extra, web_url=args.service.web_url).apply(
             lambda v: app_containers.container_definitions_json(app_containers.app_container_definitions(
-                app=args.app, image=v[0], region=ctx.region, log_group=v[1], platform_secret_arn=v[2],
-                environment=app_containers.app_environment(app=args.app, region=ctx.region, log_level=args.log_level,
-                                                           platform_json=v[3], web_url=v[5], extra=v[4]))))
+                app=args.app, image=v["image"], region=ctx.region, log_group=v["log_group"],
+                platform_secret_arn=v["platform_secret_arn"],
+                environment=app_containers.app_environment(
+                    app=args.app, region=ctx.region, log_level=args.service.log_level,
+                    platform_json=v["platform_json"], web_url=v["web_url"], extra=v["extra"]))))
         return aws.ecs.TaskDefinition(
             f"{self._name}-task", family=f"{ctx.prefix}-{args.app}", requires_compatibilities=["FARGATE"],
             network_mode="awsvpc", cpu=str(args.cpu), memory=str(args.memory_mib),

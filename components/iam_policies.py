@@ -177,13 +177,13 @@ def cloudfront_read(bucket_arn: str, distribution_arn: str) -> Statement:
     }
 
 
-def opensearch_access_policy(domain_arn: str, account: Account) -> Document:
-    """The account's IAM decides who reaches the domain; fine-grained access control maps only the api role."""
+def opensearch_access_policy(domain_arn: str, principal_arns: Iterable[str]) -> Document:
+    """Only the named roles (the api's task role) reach the domain, whatever else the account's IAM grants."""
     return {
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
-            "Principal": {"AWS": account.arn("iam", "root", regional=False)},
+            "Principal": {"AWS": sorted(principal_arns)},
             "Action": ["es:ESHttpDelete", "es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"],
             "Resource": f"{domain_arn}/*",
         }],
@@ -215,11 +215,14 @@ def _kms_via(account: Account, key_arn: str, services: Iterable[str], actions: I
 
 
 def _ecr_pull(repository_arns: Iterable[str]) -> list[Statement]:
-    repos = list(repository_arns)
+    """Pull from these repositories only; nothing at all (not even the registry login) for none."""
+    repos = sorted(repository_arns)
+    if not repos:
+        return []
     return [
         statement("EcrLogin", "ecr:GetAuthorizationToken", "*"),
         statement("EcrPull", ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                  repos) if repos else None,
+                  repos),
     ]
 
 
@@ -417,12 +420,14 @@ def _control_plane_ec2(account: Account, g: ControlPlaneGrants) -> list[Statemen
                   condition={"StringEquals": {"ec2:CreateAction": ["CreateLaunchTemplate", "RunInstances"]}}),
         # Creating an auto scaling group from a launch template checks RunInstances against each part it launches.
         statement("RunFromOwnTemplates", "ec2:RunInstances", templates, condition={"StringEquals": owned}),
+        # ...and only through a launch template (one of the stage's, by the statement above): never a bare
+        # RunInstances choosing its own profile, user data or metadata options.
         statement("RunInPrivateSubnets", "ec2:RunInstances", [
             *launched,
             *(account.arn("ec2", f"subnet/{s}") for s in g.hosting.private_subnet_ids),
             account.arn("ec2", f"security-group/{g.hosting.instance_security_group_id}"),
             account.arn("ec2", "image/*", with_account=False),
-        ]),
+        ], condition={"ArnLike": {"ec2:LaunchTemplate": templates}}),
         statement("AutoScalingGroups", ["autoscaling:CreateAutoScalingGroup", "autoscaling:CreateOrUpdateTags",
                                         "autoscaling:DeleteAutoScalingGroup", "autoscaling:SetDesiredCapacity",
                                         "autoscaling:UpdateAutoScalingGroup"],
@@ -467,7 +472,8 @@ def _control_plane_scaling(account: Account, g: ControlPlaneGrants) -> list[Stat
 
 # Shared model hosting roles
 def model_instance_policy(account: Account, *, cluster_arn: str, cluster_name: str, log_group_prefix: str) -> Document:
-    """The ECS agent on GPU instances: AmazonEC2ContainerServiceforEC2Role, narrowed to this cluster."""
+    """The ECS agent on GPU instances: AmazonEC2ContainerServiceforEC2Role, narrowed to this cluster. No image pulls:
+    every model task has an execution role, which the agent uses to pull its images."""
     instances = account.arn("ecs", f"container-instance/{cluster_name}/*")
     return document(
         statement("EcsAgent", ["ecs:DeregisterContainerInstance", "ecs:Poll", "ecs:RegisterContainerInstance",
@@ -477,7 +483,6 @@ def model_instance_policy(account: Account, *, cluster_arn: str, cluster_name: s
         statement("EcsAgentTagging", "ecs:TagResource", instances,
                   condition={"StringEquals": {"ecs:CreateAction": "RegisterContainerInstance"}}),
         statement("EcsAgentDiscovery", "ecs:DiscoverPollEndpoint", "*"),
-        *_ecr_pull([account.arn("ecr", "repository/*")]),
         statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"],
                   account.arn("logs", f"log-group:{log_group_prefix}*")),
     )
@@ -489,10 +494,12 @@ def model_task_policy(account: Account, *, models_bucket_arn: str, kms_key_arn: 
                     _kms_via(account, kms_key_arn, ["s3"], ["kms:Decrypt"]))
 
 
-def model_execution_policy(account: Account, *, log_group_prefix: str) -> Document:
-    """ECS starting a model task: pull its image from this account's ECR, write its log group."""
+def model_execution_policy(account: Account, *, log_group_prefix: str,
+                           image_repository_arns: Iterable[str] = ()) -> Document:
+    """ECS starting a model task: pull its image from the ECR repositories the stage names for model images (none:
+    public registries only), write its log group."""
     return document(
-        *_ecr_pull([account.arn("ecr", "repository/*")]),
+        *_ecr_pull(image_repository_arns),
         statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"],
                   account.arn("logs", f"log-group:{log_group_prefix}*")),
     )

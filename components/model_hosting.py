@@ -31,6 +31,8 @@ class ModelHostingArgs:
     client_security_group_ids: tuple[pulumi.Input[str], ...]
     models_bucket_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
+    # ECR repositories (names in this account and region) model images may come from.
+    image_repositories: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.client_security_group_ids:
@@ -54,6 +56,8 @@ class ModelHosting(pulumi.ComponentResource):
         ctx = args.context
         account = pulumi.Output.from_input(ctx.account_id).apply(
             lambda a: iam_policies.Account(ctx.partition, ctx.region, a))
+        image_repository_arns = account.apply(
+            lambda a: sorted(a.arn("ecr", f"repository/{name}") for name in args.image_repositories))
         cluster = aws.ecs.Cluster(f"{name}-cluster", name=naming.gpu_cluster(ctx.deployment, ctx.stage_name),
                                   settings=[{"name": "containerInsights", "value": "enabled"}], opts=self._opts())
         alb_sg, instance_sg = self._security_groups(args)
@@ -80,8 +84,9 @@ class ModelHosting(pulumi.ComponentResource):
                                    lambda v: iam_policies.model_task_policy(
                                        v[0], models_bucket_arn=v[1], kms_key_arn=v[2])))
         execution_role = self._role("execution", naming.model_execution_role, iam_policies.ecs_tasks_trust,
-                                    account.apply(lambda a: iam_policies.model_execution_policy(
-                                        a, log_group_prefix=log_prefix)))
+                                    pulumi.Output.all(account, image_repository_arns).apply(
+                                        lambda v: iam_policies.model_execution_policy(
+                                            v[0], log_group_prefix=log_prefix, image_repository_arns=v[1])))
         self.cluster_arn, self.cluster_name = cluster.arn, cluster.name
         self.load_balancer_arn, self.listener_arn = alb.arn, listener.arn
         self.instance_role_arn, self.task_role_arn = instance_role.arn, task_role.arn
@@ -101,6 +106,7 @@ class ModelHosting(pulumi.ComponentResource):
             taskRoleArn=task_role.arn,
             executionRoleArn=execution_role.arn,
             listenerProtocol="HTTP",
+            imageRepositoryArns=image_repository_arns,
         )
         self.register_outputs({"outputs": self.outputs})
 

@@ -54,6 +54,7 @@ def platform_document(
         rag_stores=[dict(s) for s in rag_stores],
         static_models=config.litellm_config.model_list,
         rate_limits=config.serve_config.rate_limits,
+        litellm_settings=config.litellm_config.litellm_settings,
         serve_url=serve_url,
         api_url=api_url,
         web_url=web_url,

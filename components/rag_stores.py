@@ -107,8 +107,8 @@ class RagStores(pulumi.ComponentResource):
             domain_endpoint_options={"enforce_https": True, "tls_security_policy": OPENSEARCH_TLS_POLICY},
             advanced_security_options={"enabled": True, "internal_user_database_enabled": False,
                                        "master_user_options": {"master_user_arn": args.admin_role_arn}},
-            access_policies=pulumi.Output.all(domain_arn, account).apply(
-                lambda v: iam_policies.to_json(iam_policies.opensearch_access_policy(v[0], v[1]))),
+            access_policies=pulumi.Output.all(domain_arn, args.admin_role_arn).apply(
+                lambda v: iam_policies.to_json(iam_policies.opensearch_access_policy(v[0], [v[1]]))),
             opts=self._opts(),
         )
         self.domain_arns.append(domain.arn)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam_policies
-from components.https_service import HttpsService, HttpsServiceArgs
-from components.stage_context import StageContext
+from components.https_service import AppServiceArgs, HttpsService, HttpsServiceArgs
 from core import naming
-from core.config import CertificateConfig, ServeConfig
+from core.config import ServeConfig
 
 SCALE_OUT_COOLDOWN = 60
 SCALE_IN_COOLDOWN = 300  # slow to give capacity back: streams are long-lived
@@ -25,22 +23,9 @@ def request_count_label(alb_arn_suffix: str, target_group_arn_suffix: str) -> st
 
 @dataclass(frozen=True)
 class ServeClusterArgs:
-    context: StageContext
+    service: AppServiceArgs
     serve: ServeConfig
-    certificate: CertificateConfig
-    vpc_id: pulumi.Input[str]
-    alb_subnet_ids: pulumi.Input[list[str]]
-    private_subnet_ids: pulumi.Input[list[str]]
-    internet_facing: bool
-    alb_security_group_id: pulumi.Input[str]
-    task_security_group_id: pulumi.Input[str]
-    image: pulumi.Input[str]
-    ecr_repository_arns: pulumi.Input[list[str]]
-    kms_key_arn: pulumi.Input[str]
     grants: pulumi.Input[iam_policies.ServeGrants]
-    platform: pulumi.Input[Mapping[str, Any]]
-    web_url: pulumi.Input[str] | None = None
-    log_level: str = "INFO"
 
     def __post_init__(self) -> None:
         if self.serve.min_tasks > self.serve.max_tasks:
@@ -55,22 +40,17 @@ class ServeCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ServeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("lisa:components:ServeCluster", name, None, opts)
-        ctx, serve = args.context, args.serve
+        ctx, serve = args.service.context, args.serve
         child = pulumi.ResourceOptions(parent=self)
         cluster = aws.ecs.Cluster(f"{name}-cluster", name=naming.serve_cluster(ctx.deployment, ctx.stage_name),
                                   settings=[{"name": "containerInsights", "value": "enabled"}], opts=child)
         account = pulumi.Output.from_input(ctx.account_id).apply(
             lambda a: iam_policies.Account(ctx.partition, ctx.region, a))
         service = HttpsService(f"{name}-app", HttpsServiceArgs(
-            context=ctx, app="serve", alb_name=naming.serve_alb(ctx.deployment, ctx.stage_name),
-            cluster_arn=cluster.arn, vpc_id=args.vpc_id, alb_subnet_ids=args.alb_subnet_ids,
-            task_subnet_ids=args.private_subnet_ids, internet_facing=args.internet_facing,
-            alb_security_group_id=args.alb_security_group_id, task_security_group_id=args.task_security_group_id,
-            certificate=args.certificate, image=args.image, ecr_repository_arns=args.ecr_repository_arns,
-            cpu=serve.cpu, memory_mib=serve.memory_mib, desired_count=serve.min_tasks, kms_key_arn=args.kms_key_arn,
-            platform=args.platform, url_key="serveUrl",
+            service=args.service, app="serve", alb_name=naming.serve_alb(ctx.deployment, ctx.stage_name),
+            cluster_arn=cluster.arn, cpu=serve.cpu, memory_mib=serve.memory_mib, desired_count=serve.min_tasks,
+            url_key="serveUrl",
             task_policy=pulumi.Output.all(account, args.grants).apply(lambda v: iam_policies.serve_task_policy(*v)),
-            log_level=args.log_level, web_url=args.web_url,
             deregistration_delay=120,  # let in-flight streams finish during a deployment
         ), opts=child)
         target = aws.appautoscaling.Target(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
 RUNTIME_CONFIG_KEY = "config.json"
@@ -79,13 +79,17 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def connect_sources(config: Mapping[str, Any], *extra: str | None) -> list[str]:
-    """Where the UI sends requests, from its runtime config: serve, the api and the IdP (its authority, the
-    password-login endpoint when there is one, and `extra`, e.g. Cognito's hosted UI domain)."""
-    auth = config.get("auth", {})
-    urls = [config.get("serveUrl"), config.get("apiUrl"), auth.get("authority"),
-            (auth.get("passwordLogin") or {}).get("cognitoEndpoint"), *extra]
+def connect_sources(urls: Iterable[str | None]) -> list[str]:
+    """The origins of `urls` (None skipped), sorted: what a CSP's connect-src lists."""
     return sorted({origin(u) for u in urls if u})
+
+
+def config_urls(config: Mapping[str, Any]) -> list[str | None]:
+    """Where a runtime config sends the UI: serve, the api and the IdP (its authority, and the password-login
+    endpoint when there is one)."""
+    auth = config.get("auth", {})
+    return [config.get("serveUrl"), config.get("apiUrl"), auth.get("authority"),
+            (auth.get("passwordLogin") or {}).get("cognitoEndpoint")]
 
 
 def content_security_policy(connect: list[str]) -> str:
@@ -104,4 +108,18 @@ def security_headers(connect: list[str]) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
+
+
+def cloudfront_security_headers(connect: list[str]) -> dict[str, Any]:
+    """security_headers as a CloudFront response headers policy's `security_headers_config`, overriding whatever
+    an origin sends."""
+    headers = security_headers(connect)
+    return {
+        "content_security_policy": {"content_security_policy": headers["Content-Security-Policy"], "override": True},
+        "content_type_options": {"override": True},  # X-Content-Type-Options: nosniff
+        "frame_options": {"frame_option": headers["X-Frame-Options"], "override": True},
+        "referrer_policy": {"referrer_policy": headers["Referrer-Policy"], "override": True},
+        "strict_transport_security": {"access_control_max_age_sec": 63_072_000, "include_subdomains": True,
+                                      "override": True},
     }

@@ -20,6 +20,7 @@ from core.schema import UNION_TAG, CamelModel, describe_validation_errors
 DEPLOYMENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$"
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
 ARN_PATTERN = r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$"
+ECR_REPOSITORY_PATTERN = r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
 
 
 class Stage(str, Enum):
@@ -315,12 +316,35 @@ class LiteLLMGeneralSettings(BaseModel):
         return value
 
 
+class LiteLLMSettings(BaseModel):
+    """The `litellm_settings` serve applies to every LiteLLM-routed model. Anything else is refused: LiteLLM's proxy
+    reads many more, but serve is not that proxy and would silently ignore them."""
+
+    model_config = ConfigDict(extra="forbid")
+    drop_params: bool = Field(default=False, description="drop request fields a provider does not support")
+    request_timeout: float | None = Field(default=None, gt=0, le=3600,
+                                          description="seconds per upstream call; default serve's upstream timeout")
+    num_retries: int = Field(default=0, ge=0, le=5, description="retries of a failed upstream call")
+    # LISA's README recommends `telemetry: false`; serve never sends telemetry, so only false is meaningful.
+    telemetry: Literal[False] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            unknown = sorted(k for k in value if k not in cls.model_fields)
+            if unknown:
+                raise ValueError(f"serve does not apply {', '.join(unknown)}; it takes "
+                                 f"{', '.join(cls.model_fields)} (telemetry: false only)")
+        return value
+
+
 class LiteLLMConfig(BaseModel):
     """Handed to LiteLLM as is, so it keeps LiteLLM's snake_case keys."""
 
     model_config = ConfigDict(extra="forbid")
     general_settings: LiteLLMGeneralSettings
-    litellm_settings: dict[str, Any] = Field(default_factory=dict)
+    litellm_settings: LiteLLMSettings = Field(default_factory=LiteLLMSettings)
     model_list: list[LiteLLMModelEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -349,6 +373,10 @@ class StageConfig(CamelModel):
     web_app_assets_path: str | None = "web/dist"
     # Ceiling on GPU instances across all hosted models, so a typo in one model's autoscaling cannot run away.
     max_gpu_instances: Annotated[int, Field(ge=1, le=1000)] = 16
+    # The ECR repositories (names, in the stage's account and region) hosted models may take their images from;
+    # model tasks can pull from these and from public registries only.
+    model_image_repositories: list[Annotated[str, Field(pattern=ECR_REPOSITORY_PATTERN, max_length=256)]] = Field(
+        default_factory=list)
 
     @field_validator("tags")
     @classmethod

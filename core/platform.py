@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from core import naming
-from core.config import LiteLLMModelEntry, RagRepositoryConfig, RateLimitConfig
+from core.config import LiteLLMModelEntry, LiteLLMSettings, RagRepositoryConfig, RateLimitConfig
 from core.schema import CamelModel
 
 
@@ -73,6 +73,9 @@ class ModelHostingOutputs(CamelModel):
     task_role_arn: str
     execution_role_arn: str
     listener_protocol: Literal["HTTP", "HTTPS"] = "HTTP"
+    # The private ECR repositories the execution role may pull model images from (stage config
+    # modelImageRepositories); an image in another repository of this account's ECR is refused before deploying.
+    image_repository_arns: list[str] = Field(default_factory=list)
 
 
 class RagStoreOutputs(CamelModel):
@@ -97,6 +100,8 @@ class PlatformOutputs(CamelModel):
     rag_stores: list[RagStoreOutputs] = Field(default_factory=list)
     static_models: list[LiteLLMModelEntry] = Field(default_factory=list)
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    # The stage's litellmConfig.litellm_settings: how serve calls every LiteLLM-routed model.
+    litellm_settings: LiteLLMSettings = Field(default_factory=LiteLLMSettings)
     serve_url: str | None = None
     api_url: str | None = None
     web_url: str | None = None

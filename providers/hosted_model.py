@@ -395,10 +395,11 @@ class HostedModelProvider(FollowingProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         try:
-            _args(news)
+            args = _args(news)
         except ValidationError as exc:
             return CheckResult(news, [CheckFailure(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()])
-        return CheckResult(news, [])
+        problem = plan.image_pull_problem(args)
+        return CheckResult(news, [CheckFailure("containerConfig.image.baseImage", problem)] if problem else [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         decision = plan.diff_hosted_model(olds, news)

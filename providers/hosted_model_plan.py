@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -36,7 +37,14 @@ WEIGHTS_MOUNT = "/models"
 DEFAULT_WEIGHTS_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.15.0"
 # Loading weights into GPU memory can take many minutes; the ALB must not have ECS kill a task still loading.
 HEALTH_CHECK_GRACE_S = 900
+# The shared model ALB's idle timeout (components/model_hosting.py): vLLM keeps idle connections longer, else it may
+# close one the ALB is reusing (a 502).
+MODEL_ALB_IDLE_TIMEOUT_S = 600
+MODEL_KEEP_ALIVE_S = MODEL_ALB_IDLE_TIMEOUT_S + 20
+# A private ECR image: <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
+_ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)")
 WEIGHTS_MEMORY_MIB = 512
+INSTANCE_METADATA_ADDRESS = "169.254.169.254"
 MAX_RULE_PRIORITY = 50_000
 
 
@@ -104,6 +112,20 @@ def check_hosted_spec(spec: ModelSpec) -> None:
         )
 
 
+def image_pull_problem(args: HostedModelArgs) -> str | None:
+    """Why the model's task could not pull its image, if its image is in a private ECR repository the stage does not
+    name for model images (the execution role may pull only from those, stage config modelImageRepositories)."""
+    match = _ECR_IMAGE.match(args.container_config.image.base_image)
+    if match is None:
+        return None  # a public registry: no IAM involved
+    account, region, repository = match.groups()
+    allowed = {tuple(arn.split(":", 5)[3:]) for arn in args.hosting.image_repository_arns}  # (region, account, name)
+    if (region, account, f"repository/{repository}") in allowed:
+        return None
+    return (f"the image's ECR repository {repository} ({account}, {region}) is not one the stage lets models pull "
+            f"from; add it to modelImageRepositories in the stage config")
+
+
 # Names ------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class HostedModelNames:
@@ -159,11 +181,14 @@ def _lower_tags(args: HostedModelArgs) -> list[dict[str, str]]:
 
 # Instances --------------------------------------------------------------------------------------------------------
 def user_data(args: HostedModelArgs) -> str:
-    """The instance joins the shared cluster, tagged with the model so only its tasks land there."""
+    """The instance joins the shared cluster, tagged with the model so only its tasks land there. Containers (bridge
+    networking) cannot reach the instance metadata service, so an inference image cannot take the instance role:
+    the hop limit of 1 stops IMDSv2 tokens at the bridge, and this rule drops anything they send to it anyway."""
     shape = instance_shape(args.instance_type)
     attributes = json.dumps({"lisa.model": args.model_id}, separators=(",", ":"))
     lines = [
         "#!/bin/bash",
+        f"iptables --insert FORWARD 1 --in-interface docker+ --destination {INSTANCE_METADATA_ADDRESS}/32 --jump DROP",
         "cat >> /etc/ecs/ecs.config <<'EOF'",
         f"ECS_CLUSTER={args.hosting.cluster_name}",
         f"ECS_INSTANCE_ATTRIBUTES={attributes}",
@@ -185,7 +210,8 @@ def launch_template_args(args: HostedModelArgs, image_id: str) -> dict[str, Any]
             "IamInstanceProfile": {"Arn": args.hosting.instance_profile_arn},
             "SecurityGroupIds": list(args.hosting.instance_security_group_ids),
             "UserData": user_data(args),
-            "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2},
+            # IMDSv2 only, and only from the instance itself: a container is one hop further (see user_data).
+            "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 1},
             "BlockDeviceMappings": [
                 {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 200, "VolumeType": "gp3", "Encrypted": True}},
             ],
@@ -246,7 +272,7 @@ def _server_launch(args: HostedModelArgs) -> tuple[list[str] | None, dict[str, s
     path = weights_path(args)
     if args.inference_container is InferenceContainer.VLLM:
         command = ["--model", path, "--served-model-name", args.model_name, "--port", str(CONTAINER_PORT)]
-        return command, {}
+        return command, {"VLLM_HTTP_TIMEOUT_KEEP_ALIVE": str(MODEL_KEEP_ALIVE_S)}
     # TGI and TEI read the model and port from their environment.
     return None, {"MODEL_ID": path, "PORT": str(CONTAINER_PORT)}
 
@@ -454,6 +480,9 @@ INPUT_KEYS = frozenset(f.alias or name for name, f in HostedModelArgs.model_fiel
 # the provider works, so they never cause work on their own.
 IN_PLACE_KEYS = frozenset({"enabled", "autoScalingConfig"})
 IGNORED_KEYS = frozenset({"readiness", "tags"})
+# Hosting outputs that only steer the provider's checks: a stage that names another image repository does not
+# replace its running models.
+IGNORED_HOSTING_KEYS = frozenset({"imageRepositoryArns"})
 
 
 @dataclass(frozen=True)
@@ -464,8 +493,16 @@ class DiffDecision:
 
 def diff_hosted_model(olds: dict[str, Any], news: dict[str, Any]) -> DiffDecision:
     """In place for capacity and enable/disable; replace for anything else (image, instance type, model name, …)."""
+    olds, news = _without_hosting_keys(olds), _without_hosting_keys(news)
     changed = sorted(k for k in INPUT_KEYS - IGNORED_KEYS if not same(olds, news, k))
     replaces = [k for k in changed if k not in IN_PLACE_KEYS]
     # A model that was not ready when last deployed is worth another look (waits for readiness again).
     retry_readiness = news.get("enabled", True) and olds.get("ready") is False
     return DiffDecision(changes=bool(changed) or bool(retry_readiness), replaces=replaces)
+
+
+def _without_hosting_keys(props: dict[str, Any]) -> dict[str, Any]:
+    hosting = props.get("hosting")
+    if not isinstance(hosting, dict):
+        return props
+    return {**props, "hosting": {k: v for k, v in hosting.items() if k not in IGNORED_HOSTING_KEYS}}

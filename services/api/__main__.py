@@ -13,7 +13,7 @@ def main() -> None:
     uvicorn.run(
         "services.api.app:create_app", factory=True, host=settings.host, port=settings.port, workers=1,
         lifespan="on", access_log=False, server_header=False, log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=30, timeout_keep_alive=settings.keep_alive_s,
     )
 
 

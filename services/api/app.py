@@ -85,7 +85,9 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
         finally:
             engine.shutdown()
 
-    app = FastAPI(title="LISA api", lifespan=lifespan)
+    docs = settings.api_docs
+    app = FastAPI(title="LISA api", lifespan=lifespan, openapi_url="/openapi.json" if docs else None,
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None)
     app.state.platform = platform
     app.state.settings = settings
     app.state.authenticator = Authenticator.from_platform(platform)

@@ -23,6 +23,10 @@ class ApiSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8081, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Idle seconds an HTTP/1.1 connection is kept open: above the load balancer's idle timeout (see serve's).
+    keep_alive_s: int = Field(default=620, ge=1, le=4000)
+    # /docs, /redoc and /openapi.json: off unless enabled (the local stack does; the core stack's task does not).
+    api_docs: bool = False
 
     # Where the engine keeps one Pulumi workspace folder per model stack (Pulumi.yaml + stack settings).
     engine_work_dir: Path = Field(default=Path(".lisa/model-stacks"))

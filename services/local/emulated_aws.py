@@ -243,6 +243,8 @@ def provision(config: StageConfig, *, admin: AdminUser | None = None) -> Platfor
         instance_profile_arn=_instance_profile(instance_role, instance_role),
         task_role_arn=_role(naming.model_task_role(d, s), iam_policies.ecs_tasks_trust(account)),
         execution_role_arn=_role(naming.model_execution_role(d, s), iam_policies.ecs_tasks_trust(account)),
+        image_repository_arns=[iam_policies.Account("aws", aws.region(), account).arn("ecr", f"repository/{name}")
+                               for name in config.model_image_repositories],
     )
     if isinstance(config.auth_config, CognitoAuthConfig):
         auth = _cognito(config, admin)
@@ -270,6 +272,7 @@ def provision(config: StageConfig, *, admin: AdminUser | None = None) -> Platfor
         rag_stores=[RagStoreOutputs(repository=r) for r in config.rag_repositories],
         static_models=config.litellm_config.model_list,
         rate_limits=config.serve_config.rate_limits,
+        litellm_settings=config.litellm_config.litellm_settings,
     )
 
 

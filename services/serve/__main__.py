@@ -12,7 +12,7 @@ def main() -> None:
     uvicorn.run(
         "services.serve.app:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers,
         loop="uvloop", http="httptools", lifespan="on", access_log=False, server_header=False,
-        log_level=settings.log_level.lower(), timeout_keep_alive=75, proxy_headers=False,
+        log_level=settings.log_level.lower(), timeout_keep_alive=settings.keep_alive_s, proxy_headers=False,
     )
 
 

@@ -96,7 +96,8 @@ class Gateway:
                                                          lookup_token=self._lookup_token)
         self.catalog = ModelCatalog(ModelRegistry(platform.tables.models), platform.static_models, self.upstreams,
                                     passthrough=settings.passthrough, poll_s=settings.registry_poll_s,
-                                    timeout_s=settings.upstream_timeout_s, read_version=self._registry_version)
+                                    timeout_s=settings.upstream_timeout_s, read_version=self._registry_version,
+                                    litellm_settings=platform.litellm_settings)
         self.max_body = settings.max_body_mib << 20
         self.cors = frozenset(settings.cors_origins)
         self.routes: dict[str, tuple[bytes, Handler]] = {}

@@ -15,7 +15,7 @@ from typing import Awaitable, Callable, NamedTuple
 
 import orjson
 
-from core.config import LiteLLMModelEntry
+from core.config import LiteLLMModelEntry, LiteLLMSettings
 from core.registry import ModelRegistry, Registration
 from core.secrets import SecretReader, SecretUnavailable
 from services.serve.inference import Backend, LiteLLMBackend, PassthroughBackend
@@ -33,8 +33,10 @@ class ServedModel(NamedTuple):
 class ModelCatalog:
     def __init__(self, registry: ModelRegistry, static_models: list[LiteLLMModelEntry], upstreams: Upstreams, *,
                  passthrough: bool = True, poll_s: float = 0.5, timeout_s: float = 600.0, meter_streams: bool = True,
-                 read_version: Callable[[], Awaitable[int]] | None = None) -> None:
+                 read_version: Callable[[], Awaitable[int]] | None = None,
+                 litellm_settings: LiteLLMSettings | None = None) -> None:
         self.registry = registry
+        self.litellm_settings = litellm_settings or LiteLLMSettings()
         # The poll's one read; by default boto3 in a thread, serve passes an on-loop reader (services/serve/dynamo.py).
         self.read_version = read_version or (lambda: asyncio.to_thread(registry.version))
         self.static_models = static_models
@@ -83,7 +85,7 @@ class ModelCatalog:
 
         if self.litellm is not None and self.litellm.signature == router_signature(routes):
             return self.litellm
-        return LiteLLMModels(routes, timeout_s=self.timeout_s)
+        return LiteLLMModels(routes, timeout_s=self.timeout_s, settings=self.litellm_settings)
 
     async def start(self) -> None:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any, AsyncIterator
 
+from core.config import LiteLLMSettings
 from core.openai_requests import CHAT, FIELDS
 from services.serve.inference import Usage
 from services.serve.openai_errors import from_litellm as openai_error_from_litellm
@@ -41,12 +42,21 @@ def litellm_kwargs(endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k in allowed}
 
 
+def router_config(routes: list[Route], settings: LiteLLMSettings, *, timeout_s: float) -> dict[str, Any]:
+    """The Router's arguments: the stage's litellm_settings applied to every deployment (a model's own
+    drop_params wins), serve's upstream timeout unless the stage sets request_timeout."""
+    timeout = settings.request_timeout or timeout_s
+    defaults = {"drop_params": True} if settings.drop_params else {}
+    model_list = [{"model_name": r.name, "litellm_params": {**defaults, **r.litellm_params, "timeout": timeout}}
+                  for r in routes]
+    return {"model_list": model_list, "num_retries": settings.num_retries, "timeout": timeout}
+
+
 class LiteLLMModels:
-    def __init__(self, routes: list[Route], *, timeout_s: float) -> None:
+    def __init__(self, routes: list[Route], *, timeout_s: float, settings: LiteLLMSettings | None = None) -> None:
         litellm = _litellm()
         self.signature = router_signature(routes)
-        model_list = [{"model_name": r.name, "litellm_params": {**r.litellm_params, "timeout": timeout_s}} for r in routes]
-        self.router = litellm.Router(model_list=model_list, num_retries=0, timeout=timeout_s)
+        self.router = litellm.Router(**router_config(routes, settings or LiteLLMSettings(), timeout_s=timeout_s))
 
     async def call(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
         args = litellm_kwargs(endpoint, payload)

@@ -27,3 +27,6 @@ class ServeSettings(BaseSettings):
     passthrough: bool = True
     jwks_min_refresh_s: float = Field(default=30.0, ge=0, description="least time between two JWKS fetches")
     max_body_mib: int = Field(default=32, ge=1, le=1024)
+    # Idle seconds an HTTP/1.1 connection is kept open. Behind a load balancer it must exceed the balancer's idle
+    # timeout, or the app closes a connection the balancer is about to reuse (sporadic 502s); the core stack sets it.
+    keep_alive_s: int = Field(default=620, ge=1, le=4000)

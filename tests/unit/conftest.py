@@ -48,6 +48,7 @@ def prod_stage() -> dict[str, Any]:
                             "lisa_params": {"model_type": "textgen", "streaming": True}}],
         },
         "webAppAssetsPath": None,
+        "modelImageRepositories": ["models/vllm"],
     }
 
 

@@ -141,3 +141,33 @@ def test_the_gpu_instance_role_is_the_ecs_agent_narrowed_to_one_cluster():
     agent = _statements(doc)["EcsAgent"]
     assert agent["Resource"] == [HOSTING.cluster_arn,
                                  "arn:aws:ecs:us-east-1:123456789012:container-instance/lisa-dev-models/*"]
+
+
+def test_the_api_runs_instances_only_through_a_launch_template():
+    statements = iam.control_plane_task_policy(ACCOUNT, GRANTS)["Statement"]
+    runs = [s for s in statements if "ec2:RunInstances" in s["Action"]]
+    assert {s["Sid"] for s in runs} == {"RunFromOwnTemplates", "RunInPrivateSubnets"}
+    templates = "arn:aws:ec2:us-east-1:123456789012:launch-template/*"
+    assert _statements({"Statement": runs})["RunInPrivateSubnets"]["Condition"] == {
+        "ArnLike": {"ec2:LaunchTemplate": templates}}
+    assert _statements({"Statement": runs})["RunFromOwnTemplates"]["Resource"] == [templates]
+
+
+def test_gpu_instances_pull_no_images_themselves():
+    doc = iam.model_instance_policy(ACCOUNT, cluster_arn=HOSTING.cluster_arn, cluster_name="lisa-dev-models",
+                                    log_group_prefix="/lisa/lisa-dev/models/")
+    assert not [a for s in doc["Statement"] for a in s["Action"] if a.startswith("ecr:")]
+
+
+def test_model_tasks_pull_only_from_the_repositories_the_stage_names():
+    repo = "arn:aws:ecr:us-east-1:123456789012:repository/team/vllm"
+    doc = iam.model_execution_policy(ACCOUNT, log_group_prefix="/lisa/x/", image_repository_arns=[repo])
+    assert _statements(doc)["EcrPull"]["Resource"] == [repo]
+    none = iam.model_execution_policy(ACCOUNT, log_group_prefix="/lisa/x/")
+    assert not [a for s in none["Statement"] for a in s["Action"] if a.startswith("ecr:")]
+
+
+def test_opensearch_trusts_only_the_named_roles_not_the_account():
+    role = "arn:aws:iam::123456789012:role/lisa-dev-api-task"
+    [stmt] = iam.opensearch_access_policy("arn:aws:es:us-east-1:123456789012:domain/lisa-dev-kb", [role])["Statement"]
+    assert stmt["Principal"] == {"AWS": [role]}

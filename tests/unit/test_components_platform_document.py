@@ -7,6 +7,7 @@ import pytest
 
 from components.platform_document import holds_secrets, platform_document, state_backend_url
 from core.config import parse_stage_config
+from core.platform import PlatformOutputs
 from tests.fixtures.sample_platform import table_names
 from tests.fixtures.stage import stage_dict
 
@@ -62,3 +63,11 @@ def test_a_document_missing_a_table_is_refused():
 
 def test_the_state_backend_is_the_bucket_in_the_region():
     assert state_backend_url("bkt", "eu-west-1") == "s3://bkt?region=eu-west-1&awssdk=v2"
+
+
+def test_the_document_carries_the_litellm_settings_serve_applies():
+    raw = stage_dict()
+    raw["litellmConfig"]["litellm_settings"] = {"drop_params": True, "num_retries": 1}
+    doc = _document(parse_stage_config(raw))
+    assert PlatformOutputs.model_validate(doc).litellm_settings.model_dump(exclude_defaults=True) == {
+        "drop_params": True, "num_retries": 1}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from components.iam_policies import UNSCOPED_ACTIONS
+from components.web_assets import origin as web_origin
 from core import naming
 from core.tables import TABLES
 from tests.unit.conftest import PROD_MASTER_KEY, STATIC_MODEL_KEY
@@ -238,7 +239,7 @@ def test_opensearch_stores_are_in_the_vpc_encrypted_and_fine_grained(any_run):
     assert security["masterUserOptions"]["masterUserArn"] == (
         f"arn:aws:iam::{ACCOUNT}:role/{naming.app_task_role('lisa', stage, 'api')}")
     [stmt] = json.loads(domain.inputs["accessPolicies"])["Statement"]
-    assert stmt["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    assert stmt["Principal"] == {"AWS": [security["masterUserOptions"]["masterUserArn"]]}  # not the whole account
 
 
 def test_the_api_task_role_is_the_opensearch_master_user(any_run):
@@ -367,3 +368,56 @@ def test_every_resource_belongs_to_a_component(any_run):
                               "ServeCluster", "ControlPlane"))), resource.name
         else:
             assert parent.startswith("lisa:components:"), f"{resource.typ} {resource.name} is not a component's child"
+
+
+def test_the_apps_keep_connections_open_longer_than_their_load_balancers(any_run):
+    """Else an app closes a connection its ALB is reusing and the ALB answers 502."""
+    for app, variable in (("serve", "LISA_SERVE_KEEP_ALIVE_S"), ("api", "LISA_KEEP_ALIVE_S")):
+        alb = any_run.named("aws:lb/loadBalancer:LoadBalancer", f"{app}-app-alb")
+        task = any_run.named("aws:ecs/taskDefinition:TaskDefinition", f"{app}-app-task")
+        [container] = json.loads(plain(task.inputs["containerDefinitions"]))
+        env = {e["name"]: e["value"] for e in container["environment"]}
+        assert int(env[variable]) > alb.inputs["idleTimeout"], app
+
+
+def test_the_api_in_aws_publishes_no_docs(any_run):
+    task = any_run.named("aws:ecs/taskDefinition:TaskDefinition", "api-app-task")
+    [container] = json.loads(plain(task.inputs["containerDefinitions"]))
+    assert {"name": "LISA_API_DOCS", "value": "false"} in container["environment"]
+
+
+def test_model_roles_pull_images_only_from_the_stages_model_repositories(dev_run, prod_run):
+    for run, expected in ((dev_run, set()), (prod_run, {f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/models/vllm"})):
+        policies = policy_documents(run)
+        assert not [a for s in policies["model-hosting-instance-policy"]["Statement"] for a in s["Action"]
+                    if a.startswith("ecr:")]
+        pulls = [s for s in policies["model-hosting-execution-policy"]["Statement"] if s["Sid"] == "EcrPull"]
+        assert {r for s in pulls for r in s["Resource"]} == expected
+        hosting = run.outputs["platform"]["modelHosting"]
+        assert set(hosting["imageRepositoryArns"]) == expected
+
+
+def test_the_api_role_runs_instances_only_through_a_launch_template(any_run):
+    statements = policy_documents(any_run)["api-app-task-policy"]["Statement"]
+    runs = [s for s in statements if "ec2:RunInstances" in s["Action"]]
+    assert runs
+    for stmt in runs:
+        on_templates_only = all(":launch-template/" in r for r in stmt["Resource"])
+        assert on_templates_only or stmt.get("Condition", {}).get("ArnLike", {}).get("ec2:LaunchTemplate"), stmt["Sid"]
+
+
+
+def test_cloudfront_sends_the_uis_security_headers_with_a_csp_naming_only_its_apis(any_run):
+    [policy] = any_run.of_type("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+    [distribution] = any_run.of_type("aws:cloudfront/distribution:Distribution")
+    behaviors = [distribution.inputs["defaultCacheBehavior"], *distribution.inputs["orderedCacheBehaviors"]]
+    assert {b["responseHeadersPolicyId"] for b in behaviors} == {policy.id}
+    config = policy.inputs["securityHeadersConfig"]
+    assert config["contentTypeOptions"]["override"] is True and config["frameOptions"]["frameOption"] == "DENY"
+    csp = dict(d.strip().split(" ", 1) for d in config["contentSecurityPolicy"]["contentSecurityPolicy"].split(";"))
+    assert csp["default-src"] == "'self'" and csp["img-src"] == "'self' data:" and csp["frame-ancestors"] == "'none'"
+    platform = any_run.outputs["platform"]
+    expected = {"'self'", platform["serveUrl"], platform["apiUrl"], web_origin(platform["auth"]["authority"])}
+    if platform["auth"].get("userPoolId"):  # Cognito: its token endpoint lives on the hosted UI domain
+        expected.add(next(o for o in csp["connect-src"].split() if o.endswith(".amazoncognito.com")))
+    assert set(csp["connect-src"].split()) == expected

@@ -192,3 +192,23 @@ def test_a_rate_limit_override_must_name_its_kind():
 
     with pytest.raises(ConfigError, match="serveConfig.rateLimits.overrides"):
         parse_stage_config(stage_dict(serveConfig={"rateLimits": {"overrides": {"alice": {"rpm": 1, "burst": 1}}}}))
+# ---- litellm_settings: applied by serve, or refused
+def test_litellm_settings_serve_applies_are_accepted():
+    config = parse_stage_config(stage_dict(litellmConfig=_litellm(litellm_settings={
+        "drop_params": True, "request_timeout": 120, "num_retries": 2, "telemetry": False})))
+    settings = config.litellm_config.litellm_settings
+    assert (settings.drop_params, settings.request_timeout, settings.num_retries) == (True, 120, 2)
+
+
+def test_a_litellm_setting_serve_would_ignore_is_refused_by_name():
+    [problem] = _problems(litellmConfig=_litellm(litellm_settings={"drop_params": True, "cache": True,
+                                                                   "success_callback": ["langfuse"]}))
+    assert problem.startswith("litellmConfig.litellm_settings")
+    assert "serve does not apply cache, success_callback" in problem
+
+
+@pytest.mark.parametrize("settings, field", [({"telemetry": True}, "telemetry"), ({"num_retries": 50}, "num_retries"),
+                                             ({"request_timeout": 0}, "request_timeout")])
+def test_litellm_settings_out_of_range_name_the_setting(settings, field):
+    [problem] = _problems(litellmConfig=_litellm(litellm_settings=settings))
+    assert problem.startswith(f"litellmConfig.litellm_settings.{field}")

@@ -254,3 +254,42 @@ def test_diff_looks_again_at_a_model_that_was_not_ready():
 def test_diff_leaves_a_stopped_unready_model_alone():
     olds = {**_props(enabled=False), "ready": False}
     assert not plan.diff_hosted_model(olds, _props(enabled=False)).changes
+
+
+# The instance role stays out of the containers' reach ---------------------------------------------------------
+def test_gpu_instances_answer_metadata_requests_only_from_the_instance_itself():
+    options = plan.launch_template_args(args_for(), "ami-1")["LaunchTemplateData"]["MetadataOptions"]
+    assert options == {"HttpTokens": "required", "HttpPutResponseHopLimit": 1}
+
+
+def test_containers_on_the_bridge_cannot_reach_the_metadata_address():
+    script = base64.b64decode(plan.user_data(args_for())).decode()
+    assert ("iptables --insert FORWARD 1 --in-interface docker+ --destination 169.254.169.254/32 --jump DROP"
+            in script.splitlines())
+
+
+# Model images come from the repositories the stage names --------------------------------------------------------
+ECR_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/vllm:0.6"
+
+
+def _with_image(image: str, allowed: list[str]) -> HostedModelArgs:
+    payload = ecs_model()
+    payload["containerConfig"]["image"] = {"baseImage": image, "type": "ecr"}
+    return args_for(payload, hosting=HOSTING.model_copy(update={"image_repository_arns": allowed}))
+
+
+def test_an_image_from_a_named_ecr_repository_or_a_public_registry_passes():
+    assert plan.image_pull_problem(_with_image(ECR_IMAGE, ["arn:aws:ecr:us-east-1:123456789012:repository/team/vllm"])) is None
+    assert plan.image_pull_problem(_with_image("vllm/vllm-openai:v0.6.0", [])) is None
+
+
+@pytest.mark.parametrize("allowed", [[], ["arn:aws:ecr:us-east-1:123456789012:repository/team/other"],
+                                     ["arn:aws:ecr:eu-west-1:123456789012:repository/team/vllm"]])
+def test_an_image_from_another_ecr_repository_is_refused_before_deploying(allowed):
+    assert "modelImageRepositories" in plan.image_pull_problem(_with_image(ECR_IMAGE, allowed))
+
+
+def test_naming_another_image_repository_does_not_replace_running_models():
+    olds = {**args_for().props(), "ready": True}
+    news = args_for(hosting=HOSTING.model_copy(update={"image_repository_arns": ["arn:aws:ecr:us-east-1:1:repository/x"]})).props()
+    assert plan.diff_hosted_model(olds, news) == plan.DiffDecision(changes=False, replaces=[])

@@ -106,3 +106,27 @@ def test_well_formed_request_parses():
     payload = parse_request("chat/completions", b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": true,'
                                                 b' "stream_options": {"include_usage": true}}')
     assert payload["model"] == "m"
+
+
+# ---- the stage's litellm_settings on every LiteLLM-routed model
+def test_the_router_applies_the_stages_litellm_settings():
+    from core.config import LiteLLMSettings
+    from services.serve.litellm_path import router_config
+
+    bedrock = plan_route(_reg(name="b", model="bedrock/x"), None)
+    own = plan_route(_reg(name="o", model="bedrock/y", drop_params=False), None)
+    config = router_config([bedrock, own], LiteLLMSettings(drop_params=True, request_timeout=90, num_retries=2),
+                           timeout_s=600)
+    assert (config["num_retries"], config["timeout"]) == (2, 90)
+    params = {m["model_name"]: m["litellm_params"] for m in config["model_list"]}
+    assert params["b"]["drop_params"] is True and params["o"]["drop_params"] is False  # a model's own setting wins
+    assert params["b"]["timeout"] == 90
+
+
+def test_without_litellm_settings_the_router_keeps_serves_timeout_and_no_retries():
+    from core.config import LiteLLMSettings
+    from services.serve.litellm_path import router_config
+
+    config = router_config([plan_route(_reg(model="bedrock/x"), None)], LiteLLMSettings(), timeout_s=600)
+    assert (config["num_retries"], config["timeout"]) == (0, 600)
+    assert "drop_params" not in config["model_list"][0]["litellm_params"]
