@@ -19,7 +19,7 @@ STATE ?= $(or $(LISA_STATE_DIR),$(CURDIR)/.lisa)
 STAGE ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: run test setup bench-gateway bench-rag bench-lifecycle bench-local-start preview clean-state pulumi-cli
+.PHONY: run test setup api-types bench-gateway bench-rag bench-lifecycle bench-local-start preview clean-state pulumi-cli
 
 setup:
 	@tools/bootstrap.sh
@@ -31,7 +31,13 @@ run:
 test:
 	@tools/bootstrap.sh
 	@cd web && npm test --silent && npm run --silent lint
+	@PY=$(PY) tools/api_types.sh --check
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The web UI's wire types (web/src/api/schema.d.ts) from the api's OpenAPI; make test fails when they differ.
+api-types:
+	@tools/bootstrap.sh venv web
+	@PY=$(PY) tools/api_types.sh
 
 pulumi-cli:
 	@tools/bootstrap.sh pulumi

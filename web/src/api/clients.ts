@@ -2,6 +2,7 @@
 import { parseModelList, type ChatRequest, type ModelInfo } from "./openai";
 import { HttpClient } from "./http";
 import { asNumber, asObject, asString, isObject, type JsonObject } from "./json";
+import type { AnswerOf, BodyOf, Declared, Schemas } from "./wire";
 
 export class ServeClient {
   constructor(readonly http: HttpClient) {}
@@ -16,35 +17,30 @@ export class ServeClient {
   }
 }
 
-/** A model as the admin API returns it (LISA's model-management API). */
-export type ModelStatus =
-  "Creating" | "InService" | "Stopping" | "Stopped" | "Starting" | "Updating" | "Deleting" | "Failed";
+// ---- The api's shapes: generated (schema.d.ts) where the api declares them, else the stand-in next to them.
 
-export interface ModelRecord {
-  modelId: string;
-  modelName: string;
-  modelType: "textgen" | "embedding";
-  status: ModelStatus;
-  statusReason?: string | null;
+/** Until the api declares its model answers: the spec as stored, with its lifecycle fields. */
+interface ModelRecordStandIn extends Omit<Schemas["ModelSpec"], "apiKey" | "modelType" | "streaming"> {
+  modelType: Schemas["ModelType"];
   streaming: boolean;
+  status: "Creating" | "InService" | "Stopping" | "Stopped" | "Starting" | "Updating" | "Deleting" | "Failed";
+  statusReason?: string | null;
   enabled?: boolean;
-  instanceType?: string | null;
-  inferenceContainer?: string | null;
-  modelUrl?: string | null;
-  containerConfig?: Record<string, unknown> | null;
-  autoScalingConfig?: {
-    minCapacity: number;
-    maxCapacity: number;
-    desiredCapacity?: number | null;
-    [k: string]: unknown;
-  } | null;
-  loadBalancerConfig?: Record<string, unknown> | null;
   createdAt?: number | null;
   updatedAt?: number | null;
 }
+type ModelList = Declared<AnswerOf<"/models", "get">, { models: ModelRecordStandIn[] }>;
+type ModelAnswer = Declared<AnswerOf<"/models/{model_id}", "put">, { model: ModelRecordStandIn }>;
+type ModelDeleted = Declared<AnswerOf<"/models/{model_id}", "delete">, { status: string; message: string }>;
+export type ModelRecord = ModelList["models"][number];
+export type ModelStatus = ModelRecord["status"];
 
-/** The `/session` shapes (services/api/sessions.py). */
-export interface SessionSummary {
+export type TokenInfo = AnswerOf<"/tokens", "get">["tokens"][number];
+export type IssueTokenRequest = BodyOf<"/tokens", "post">;
+export type IssuedToken = AnswerOf<"/tokens", "post">;
+
+/** Until the api declares them: the `/session` shapes of services/api/sessions.py. */
+interface SessionSummaryStandIn {
   sessionId: string;
   name: string | null;
   model: string | null;
@@ -54,54 +50,38 @@ export interface SessionSummary {
   createTime?: string;
   lastUpdated: string;
 }
-
-export interface ApiMessage {
+interface ApiMessageStandIn {
   role?: string;
   type?: string;
   content: unknown;
   metadata?: Record<string, unknown>;
   id?: string;
 }
-
-export interface ApiSession {
+interface ApiSessionStandIn {
   sessionId: string;
   name: string | null;
   model: string | null;
-  history: ApiMessage[];
+  history: ApiMessageStandIn[];
   configuration: Record<string, unknown> | null;
   createTime?: string;
   startTime?: string;
   lastUpdated?: string;
 }
-
-export interface PutSession {
-  messages: ApiMessage[];
+interface PutSessionStandIn {
+  messages: ApiMessageStandIn[];
   name: string | null;
   model: string | null;
   configuration: Record<string, unknown>;
 }
+type SessionSaved = { sessionId: string; lastUpdated: string };
+export type SessionSummary = Declared<AnswerOf<"/session", "get">, SessionSummaryStandIn[]>[number];
+export type ApiSession = Declared<AnswerOf<"/session/{sessionId}", "get">, ApiSessionStandIn>;
+export type PutSession = Declared<BodyOf<"/session/{sessionId}", "put">, PutSessionStandIn>;
+type SessionPut = Declared<AnswerOf<"/session/{sessionId}", "put">, SessionSaved>;
+type SessionRenamed = Declared<AnswerOf<"/session/{sessionId}/name", "put">, SessionSaved>;
 
-export interface TokenInfo {
-  tokenId: string;
-  owner: string;
-  username: string;
-  groups: string[];
-  isAdmin: boolean;
-  name: string;
-  createdAt: number;
-  createdBy?: string | null;
-  tokenExpiration?: number | null;
-}
-
-export interface IssueTokenRequest {
-  name: string;
-  owner?: string;
-  groups?: string[];
-  isAdmin?: boolean;
-  tokenExpiration?: number | null;
-}
-
-export interface Repository {
+/** Until the api declares them: the `/repository` shapes of services/api/repositories.py. */
+interface RepositoryStandIn {
   repositoryId: string;
   type: "pgvector" | "opensearch";
   allowedGroups: string[];
@@ -111,14 +91,11 @@ export interface Repository {
   embeddingModel?: string | null;
   dimension?: number | null;
 }
-
-export type IngestStatus = "INGESTION_PENDING" | "INGESTION_IN_PROGRESS" | "INGESTION_COMPLETED" | "INGESTION_FAILED";
-
-export interface IngestJob {
+interface IngestJobStandIn {
   jobId: string;
   documentId: string;
   documentName: string;
-  status: IngestStatus;
+  status: "INGESTION_PENDING" | "INGESTION_IN_PROGRESS" | "INGESTION_COMPLETED" | "INGESTION_FAILED";
   chunks?: number | null;
   chunksEmbedded?: number | null;
   error?: string | null;
@@ -126,14 +103,26 @@ export interface IngestJob {
   createdDate?: string;
   updatedDate?: string;
 }
-
-export interface RagDocument extends IngestJob {
+interface RagDocumentStandIn extends IngestJobStandIn {
   repositoryId: string;
   source?: string;
   contentType?: string;
   size?: number;
   uploadDate?: string;
 }
+export type Repository = Declared<AnswerOf<"/repository", "get">, RepositoryStandIn[]>[number];
+type DocumentList = Declared<
+  AnswerOf<"/repository/{repositoryId}/document", "get">,
+  { documents: RagDocumentStandIn[] }
+>;
+type JobList = Declared<AnswerOf<"/repository/{repositoryId}/jobs", "get">, { jobs: IngestJobStandIn[] }>;
+export type UploadAnswer = Declared<
+  AnswerOf<"/repository/{repositoryId}/document", "post">,
+  { jobs: IngestJobStandIn[] }
+>;
+export type RagDocument = DocumentList["documents"][number];
+export type IngestJob = JobList["jobs"][number];
+export type IngestStatus = IngestJob["status"];
 
 export interface ModelEvent {
   time: string | number | null;
@@ -185,20 +174,20 @@ export class LisaApiClient {
 
   // Models (admin)
   async listModels(signal?: AbortSignal): Promise<ModelRecord[]> {
-    return (await this.http.json<{ models: ModelRecord[] }>("/models", { signal })).models ?? [];
+    return (await this.http.json<ModelList>("/models", { signal })).models ?? [];
   }
   async createModel(payload: Record<string, unknown>): Promise<ModelRecord> {
-    return (await this.http.json<{ model: ModelRecord }>("/models", { method: "POST", body: payload })).model;
+    return (await this.http.json<ModelAnswer>("/models", { method: "POST", body: payload })).model;
   }
   async updateModel(modelId: string, payload: Record<string, unknown>): Promise<ModelRecord> {
     return (
-      await this.http.json<{ model: ModelRecord }>(`/models/${encodeURIComponent(modelId)}`, {
+      await this.http.json<ModelAnswer>(`/models/${encodeURIComponent(modelId)}`, {
         method: "PUT",
         body: payload,
       })
     ).model;
   }
-  async deleteModel(modelId: string): Promise<{ status: string; message: string }> {
+  async deleteModel(modelId: string): Promise<ModelDeleted> {
     return this.http.json(`/models/${encodeURIComponent(modelId)}`, { method: "DELETE" });
   }
   async modelEvents(modelId: string, signal?: AbortSignal): Promise<ModelEvent[]> {
@@ -207,9 +196,9 @@ export class LisaApiClient {
 
   // Tokens
   async listTokens(signal?: AbortSignal): Promise<TokenInfo[]> {
-    return (await this.http.json<{ tokens: TokenInfo[] }>("/tokens", { signal })).tokens ?? [];
+    return (await this.http.json<AnswerOf<"/tokens", "get">>("/tokens", { signal })).tokens ?? [];
   }
-  async issueToken(request: IssueTokenRequest): Promise<TokenInfo & { token: string }> {
+  async issueToken(request: IssueTokenRequest): Promise<IssuedToken> {
     return this.http.json("/tokens", { method: "POST", body: request });
   }
   async revokeToken(tokenId: string): Promise<TokenInfo> {
@@ -223,11 +212,12 @@ export class LisaApiClient {
   getSession(sessionId: string, signal?: AbortSignal): Promise<ApiSession> {
     return this.http.json(`/session/${encodeURIComponent(sessionId)}`, { signal });
   }
-  putSession(sessionId: string, body: PutSession): Promise<{ sessionId: string; lastUpdated: string }> {
+  putSession(sessionId: string, body: PutSession): Promise<SessionPut> {
     return this.http.json(`/session/${encodeURIComponent(sessionId)}`, { method: "PUT", body });
   }
-  renameSession(sessionId: string, name: string): Promise<{ sessionId: string; lastUpdated: string }> {
-    return this.http.json(`/session/${encodeURIComponent(sessionId)}/name`, { method: "PUT", body: { name } });
+  renameSession(sessionId: string, name: string): Promise<SessionRenamed> {
+    const body: BodyOf<"/session/{sessionId}/name", "put"> = { name };
+    return this.http.json(`/session/${encodeURIComponent(sessionId)}/name`, { method: "PUT", body });
   }
   deleteSession(sessionId: string): Promise<unknown> {
     return this.http.json(`/session/${encodeURIComponent(sessionId)}`, { method: "DELETE" });
@@ -240,7 +230,7 @@ export class LisaApiClient {
   async listDocuments(repositoryId: string, signal?: AbortSignal): Promise<RagDocument[]> {
     return (
       (
-        await this.http.json<{ documents: RagDocument[] }>(`/repository/${encodeURIComponent(repositoryId)}/document`, {
+        await this.http.json<DocumentList>(`/repository/${encodeURIComponent(repositoryId)}/document`, {
           signal,
         })
       ).documents ?? []
@@ -248,8 +238,7 @@ export class LisaApiClient {
   }
   async listJobs(repositoryId: string, signal?: AbortSignal): Promise<IngestJob[]> {
     return (
-      (await this.http.json<{ jobs: IngestJob[] }>(`/repository/${encodeURIComponent(repositoryId)}/jobs`, { signal }))
-        .jobs ?? []
+      (await this.http.json<JobList>(`/repository/${encodeURIComponent(repositoryId)}/jobs`, { signal })).jobs ?? []
     );
   }
   deleteDocument(repositoryId: string, documentId: string): Promise<unknown> {

@@ -1,6 +1,6 @@
 /** Uploading a document with progress (fetch cannot report upload progress, XMLHttpRequest can). */
 import { ApiError, errorFromBody } from "../api/errors";
-import type { IngestJob } from "../api/clients";
+import type { UploadAnswer } from "../api/clients";
 
 export interface UploadOptions {
   url: string;
@@ -13,7 +13,7 @@ export interface UploadOptions {
   signal?: AbortSignal;
 }
 
-export function uploadDocument(options: UploadOptions): Promise<IngestJob[]> {
+export function uploadDocument(options: UploadOptions): Promise<UploadAnswer["jobs"]> {
   const { url, token, file, embeddingModel, chunkSize, chunkOverlap, onProgress, signal } = options;
   const form = new FormData();
   form.append("file", file, file.name);
@@ -32,7 +32,7 @@ export function uploadDocument(options: UploadOptions): Promise<IngestJob[]> {
       if (xhr.status >= 200 && xhr.status < 300) {
         onProgress(1);
         try {
-          resolve((JSON.parse(xhr.responseText) as { jobs: IngestJob[] }).jobs ?? []);
+          resolve((JSON.parse(xhr.responseText) as UploadAnswer).jobs ?? []);
         } catch {
           reject(new ApiError("the server answered something that is not JSON", xhr.status));
         }

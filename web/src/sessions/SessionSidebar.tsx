@@ -4,8 +4,8 @@ import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
 import { searchByTitle, sessionTitle } from "./sessionRecords";
 import { useSessions } from "./useSessions";
 
-function when(iso: string): string {
-  const date = new Date(iso);
+function when(iso: string | null | undefined): string {
+  const date = new Date(iso ?? "");
   return Number.isNaN(date.getTime()) ? "" : date.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
 }
 

@@ -70,10 +70,11 @@ describe("session records", () => {
     const put = toPutSession(c);
     const back = fromApiSession({
       sessionId: "s1",
+      userId: "u",
       history: put.messages,
       name: put.name,
       model: put.model,
-      configuration: put.configuration,
+      configuration: put.configuration ?? {},
       createTime: c.createdAt,
       lastUpdated: c.updatedAt,
     });
@@ -83,9 +84,10 @@ describe("session records", () => {
   it("reads LISA's human/ai message types and content parts", () => {
     const c = fromApiSession({
       sessionId: "s",
+      userId: "u",
       name: null,
       model: null,
-      configuration: null,
+      configuration: {},
       history: [
         { type: "human", content: [{ type: "text", text: "Hi" }] },
         { type: "ai", content: "Hello" },

@@ -66,9 +66,9 @@ export function fromApiSession(session: ApiSession): Conversation {
   const configuration = asObject(session.configuration);
   const messages: ChatMessage[] = (session.history ?? [])
     .map((m) => {
-      const role = (m.role ?? ROLE_OF_TYPE[m.type ?? ""]) as Role;
+      const role = (asString(m.role) ?? ROLE_OF_TYPE[asString(m.type) ?? ""]) as Role;
       return {
-        id: typeof m.id === "string" && m.id ? m.id : newId(),
+        id: asString(m.id) || newId(),
         role,
         content: textOf(m.content),
         metadata: asObject(m.metadata),
@@ -114,7 +114,7 @@ export function upsertSummary(sessions: SessionSummary[], conversation: Conversa
     sessionId: conversation.sessionId,
     name: conversation.title || null,
     model: conversation.model,
-    firstHumanMessage: firstUser?.content ?? null,
+    firstHumanMessage: firstUser?.content ?? "",
     messageCount: conversation.messages.length,
     createTime: conversation.createdAt,
     lastUpdated: conversation.updatedAt,
