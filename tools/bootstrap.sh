@@ -61,7 +61,7 @@ apt_install() {
 if has opensearch; then
   # Java 17 and Maven build and run the local OpenSearch node.
   command -v mvn >/dev/null || { log "installing Java 17 and Maven for the OpenSearch node"; apt_install openjdk-17-jdk-headless maven; }
-  "$repo/tools/opensearch/build.sh" >/dev/null
+  PYTHON="$(venv_dir)/bin/python" "$repo/tools/opensearch/build.sh" >/dev/null
 fi
 
 if has bench; then

@@ -14,6 +14,7 @@ class Endpoints:
     api: str
     emulator: str
     postgres: str  # host:port, no credentials
+    opensearch: str  # base URL of the embedded node
     embeddings: str
     chat: str | None = None  # the local chat model's server, when it runs
 
@@ -78,8 +79,8 @@ def render(facts: BannerFacts) -> str:
     for note in facts.notes:
         lines.append(f"  Note: {note}")
     lines += [
-        f"  AWS emulator      {e.emulator}   PostgreSQL {e.postgres}   embeddings {e.embeddings}"
-        + (f"   chat {e.chat}" if e.chat else ""),
+        f"  AWS emulator      {e.emulator}   PostgreSQL {e.postgres}   OpenSearch {e.opensearch}",
+        f"  Embeddings        {e.embeddings}" + (f"   chat {e.chat}" if e.chat else ""),
         f"  State             {facts.state_dir}   (kept across restarts; `make clean-state` wipes it)",
         "",
     ]

@@ -1,5 +1,5 @@
-"""The local stack's processes: the children it starts (each in its own process group) and the embedded PostgreSQL,
-who runs (recorded so the next start can stop what a killed run left), and the shutdown in reverse order."""
+"""The local stack's processes: the children it starts (each in its own process group), the embedded PostgreSQL and
+the embedded OpenSearch node, who runs (recorded so the next start can stop what a killed run left), and the shutdown in reverse order."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Iterable
 
 import psutil
 
+from services.local.opensearch import EmbeddedOpenSearch
 from services.local.postgres import EmbeddedPostgres
 from services.local.state import StateFolder
 from services.local.supervisor import Child, Console, stop_pid_group
@@ -25,6 +26,7 @@ class Launcher:
         self.console = console
         self.children: list[Child] = []
         self.postgres: EmbeddedPostgres | None = None
+        self.opensearch: EmbeddedOpenSearch | None = None
 
     @property
     def _record(self) -> Path:
@@ -42,8 +44,9 @@ class Launcher:
 
     def pids(self) -> dict[str, int]:
         pids = {c.name: c.pid for c in self.children if c.pid is not None}
-        if self.postgres is not None and self.postgres.process is not None:
-            pids["postgres"] = self.postgres.process.pid
+        for name, server in (("postgres", self.postgres), ("opensearch", self.opensearch)):
+            if server is not None and server.process is not None:
+                pids[name] = server.process.pid
         return pids
 
     def _write_record(self) -> None:
@@ -57,7 +60,7 @@ class Launcher:
         self.state.write_json(self._record, record)
 
     def stop_leftovers(self) -> None:
-        """Stop the children (and PostgreSQL) an earlier run on this folder left running."""
+        """Stop the children (and PostgreSQL, OpenSearch) an earlier run on this folder left running."""
         if self._record.exists():
             for name, (pid, created) in json.loads(self._record.read_text()).items():
                 try:
@@ -72,20 +75,27 @@ class Launcher:
             orphan = self.postgres.stop_orphan()
             if orphan:
                 self.console.info(f"stopped PostgreSQL (pid {orphan}), left running by an earlier run")
+        if self.opensearch is not None:
+            orphan = self.opensearch.stop_orphan()
+            if orphan:
+                self.console.info(f"stopped OpenSearch (pid {orphan}), left running by an earlier run")
 
     # ---- run
     def first_failure(self) -> str | None:
-        """What stopped, if anything did: a child's exit with its last lines, or PostgreSQL's."""
+        """What stopped, if anything did: a child's exit with its last lines, or PostgreSQL's or OpenSearch's."""
         for child in self.children:
             if not child.alive():
                 return str(child.failure())
         pg = self.postgres
         if pg is not None and (pg.process is None or pg.process.poll() is not None):
             return f"PostgreSQL exited; see {pg.log_path}"
+        node = self.opensearch
+        if node is not None and (node.process is None or node.process.poll() is not None):
+            return f"OpenSearch exited; see {node.log_path}"
         return None
 
     def watch(self, interval: float = 0.5) -> str:
-        """Block until a child or PostgreSQL exits; what happened."""
+        """Block until a child, PostgreSQL or OpenSearch exits; what happened."""
         while (failure := self.first_failure()) is None:
             time.sleep(interval)
         return failure
@@ -100,14 +110,15 @@ class Launcher:
         self._write_record()
 
     def stop_all(self) -> bool:
-        """Every child in reverse start order (the apps before the emulator and PostgreSQL they use), then
-        PostgreSQL. False when the emulator did not exit cleanly (its state may not have been saved)."""
+        """Every child in reverse start order (the apps before the emulator and the stores they use), then
+        PostgreSQL and OpenSearch. False when the emulator did not exit cleanly (its state may not have been saved)."""
         for child in reversed(self.children):
             if child.alive():
                 self.console.info(f"stopping {child.name}")
             child.stop(timeout=STOP_TIMEOUTS.get(child.name, 10))
-        if self.postgres is not None:
-            self.postgres.stop()
+        for server in (self.postgres, self.opensearch):
+            if server is not None:
+                server.stop()
         self._record.unlink(missing_ok=True)
         emulator = self.child("emulator")
         if emulator is not None and emulator.process.returncode != 0:

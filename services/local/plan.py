@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from core.platform import PlatformOutputs
+from core.config import RagRepositoryConfig
+from core.platform import PlatformOutputs, RagStoreOutputs
 from services.local import banner
 from services.local.ports import ensure_free, free_port
 from services.local.settings import PORTS, REPO, LocalSettings
@@ -80,7 +81,7 @@ class LocalPlan:
         return banner.Endpoints(
             web=self.url("web_port"), serve=self.url("serve_port", "/v2/serve"), api=self.url("api_port"),
             emulator=self.url("emulator_port"), postgres=f"127.0.0.1:{self.ports['pg_port']}",
-            embeddings=self.url("embeddings_port", "/v1"), chat=self.chat_url,
+            opensearch=self.url("opensearch_port"), embeddings=self.url("embeddings_port", "/v1"), chat=self.chat_url,
         )
 
     @property
@@ -107,8 +108,17 @@ class LocalPlan:
         if auth.jwks_url and auth.user_pool_id:
             auth = auth.model_copy(update={"jwks_url": self.url("emulator_port",
                                                                 f"/{auth.user_pool_id}/.well-known/jwks.json")})
-        stores = [store.model_copy(update={"port": self.ports["pg_port"]}) for store in previous.rag_stores]
+        stores = [self.rag_store(store.repository, store.credentials_secret_arn) for store in previous.rag_stores]
         return previous.model_copy(update={"auth": auth, "rag_stores": stores, **self.platform_urls()})
+
+    def rag_store(self, repository: RagRepositoryConfig, secret_arn: str | None) -> RagStoreOutputs:
+        """Where a repository's vectors are locally: the embedded OpenSearch node, or the embedded PostgreSQL with
+        its credentials in the secret `secret_arn` (as RDS has)."""
+        if repository.type == "opensearch":
+            return RagStoreOutputs(repository=repository, endpoint=self.url("opensearch_port"),
+                                   port=self.ports["opensearch_port"])
+        return RagStoreOutputs(repository=repository, endpoint="127.0.0.1", port=self.ports["pg_port"],
+                               database="postgres", credentials_secret_arn=secret_arn)
 
     def web_config(self, platform: PlatformOutputs) -> dict[str, Any]:
         """The UI's /config.json: the apps on this run's ports, sign-in through the emulator's Cognito."""
@@ -188,7 +198,8 @@ class LocalPlan:
 
     def app_commands(self, pg_dsn: str) -> dict[str, tuple[list[str], dict[str, str]]]:
         """The apps on the platform file: each its argv and what it adds to the children's environment."""
-        shared = {"LISA_PLATFORM_FILE": str(self.state.platform_file), "LISA_RAG_PG_DSN": pg_dsn}
+        shared = {"LISA_PLATFORM_FILE": str(self.state.platform_file), "LISA_RAG_PG_DSN": pg_dsn,
+                  "LISA_RAG_OPENSEARCH_URL": self.url("opensearch_port")}
         return {
             "serve": ([self.python, "-m", "services.serve"], shared),
             "api": ([self.python, "-m", "services.api"],
@@ -204,6 +215,6 @@ class LocalPlan:
             "pid": pid,
             "web": e.web, "serve": e.serve, "api": e.api, "emulator": e.emulator, "embeddings": e.embeddings,
             "chat": e.chat,
-            "postgres": e.postgres, "ports": dict(self.ports), "readySeconds": round(facts.ready_s, 2),
+            "postgres": e.postgres, "opensearch": e.opensearch, "ports": dict(self.ports), "readySeconds": round(facts.ready_s, 2),
             "children": dict(pids), "adminUsername": facts.admin_username,
         }

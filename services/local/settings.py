@@ -17,6 +17,7 @@ Port = Annotated[int, Field(ge=0, le=65535)]
 PORTS = {
     "emulator_port": "the AWS emulator (moto)",
     "pg_port": "the embedded PostgreSQL",
+    "opensearch_port": "the embedded OpenSearch",
     "embeddings_port": "the local embedding server",
     "serve_port": "the serve gateway (OpenAI-compatible API)",
     "api_port": "the api app (admin, sessions, RAG)",
@@ -32,6 +33,7 @@ class LocalSettings(BaseSettings):
     stage: str = Field(default="dev", description="reads Pulumi.<stage>.yaml")
     emulator_port: Port = 5055
     pg_port: Port = 55432
+    opensearch_port: Port = 9200
     embeddings_port: Port = 8083
     serve_port: Port = 8080
     api_port: Port = 8081

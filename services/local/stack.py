@@ -6,7 +6,8 @@ and the API token, through the api). This module runs them in order:
   1. the state folder (locked: one stack per folder; processes a killed run left are stopped), its secrets, the
      stage config (validated like `pulumi up`), every port checked free: a problem is one clear line before
      anything starts;
-  2. the AWS emulator (restoring its snapshot), the embedded PostgreSQL and the embedding server, side by side;
+  2. the AWS emulator (restoring its snapshot), the embedded PostgreSQL, the OpenSearch node and the model servers,
+     side by side;
   3. the stage's resources in the emulator (services.local.emulated_aws.provision; idempotent), then platform.json;
   4. the serve and api apps and the web UI's static server (on a warm start, already during step 3, on the last
      run's platform, and restarted only if provisioning found something else);
@@ -30,10 +31,11 @@ import psutil
 from core import aws, naming
 from core import secrets as secret_store
 from core.errors import ConfigError
-from core.platform import PlatformOutputs, RagStoreOutputs
+from core.platform import PlatformOutputs
 from services.local import banner, bootstrap
 from services.local.emulated_aws import AdminUser, provision
 from services.local.launcher import Launcher
+from services.local.opensearch import EmbeddedOpenSearch, EmbeddedOpenSearchError
 from services.local.plan import APPS, CHAT_MODEL, LocalPlan, PlanError, choose_ports, pulumi_root
 from services.local.ports import PortInUseError
 from services.local.postgres import EmbeddedPostgres, EmbeddedPostgresError
@@ -49,7 +51,7 @@ class StartupError(RuntimeError):
 
 # Errors a user can act on: one line (or a short block), never a traceback.
 USER_ERRORS = (PortInUseError, PlanError, ConfigError, StateLockedError, ChildFailed, StartupError,
-               EmbeddedPostgresError, TimeoutError)
+               EmbeddedPostgresError, EmbeddedOpenSearchError, TimeoutError)
 
 
 def seconds_since_process_start() -> float:
@@ -67,6 +69,7 @@ class LocalStack:
         self.platform: PlatformOutputs | None = None
         self._stopping = threading.Event()
         self.notes: list[str] = []  # for the banner
+        self._opensearch_started: concurrent.futures.Future | None = None
 
     # ---- entry point
     def run(self) -> int:
@@ -106,7 +109,10 @@ class LocalStack:
         self.state.lock()
         self.state.run_file.unlink(missing_ok=True)  # a stale one (a killed run's) would read as "ready"
         self.launcher.postgres = EmbeddedPostgres(self.state.postgres, log_path=self.state.logs / "postgres.log")
+        self.launcher.opensearch = EmbeddedOpenSearch(self.state.opensearch,
+                                                      log_path=self.state.logs / "opensearch.log")
         self.launcher.stop_leftovers()
+        self.launcher.opensearch.installed()
         secrets = self.state.secrets()
         stage = load_local_stage(self.repo, self.settings.stage, master_key=secrets.master_key)
         root = pulumi_root(self.repo)
@@ -115,6 +121,7 @@ class LocalStack:
         if not (root / "bin" / "pulumi").exists():
             raise StartupError(f"the Pulumi CLI is not built at {root}/bin; run `make pulumi-cli` (or `make run`)")
         self.launcher.postgres.port = self.plan.ports["pg_port"]
+        self.launcher.opensearch.port = self.plan.ports["opensearch_port"]
         # This process provisions the stage through core.aws, like the apps reach AWS.
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
             os.environ.pop(name, None)
@@ -126,6 +133,8 @@ class LocalStack:
         """Every process started and answering; the platform they run on."""
         plan, timeout = self.plan, self.settings.ready_timeout_s
         had_snapshot = self.state.snapshot.exists()
+        # The JVM is the slowest to start: launched first, waited for last.
+        self._opensearch_started = concurrent.futures.ThreadPoolExecutor(1).submit(self._start_opensearch)
         for name, argv in plan.service_commands().items():
             self.launcher.spawn(name, argv, env)
         # Warm start: the emulator comes back from its snapshot with the same resources, so the apps can start on
@@ -143,6 +152,7 @@ class LocalStack:
             lost = not self.state.snapshot.exists() and self._model_stacks_exist()
             provisioned = self._provision(stage, secrets)
             pg_started.result()
+        self._opensearch_started.result()
         platform = plan.with_urls(self._with_rag_stores(provisioned, stage))
         if platform != predicted:
             if predicted is not None:
@@ -204,6 +214,11 @@ class LocalStack:
         self.notes.append(f"the AWS emulator's saved state {why}, so the models it held are gone; their Pulumi "
                           f"state was moved to {aside}")
 
+    def _start_opensearch(self) -> None:
+        node = self.launcher.opensearch
+        node.start()
+        self.console.line("opensearch", f"ready on {node.url} (log: {node.log_path})")
+
     def _start_postgres(self) -> None:
         self.launcher.postgres.start()
         self.console.line("postgres", f"ready on 127.0.0.1:{self.plan.ports['pg_port']} "
@@ -217,16 +232,19 @@ class LocalStack:
         return platform
 
     def _with_rag_stores(self, platform: PlatformOutputs, stage: LocalStage) -> PlatformOutputs:
-        """pgvector repositories point at the embedded PostgreSQL; its credentials in a secret, as RDS has."""
+        """pgvector repositories point at the embedded PostgreSQL, its credentials in a secret as RDS has; OpenSearch
+        ones at the embedded node."""
         pg = self.launcher.postgres
         stores = []
         for repository in stage.config.rag_repositories:
-            name = naming.rag_db_secret(platform.deployment_name, platform.deployment_stage, repository.repository_id)
-            arn = secret_store.put(name, json.dumps({"username": "postgres", "password": pg.password,
-                                                     "host": "127.0.0.1", "port": pg.port, "dbname": "postgres",
-                                                     "engine": "postgres"}))
-            stores.append(RagStoreOutputs(repository=repository, endpoint="127.0.0.1", port=pg.port,
-                                          database="postgres", credentials_secret_arn=arn))
+            arn = None
+            if repository.type == "pgvector":
+                name = naming.rag_db_secret(platform.deployment_name, platform.deployment_stage,
+                                            repository.repository_id)
+                arn = secret_store.put(name, json.dumps({"username": "postgres", "password": pg.password,
+                                                         "host": "127.0.0.1", "port": pg.port, "dbname": "postgres",
+                                                         "engine": "postgres"}))
+            stores.append(self.plan.rag_store(repository, arn))
         return platform.model_copy(update={"rag_stores": stores})
 
     # ---- stop
@@ -236,6 +254,8 @@ class LocalStack:
             return True  # never touch the files of a stack that another process runs on this folder
         self._stopping.set()
         self.state.run_file.unlink(missing_ok=True)
+        if self._opensearch_started is not None:
+            concurrent.futures.wait([self._opensearch_started], timeout=30)  # stopped during its start
         clean = self.launcher.stop_all()
         self.state.unlock()
         return clean

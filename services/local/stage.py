@@ -5,7 +5,7 @@ parse_stage_config), so a config that `pulumi up` would refuse is refused here t
 - auth: the emulator's Cognito pool (an external OIDC provider cannot be reached offline), same admin group;
 - certificate: self-signed (nothing is served over TLS locally anyway); no account pin (the emulator's account);
 - the LiteLLM master key: one generated for this state folder (a `secure:` value cannot be decrypted here);
-- RAG: pgvector repositories use the embedded Postgres; OpenSearch ones are left out (no OpenSearch offline);
+- RAG: pgvector repositories use the embedded Postgres, OpenSearch ones the embedded OpenSearch node (both kept);
 - static models served by Bedrock or SageMaker are left out: with no AWS account they could only fail (and they
   would make serve load LiteLLM, seconds of start-up, for nothing).
 """
@@ -65,13 +65,6 @@ def localize(raw: dict[str, Any], *, master_key: str) -> tuple[dict[str, Any], l
     raw.pop("accountNumber", None)
     if isinstance(raw.get("vpc"), dict) and ("vpcId" in raw["vpc"] or "vpc_id" in raw["vpc"]):
         raw["vpc"] = {}  # an existing VPC id means nothing to the emulator; it makes its own
-    repositories = raw.get("ragRepositories") or []
-    opensearch = [r for r in repositories if isinstance(r, dict) and r.get("type") == "opensearch"]
-    kept = [r for r in repositories if r not in opensearch]
-    dropped = [str(r.get("repositoryId")) for r in opensearch]
-    if dropped:
-        notes.append(f"RAG: OpenSearch repositories left out (no OpenSearch offline): {', '.join(dropped)}")
-    raw["ragRepositories"] = kept
     litellm = raw.get("litellmConfig")
     if not isinstance(litellm, dict):
         litellm = raw["litellmConfig"] = {}

@@ -4,6 +4,7 @@
       secrets.json          0600: admin password, Pulumi passphrase, LiteLLM master key, the OpenAI-client API token
       emulator/snapshot.pickle   the AWS emulator's state (services/local/emulator.py)
       postgres/             the embedded PostgreSQL (data/, sock/, password)
+      opensearch/           the embedded OpenSearch node (data/, home/, logs/, opensearch.pid)
       pulumi/               file:// backend of the model stacks
       model-stacks/         their Pulumi workspaces (rebuilt at will)
       logs/<child>.log      each child's output
@@ -54,6 +55,10 @@ class StateFolder:
     @property
     def postgres(self) -> Path:
         return self.root / "postgres"
+
+    @property
+    def opensearch(self) -> Path:
+        return self.root / "opensearch"
 
     @property
     def pulumi_backend(self) -> Path:

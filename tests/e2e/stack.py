@@ -146,7 +146,7 @@ def running_local_stack(upstream: str, output: Path) -> Iterator[LocalStack]:
     state.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k not in ("LISA_AWS_ENDPOINT_URL", "LISA_PLATFORM", "LISA_PLATFORM_FILE")}
     args = [sys.executable, "-m", "services.local", "--state-dir", str(state)]
-    for name in ("emulator", "pg", "embeddings", "serve", "api", "web"):
+    for name in ("emulator", "pg", "opensearch", "embeddings", "serve", "api", "web"):
         args += [f"--{name}-port", str(processes.free_port())]
     log = output / "local-stack.log"
     # The stand-in's models are enough here: the bundled chat model (slow to load and to answer) stays off.

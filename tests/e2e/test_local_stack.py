@@ -136,7 +136,8 @@ def chat(run: Run, text: str) -> str:
 
 @pytest.fixture(scope="module")
 def ports() -> dict[str, int]:
-    return {name: processes.free_port() for name in ("emulator", "pg", "embeddings", "serve", "api", "web")}
+    names = ("emulator", "pg", "opensearch", "embeddings", "serve", "api", "web")
+    return {name: processes.free_port() for name in names}
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +193,13 @@ def second_run(stopped, state: Path, ports: dict[str, int], stand_in_upstream: s
 def test_openai_client_lists_the_local_embedding_model(first_run: Run):
     ids = [m.id for m in first_run.openai().models.list()]
     assert "all-minilm-l6-v2" in ids
+
+
+def test_the_opensearch_node_answers_with_the_knn_plugin(first_run: Run):
+    node = first_run.info["opensearch"]
+    assert requests.get(f"{node}/_cluster/health", timeout=10).json()["status"] in ("green", "yellow")
+    plugins = requests.get(f"{node}/_cat/plugins?h=component", timeout=10).text.split()
+    assert "org.opensearch.knn.plugin.KNNPlugin" in plugins
 
 
 def test_upstream_models_are_registered_at_start(first_run: Run):

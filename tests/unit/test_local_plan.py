@@ -16,7 +16,7 @@ from services.local.state import StateFolder
 from tests.fixtures.sample_platform import sample_tables
 
 PORTS_USED = {"emulator_port": 5100, "pg_port": 5101, "embeddings_port": 5102, "serve_port": 5103,
-              "api_port": 5104, "web_port": 5105}
+              "api_port": 5104, "web_port": 5105, "opensearch_port": 5107}
 
 
 def accept(port: int, purpose: str, hint: str) -> int:
@@ -50,7 +50,8 @@ def test_unset_ports_get_free_ones_and_set_ones_are_kept():
     picked = iter(range(6000, 6010))
     settings = LocalSettings(**{**{field: 0 for field in PORTS}, "serve_port": 7000})
     ports = choose_ports(settings, pick=lambda: next(picked), check=accept)
-    assert ports["serve_port"] == 7000 and sorted(p for f, p in ports.items() if f != "serve_port") == list(range(6000, 6006))
+    others = sorted(p for f, p in ports.items() if f != "serve_port")
+    assert ports["serve_port"] == 7000 and others == list(range(6000, 6000 + len(PORTS) - 1))
 
 
 def test_without_the_local_chat_model_no_port_is_taken_for_it():
@@ -87,15 +88,20 @@ def test_endpoints_are_on_the_chosen_ports(plan: LocalPlan):
     e = plan.endpoints()
     assert (e.serve, e.api, e.web, e.postgres) == ("http://127.0.0.1:5103/v2/serve", "http://127.0.0.1:5104",
                                                   "http://127.0.0.1:5105", "127.0.0.1:5101")
+    assert e.opensearch == "http://127.0.0.1:5107"
 
 
 def test_a_warm_start_moves_the_last_platform_to_this_runs_ports(plan: LocalPlan):
     docs = RagRepositoryConfig(repository_id="docs", type="pgvector")
-    previous = platform(serve_url="http://127.0.0.1:1/", rag_stores=[RagStoreOutputs(repository=docs, port=1)])
+    search = RagRepositoryConfig(repository_id="search", type="opensearch")
+    previous = platform(serve_url="http://127.0.0.1:1/", rag_stores=[
+        RagStoreOutputs(repository=docs, port=1, credentials_secret_arn="arn:pg"),
+        RagStoreOutputs(repository=search, endpoint="http://127.0.0.1:2", port=2)])
     moved = plan.relocated(previous)
     assert moved.serve_url == "http://127.0.0.1:5103" and moved.api_url == "http://127.0.0.1:5104"
     assert moved.auth.jwks_url == "http://127.0.0.1:5100/eu-west-1_abc/.well-known/jwks.json"
-    assert moved.rag_stores[0].port == 5101
+    assert (moved.rag_stores[0].port, moved.rag_stores[0].credentials_secret_arn) == (5101, "arn:pg")
+    assert (moved.rag_stores[1].endpoint, moved.rag_stores[1].port) == ("http://127.0.0.1:5107", 5107)
     assert moved.state_backend_url == f"file://{plan.state.pulumi_backend}"
 
 
@@ -127,7 +133,7 @@ def test_the_apps_read_the_platform_file_and_the_api_listens_on_its_port(plan: L
     argv, env = commands["api"]
     assert argv == ["/venv/bin/python", "-m", "services.api"]
     assert env == {"LISA_PLATFORM_FILE": str(plan.state.platform_file), "LISA_RAG_PG_DSN": "postgresql://pg",
-                   "LISA_HOST": "127.0.0.1", "LISA_PORT": "5104"}
+                   "LISA_RAG_OPENSEARCH_URL": "http://127.0.0.1:5107", "LISA_HOST": "127.0.0.1", "LISA_PORT": "5104"}
     assert commands["web"][0][-2:] == ["--config", str(plan.state.web_config)]
 
 

@@ -32,10 +32,11 @@ def test_local_stage_replaces_the_master_key():
     assert raw["litellmConfig"]["general_settings"]["master_key"] == LOCAL_KEY
 
 
-def test_local_stage_leaves_out_opensearch_repositories_and_says_so():
+def test_local_stage_keeps_opensearch_repositories_for_the_embedded_node():
     raw, notes = localize(stage_dict(), master_key=LOCAL_KEY)
-    assert [r["repositoryId"] for r in raw["ragRepositories"]] == ["docs"]
-    assert any("search" in n and "OpenSearch" in n for n in notes)
+    assert {r["repositoryId"]: r["type"] for r in raw["ragRepositories"]} == {
+        "docs": "pgvector", "docs-os": "opensearch", "search": "opensearch"}
+    assert not any("OpenSearch" in n for n in notes)
 
 
 def test_local_stage_drops_an_existing_vpc_and_the_account_pin():
@@ -95,7 +96,8 @@ def test_a_model_is_registered_again_when_its_url_changed():
 def facts(**overrides) -> banner.BannerFacts:
     endpoints = banner.Endpoints(web="http://127.0.0.1:3000", serve="http://127.0.0.1:8080/v2/serve",
                                  api="http://127.0.0.1:8081", emulator="http://127.0.0.1:5055",
-                                 postgres="127.0.0.1:55432", embeddings="http://127.0.0.1:8083/v1")
+                                 postgres="127.0.0.1:55432", opensearch="http://127.0.0.1:9200",
+                                 embeddings="http://127.0.0.1:8083/v1")
     values = dict(endpoints=endpoints, admin_username="admin", admin_password="Pw-1a!", api_token="lisa-tok",
                   state_dir="/s", ready_s=12.3)
     return banner.BannerFacts(**{**values, **overrides})
@@ -104,7 +106,7 @@ def facts(**overrides) -> banner.BannerFacts:
 def test_banner_gives_urls_login_and_token():
     text = banner.render(facts())
     for expected in ("http://127.0.0.1:3000", "http://127.0.0.1:8080/v2/serve", "http://127.0.0.1:8081",
-                     "admin / Pw-1a!", "lisa-tok", "ready in 12.3s"):
+                     "admin / Pw-1a!", "lisa-tok", "ready in 12.3s", "OpenSearch http://127.0.0.1:9200"):
         assert expected in text
 
 
