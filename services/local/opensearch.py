@@ -31,6 +31,7 @@ import requests
 
 from services.local.ports import PortInUseError, ensure_free, free_port
 from services.local.settings import REPO
+from services.local.supervisor import stop_server
 
 VERSION_TAG = re.compile(r"<opensearch\.version>(.+?)</opensearch\.version>")
 LAUNCHER = "lisa.opensearch.Launcher"
@@ -163,14 +164,10 @@ class EmbeddedOpenSearch:
         return pid if ours else None
 
     def stop_orphan(self, timeout: float = 20.0) -> int | None:
+        """Stop a node left running on this state dir by an earlier run; its pid, if there was one."""
         pid = self.running_orphan()
         if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while self.running_orphan() == pid and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if self.running_orphan() == pid:
-                os.killpg(pid, signal.SIGKILL)
+            stop_server(pid, signal.SIGTERM, lambda: self.running_orphan() == pid, timeout)
         self.pid_file.unlink(missing_ok=True)
         return pid
 

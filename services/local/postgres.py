@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from services.local.ports import PortInUseError, ensure_free, free_port
+from services.local.supervisor import stop_server
 
 PG_MAJOR = 18
 SUPERUSER = "postgres"
@@ -268,12 +269,7 @@ class EmbeddedPostgres:
         pid = self.running_postmaster()
         if pid is None:
             return None
-        os.kill(pid, signal.SIGINT)
-        deadline = time.monotonic() + timeout
-        while self.running_postmaster() == pid and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if self.running_postmaster() == pid:
-            os.kill(pid, signal.SIGKILL)
+        stop_server(pid, signal.SIGINT, lambda: self.running_postmaster() == pid, timeout)
         return pid
 
     def _refuse_second_postmaster(self) -> None:

@@ -151,6 +151,17 @@ def stop_pid_group(pid: int, timeout: float = 10.0) -> None:
         pass
 
 
+def stop_server(pid: int, sig: signal.Signals, running: Callable[[], bool], timeout: float) -> None:
+    """Ask a server that is not our child (left by an earlier run) to stop with `sig`; SIGKILL it at the deadline.
+    `running` says whether it still runs (it re-reads the server's own lock or pid file)."""
+    os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if running():
+        os.kill(pid, signal.SIGKILL)
+
+
 def wait_until(ready: Callable[[], bool], *, what: str, timeout: float, child: Child | None = None,
                interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout

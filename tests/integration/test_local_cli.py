@@ -40,7 +40,8 @@ def test_run_with_a_port_in_use_says_which_and_starts_nothing(tmp_path: Path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        others = [arg for name in ("emulator", "pg", "embeddings", "api", "web") for arg in (f"--{name}-port", "0")]
+        names = ("emulator", "pg", "opensearch", "embeddings", "api", "web")
+        others = [arg for name in names for arg in (f"--{name}-port", "0")]
         result = run("services.local", "--state-dir", str(tmp_path / "state"), "--serve-port", str(port), *others)
     assert result.returncode == 1
     assert f"error: port {port} on 127.0.0.1 is already in use; it is needed for the serve gateway" in result.stderr

@@ -52,3 +52,11 @@ def test_stop_leaves_no_server_process(state_dir):
     pid = pg.process.pid
     pg.stop()
     assert not Path(f"/proc/{pid}").exists()
+
+
+def test_a_left_over_server_is_stopped_by_the_next_start(state_dir):
+    first = EmbeddedPostgres(state_dir, free_port()).start()
+    left, first.process = first.process, None  # the supervisor dies without stopping it
+    again = EmbeddedPostgres(state_dir)
+    assert again.stop_orphan() == left.pid
+    assert left.wait(5) is not None and again.running_postmaster() is None
