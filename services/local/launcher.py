@@ -1,5 +1,6 @@
 """The local stack's processes: the children it starts (each in its own process group), the embedded PostgreSQL and
-the embedded OpenSearch node, who runs (recorded so the next start can stop what a killed run left), and the shutdown in reverse order."""
+the embedded OpenSearch node, who runs (recorded so the next start can stop what a killed run left), and the
+shutdown in reverse order."""
 
 from __future__ import annotations
 

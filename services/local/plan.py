@@ -215,6 +215,7 @@ class LocalPlan:
             "pid": pid,
             "web": e.web, "serve": e.serve, "api": e.api, "emulator": e.emulator, "embeddings": e.embeddings,
             "chat": e.chat,
-            "postgres": e.postgres, "opensearch": e.opensearch, "ports": dict(self.ports), "readySeconds": round(facts.ready_s, 2),
+            "postgres": e.postgres, "opensearch": e.opensearch, "ports": dict(self.ports),
+            "readySeconds": round(facts.ready_s, 2),
             "children": dict(pids), "adminUsername": facts.admin_username,
         }
