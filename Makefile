@@ -56,7 +56,7 @@ bench-lifecycle:
 	@$(PY) benchmarks/lifecycle.py
 
 bench-local-start:
-	@tools/bootstrap.sh venv pulumi
+	@tools/bootstrap.sh venv pulumi opensearch
 	@$(PY) benchmarks/local_start.py
 
 preview:

@@ -69,7 +69,8 @@ def main() -> None:
     state = root / "state"
     state.mkdir()
     log = root / "local-stack.log"
-    ports = {name: free_port() for name in ("emulator", "pg", "embeddings", "generation", "serve", "api", "web")}
+    ports = {name: free_port() for name in ("emulator", "pg", "opensearch", "embeddings", "generation", "serve", "api",
+                                          "web")}
     try:
         proc, cold = start(state, ports, log)
         stops = [stop(proc)]
