@@ -155,12 +155,13 @@ def _control_plane_grants(ctx: StageContext, data: DataStores, hosting: ModelHos
         state_bucket_arn=data.bucket_arns["deploymentState"], models_bucket_arn=data.bucket_arns["models"],
         rag_bucket_arn=data.bucket_arns["ragDocuments"], master_key_secret_arn=data.master_key_secret_arn,
         kms_key_arn=data.kms_key_arn, rag_domain_arns=Output.all(*rag.domain_arns),
-        rag_secret_arns=Output.all(*rag.secret_arns),
+        rag_secret_arns=Output.all(*rag.secret_arns), sessions_bucket_arn=data.bucket_arns["sessions"],
     ).apply(lambda v: iam_policies.ControlPlaneGrants(**{
         **v, "deployment": d, "stage": s, "table_arns": tuple(v["table_arns"]),
         "rag_domain_arns": tuple(v["rag_domain_arns"]), "rag_secret_arns": tuple(a for a in v["rag_secret_arns"] if a),
         "model_secret_prefix": naming.model_api_key_secret_prefix(d, s),
-        "model_log_group_prefix": naming.model_log_group_prefix(d, s)}))
+        "model_log_group_prefix": naming.model_log_group_prefix(d, s),
+        "mcp_secret_prefix": naming.mcp_server_secret_prefix(d, s)}))
 
 
 def main() -> dict[str, Any]:

@@ -107,6 +107,7 @@ class DataStores(pulumi.ComponentResource):
             "models": (naming.models_bucket, False),
             "ragDocuments": (naming.rag_bucket, False),
             "deploymentState": (naming.state_bucket, True),  # versioned: a bad write to a stack's state is undoable
+            "sessions": (naming.sessions_bucket, False),  # session bodies past a DynamoDB item, attached images
         }
         self.bucket_names, self.bucket_arns = {}, {}
         for key, (fn, versioned) in data.items():

@@ -313,6 +313,8 @@ class ControlPlaneGrants:
     model_log_group_prefix: str
     rag_domain_arns: tuple[str, ...] = field(default=())
     rag_secret_arns: tuple[str, ...] = field(default=())
+    sessions_bucket_arn: str = ""  # large session bodies and the images attached to sessions
+    mcp_secret_prefix: str = ""  # e.g. "lisa-dev/mcp/": the headers of users' MCP connections
 
     @property
     def prefix(self) -> str:
@@ -366,6 +368,7 @@ def _control_plane_data(account: Account, g: ControlPlaneGrants) -> list[Stateme
         *_s3_read_write("DeploymentState", g.state_bucket_arn),
         *_s3_read("ModelWeights", g.models_bucket_arn),
         *_s3_read_write("RagDocuments", g.rag_bucket_arn),
+        *(_s3_read_write("SessionFiles", g.sessions_bucket_arn) if g.sessions_bucket_arn else []),
         statement("MasterKeyRead", ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                   g.master_key_secret_arn),
         statement("ModelApiKeys", ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
@@ -373,6 +376,10 @@ def _control_plane_data(account: Account, g: ControlPlaneGrants) -> list[Stateme
                                    "secretsmanager:PutSecretValue", "secretsmanager:TagResource",
                                    "secretsmanager:UpdateSecret"],
                   account.arn("secretsmanager", f"secret:{g.model_secret_prefix}*")),
+        statement("McpConnectionHeaders", ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
+                                           "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                                           "secretsmanager:PutSecretValue", "secretsmanager:TagResource"],
+                  account.arn("secretsmanager", f"secret:{g.mcp_secret_prefix}*")) if g.mcp_secret_prefix else None,
         statement("RagDbCredentials", "secretsmanager:GetSecretValue", sorted(g.rag_secret_arns))
         if g.rag_secret_arns else None,
         statement("RagOpenSearch", ["es:ESHttpDelete", "es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost",

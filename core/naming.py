@@ -59,6 +59,34 @@ def rate_limits_table(deployment: str, stage: str) -> str:
     return f"{prefix(deployment, stage)}-rate-limits"
 
 
+def mcp_servers_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-mcp-servers"
+
+
+def mcp_approvals_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-mcp-approvals"
+
+
+def prompt_templates_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-prompt-templates"
+
+
+def projects_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-projects"
+
+
+def user_preferences_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-user-preferences"
+
+
+def configuration_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-configuration"
+
+
+def feedback_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-feedback"
+
+
 # S3 buckets: global namespace, so the account id (when known) keeps two accounts' deployments apart.
 def _bucket(deployment: str, stage: str, purpose: str, account: str | None) -> str:
     base = f"{prefix(deployment, stage)}-{purpose}"
@@ -103,6 +131,16 @@ def model_api_key_secret(deployment: str, stage: str, model_id: str) -> str:
 
 def rag_db_secret(deployment: str, stage: str, repository_id: str) -> str:
     return f"{prefix(deployment, stage)}/rag/{repository_id}/db"
+
+
+def mcp_server_secret(deployment: str, stage: str, server_id: str) -> str:
+    """The custom headers (credentials) of one MCP connection, as JSON."""
+    return f"{mcp_server_secret_prefix(deployment, stage)}{server_id}/headers"
+
+
+def mcp_server_secret_prefix(deployment: str, stage: str) -> str:
+    """Every MCP connection's secret starts with this; IAM scopes to it."""
+    return f"{prefix(deployment, stage)}/mcp/"
 
 
 # Shared model hosting

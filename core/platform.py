@@ -27,6 +27,13 @@ class Tables(CamelModel):
     usage: str
     audit: str
     rate_limits: str
+    mcp_servers: str
+    mcp_approvals: str
+    prompt_templates: str
+    projects: str
+    user_preferences: str
+    configuration: str
+    feedback: str
 
 
 class Buckets(CamelModel):

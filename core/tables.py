@@ -59,4 +59,14 @@ TABLES: tuple[TableSpec, ...] = (
               indexes=(IndexSpec("byUser", "userId", "sk"),)),
     TableSpec("audit", naming.audit_table, "pk", "sk", ttl_attribute="expiresAt"),
     TableSpec("rateLimits", naming.rate_limits_table, "bucketKey", ttl_attribute="expiresAt"),
+    # Chat: MCP connections (their headers are in Secrets Manager), tool calls awaiting a user's approval, prompt
+    # templates by revision (zero-padded, so they sort), projects and preferences per user, the admin configuration
+    # by version (zero-padded), feedback on answers per user (and by day, for admins).
+    TableSpec("mcpServers", naming.mcp_servers_table, "id"),
+    TableSpec("mcpApprovals", naming.mcp_approvals_table, "approvalId", ttl_attribute="expiresAt"),
+    TableSpec("promptTemplates", naming.prompt_templates_table, "id", "revision"),
+    TableSpec("projects", naming.projects_table, "userId", "projectId"),
+    TableSpec("userPreferences", naming.user_preferences_table, "user"),
+    TableSpec("configuration", naming.configuration_table, "configScope", "versionId"),
+    TableSpec("feedback", naming.feedback_table, "userId", "feedbackId", indexes=(IndexSpec("byDay", "day", "createdAt"),)),
 )

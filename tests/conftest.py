@@ -133,5 +133,6 @@ def opensearch_url(test_output: Path) -> str:
     return SESSION_NODE.url(test_output / "opensearch.log")
 
 
-# Fixtures of the RAG, embedding and session tests (embedding server, serve gateway with RAG models, RAG service).
-pytest_plugins = ["tests.fixtures.rag"]
+# Fixtures of the RAG, embedding and session tests (embedding server, serve gateway with RAG models, RAG service),
+# and of the chat tests (the test MCP server, the stand-in's tool-calling models).
+pytest_plugins = ["tests.fixtures.rag", "tests.fixtures.chat"]

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.errors import LisaError
 from core.platform import PlatformOutputs, load_platform
 from core.schema import describe_validation_errors
-from services.api import models, repositories, sessions, tokens
+from services.api import mcp_servers, models, repositories, sessions, tokens, tool_chat
 from services.api.body_limit import BodyLimitMiddleware, BodyLimits
 from services.api.engine import build_engine
 from services.api.settings import ApiSettings
@@ -65,6 +65,7 @@ def body_limits() -> BodyLimits:
         ("PUT", r"/session/[^/]+", SessionSettings().max_bytes),
         ("POST", r"/repository/[^/]+/document", document + (1 << 20)),  # multipart overhead and form fields
         ("POST", r"/repository/[^/]+/chat/completions", 32 << 20),  # a long conversation, as serve accepts
+        ("POST", r"/mcp/chat/completions", 32 << 20),
     ))
 
 
@@ -108,4 +109,6 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
     app.include_router(sessions.router)
     app.include_router(repositories.router)
     app.include_router(tokens.router)
+    app.include_router(mcp_servers.router)
+    app.include_router(tool_chat.router)
     return app

@@ -179,6 +179,8 @@ class LocalPlan:
             "LISA_EMBEDDINGS_HOST": "127.0.0.1",
             "LISA_EMBEDDINGS_PORT": str(self.ports["embeddings_port"]),
             "LISA_API_DOCS": "true",  # /docs and /openapi.json: on locally, off in AWS (the core stack's default)
+            # MCP connections may reach this machine's own servers (one person's machine); set it to narrow that.
+            "LISA_MCP_ALLOWED_NETWORKS": environ.get("LISA_MCP_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"),
             **({"LISA_GENERATION_HOST": "127.0.0.1", "LISA_GENERATION_PORT": str(self.ports["generation_port"])}
                if self.chat_url else {}),
         }

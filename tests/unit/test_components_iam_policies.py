@@ -29,6 +29,8 @@ GRANTS = iam.ControlPlaneGrants(
     model_secret_prefix="lisa-dev/models/",
     model_log_group_prefix="/lisa/lisa-dev/models/",
     rag_domain_arns=("arn:aws:es:us-east-1:123456789012:domain/lisa-dev-kb",),
+    sessions_bucket_arn="arn:aws:s3:::lisa-dev-sessions-123456789012",
+    mcp_secret_prefix="lisa-dev/mcp/",
 )
 
 
@@ -53,6 +55,13 @@ def test_allow_listed_actions_may_use_every_resource():
 
 def test_every_allow_listed_action_says_why():
     assert all(len(reason) > 10 for reason in iam.UNSCOPED_ACTIONS.values())
+
+
+def test_the_control_plane_keeps_mcp_headers_and_session_files_only_under_their_own_names():
+    s = _statements(iam.control_plane_task_policy(ACCOUNT, GRANTS))
+    assert s["McpConnectionHeaders"]["Resource"] == ["arn:aws:secretsmanager:us-east-1:123456789012:secret:lisa-dev/mcp/*"]
+    assert s["SessionFilesObjects"]["Resource"] == ["arn:aws:s3:::lisa-dev-sessions-123456789012/*"]
+    assert "secretsmanager:ListSecrets" not in s["McpConnectionHeaders"]["Action"]
 
 
 def test_the_control_plane_manages_only_this_stages_model_parts():
