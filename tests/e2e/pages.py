@@ -5,23 +5,12 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import time
 from typing import Callable
 
 from playwright.sync_api import Page, expect
 
 from tests.e2e.stack import LocalStack, User
-
-
-def poll(check: Callable[[], object], *, timeout: float = 20.0, interval: float = 0.25, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not true after {timeout}s")
-        time.sleep(interval)
+from tests.fixtures.eventually import eventually
 
 
 def unique(text: str) -> str:
@@ -60,7 +49,7 @@ def pick_model(page: Page, model: str, timeout: float = 30.0) -> None:
         model_picker(page).focus()
         return model in offered_models(page)
 
-    poll(offered, timeout=timeout, interval=0.5, what=f"model {model} in the picker")
+    eventually(offered, timeout, f"model {model} in the picker", ignore=())
     model_picker(page).select_option(model)
 
 

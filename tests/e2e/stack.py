@@ -20,6 +20,7 @@ from typing import Iterator
 import requests
 
 from tests.fixtures import processes
+from tests.fixtures.eventually import eventually
 
 WEB = processes.REPO / "web"
 # The stand-in upstream's models (tests/fixtures/upstream.py), registered as LiteLLM-only models: a slow streamer
@@ -78,15 +79,12 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 def _wait_ready(proc: subprocess.Popen, state: Path, log: Path) -> dict:
     """The stack writes run.json once every part answers."""
-    deadline = time.monotonic() + READY_S
-    while time.monotonic() < deadline:
+    def ready() -> dict:
         if proc.poll() is not None:
             raise RuntimeError(f"the local stack exited with {proc.returncode}:\n{_tail(log)}")
-        try:
-            return json.loads((state / "run.json").read_text())
-        except (OSError, ValueError):
-            time.sleep(0.2)
-    raise TimeoutError(f"the local stack was not ready after {READY_S:.0f}s:\n{_tail(log)}")
+        return json.loads((state / "run.json").read_text())
+
+    return eventually(ready, READY_S, lambda: f"the local stack ready:\n{_tail(log)}", ignore=(OSError, ValueError))
 
 
 def cognito_id_token(emulator: str, client_id: str, user: User) -> str:
@@ -121,13 +119,11 @@ def register_upstream_models(api: str, bearer: str, upstream: str, names: list[s
                    "modelUrl": upstream}
         response = session.post(f"{api}/models", json=payload, timeout=30)
         assert response.status_code in (200, 201), f"POST /models {name}: {response.status_code} {response.text}"
-        deadline = time.monotonic() + MODEL_READY_S
-        status = None
-        while time.monotonic() < deadline:
+        def settled() -> str | None:
             status = session.get(f"{api}/models/{name}", timeout=30).json()["model"]["status"]
-            if status in ("InService", "Failed"):
-                break
-            time.sleep(0.5)
+            return status if status in ("InService", "Failed") else None
+
+        status = eventually(settled, MODEL_READY_S, f"model {name} settled", ignore=())
         assert status == "InService", f"model {name} ended {status}"
 
     # One request first: the api fetches the IdP's signing keys on the first JWT it sees.

@@ -6,7 +6,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.pages import model_row, nav, offered_models, pick_model, poll, send, sign_in, unique, wait_answer, wait_status
+from tests.e2e.pages import model_row, nav, offered_models, pick_model, send, sign_in, unique, wait_answer, wait_status
+from tests.fixtures.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +46,7 @@ def test_a_litellm_model_created_in_the_form_is_offered_for_chat_until_stopped(n
         page.get_by_label("Model", exact=True).focus()
         return model_id not in offered_models(page)
 
-    poll(gone, timeout=30, interval=0.5, what="the stopped model leaving the picker")
+    eventually(gone, 30, "the stopped model leaving the picker", ignore=())
 
     nav(page, "Models")
     model_row(page, model_id).get_by_role("button", name=f"Delete {model_id}").click()
@@ -87,7 +88,7 @@ def test_an_api_token_is_shown_once_works_and_stops_working_when_revoked(new_pag
     page.get_by_role("button", name=f"Revoke {name}").click()
     page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
     expect(page.locator('[data-testid="token-row"]').filter(has_text=name)).to_have_count(0)
-    poll(lambda: models().status_code == 401, timeout=20, what="serve refusing the revoked token")
+    eventually(lambda: models().status_code == 401, 20, "serve refusing the revoked token", ignore=())
 
 
 def test_an_ecs_model_from_the_form_is_scaled_edited_and_deleted(new_page, local_stack, screenshots):

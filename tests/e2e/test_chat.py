@@ -8,8 +8,9 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.pages import composer, id_token, last_answer, pick_model, poll, send, sign_in, unique, wait_answer
+from tests.e2e.pages import composer, id_token, last_answer, pick_model, send, sign_in, unique, wait_answer
 from tests.e2e.stack import DRIP_MODEL, FAST_MODEL, FAULT_MODEL
+from tests.fixtures.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -27,13 +28,15 @@ def test_an_answer_streams_token_by_token_and_stop_ends_it_upstream(new_page, lo
         lengths.add(len(answer.inner_text()))
         return len(lengths - {0}) >= 3
 
-    poll(grew_three_times, timeout=20, interval=0.05, what="the answer growing while it streams")
+    # Sampled often: the answer must be seen at three lengths before it ends.
+    eventually(grew_three_times, 20, "the answer growing while it streams", max_interval=0.05, ignore=())
     screenshots(page, "chat-streaming")
     cancelled_before = stand_in_stats()["streams_cancelled"]
     page.get_by_role("button", name="Stop the answer (Esc)").click()
     expect(answer.get_by_test_id("stopped-note")).to_be_visible()
     assert "w59" not in answer.inner_text()
-    poll(lambda: stand_in_stats()["streams_cancelled"] > cancelled_before, timeout=10, what="the upstream stream cancelled")
+    eventually(lambda: stand_in_stats()["streams_cancelled"] > cancelled_before, 10, "the upstream stream cancelled",
+               ignore=())
     expect(page.get_by_role("button", name="Send", exact=True)).to_be_visible()
     screenshots(page, "chat-stopped")
 

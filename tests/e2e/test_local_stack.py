@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import requests
 from openai import OpenAI
 
 from tests.fixtures import processes
+from tests.fixtures.eventually import eventually
 from tests.fixtures.model_payloads import ecs_model, openai_compatible_model
 
 READY_S = 240.0
@@ -80,19 +80,20 @@ def start(state: Path, ports: dict[str, int], upstream: str, log: Path) -> Run:
     proc = subprocess.Popen(args, cwd=processes.REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)
     out.close()
-    deadline = time.monotonic() + READY_S
     run_file = state / "run.json"
-    while time.monotonic() < deadline:
+
+    def ready() -> Run | None:
         if proc.poll() is not None:
-            raise AssertionError(f"the local stack exited with {proc.returncode}:\n{_tail(log)}")
-        if run_file.exists():
-            try:
-                return Run(proc, state, json.loads(run_file.read_text()), log)
-            except ValueError:
-                pass
-        time.sleep(0.2)
-    processes.stop(proc, timeout=30)
-    raise AssertionError(f"the local stack was not ready after {READY_S:.0f}s:\n{_tail(log)}")
+            raise RuntimeError(f"the local stack exited with {proc.returncode}:\n{_tail(log)}")
+        return Run(proc, state, json.loads(run_file.read_text()), log) if run_file.exists() else None
+
+    try:
+        return eventually(ready, READY_S, lambda: f"the local stack ready:\n{_tail(log)}", ignore=(ValueError,))
+    except RuntimeError as exc:
+        raise AssertionError(str(exc)) from None
+    except AssertionError:
+        processes.stop(proc, timeout=30)
+        raise
 
 
 def stop(run: Run) -> int:
@@ -120,12 +121,18 @@ def processes_of(state: Path) -> list[str]:
 
 
 def wait_status(run: Run, model_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    deadline = time.monotonic() + SETTLE_S
-    while True:
-        model = requests.get(f"{run.info['api']}/models/{model_id}", headers=headers, timeout=30).json()["model"]
-        if model["status"] in ("InService", "Failed", "Stopped") or time.monotonic() > deadline:
-            return model
-        time.sleep(1)
+    """The model once settled, else as last seen after SETTLE_S (the tests assert on its status)."""
+    def model() -> dict[str, Any]:
+        return requests.get(f"{run.info['api']}/models/{model_id}", headers=headers, timeout=30).json()["model"]
+
+    def settled() -> dict[str, Any] | None:
+        seen = model()
+        return seen if seen["status"] in ("InService", "Failed", "Stopped") else None
+
+    try:
+        return eventually(settled, SETTLE_S, f"{model_id} settled", ignore=())
+    except AssertionError:
+        return model()
 
 
 def chat(run: Run, text: str) -> str:
@@ -174,9 +181,11 @@ def stopped(first_run: Run, populated) -> dict[str, Any]:
     pids = list(first_run.info["children"].values())
     token = first_run.secrets["apiToken"]
     code = stop(first_run)
-    deadline = time.monotonic() + 10  # the kernel reaps process groups asynchronously
-    while (left := processes_of(first_run.state)) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    try:  # the kernel reaps process groups asynchronously
+        eventually(lambda: not processes_of(first_run.state), 10, "the stack's processes gone", ignore=())
+    except AssertionError:
+        pass  # the tests assert on who is left
+    left = processes_of(first_run.state)
     return {"code": code, "left": left, "token": token, "pids_alive": [p for p in pids if psutil.pid_exists(p)],
             "run_file": (first_run.state / "run.json").exists()}
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from core.platform import PlatformOutputs
 from tests.fixtures import processes
+from tests.fixtures.eventually import eventually
 from tests.fixtures.stage import TEST_MASTER_KEY
 
 ADMIN = {"Authorization": f"Bearer {TEST_MASTER_KEY}"}
@@ -62,27 +63,23 @@ def outputs(platform) -> PlatformOutputs:
 def wait_status(client, model_id: str, statuses: set[str] = SETTLED, *, timeout: float = 120,
                 headers: dict[str, str] = ADMIN) -> dict[str, Any]:
     """Poll GET /models/{id} until its status is one of `statuses`; the model as last seen."""
-    deadline = time.monotonic() + timeout
-    model: dict[str, Any] = {}
-    while time.monotonic() < deadline:
+    seen: dict[str, Any] = {}
+
+    def settled() -> dict[str, Any] | None:
         response = client.get(f"/models/{model_id}", headers=headers)
-        if response.status_code == 200:
-            model = response.json()["model"]
-            if model["status"] in statuses:
-                return model
-        time.sleep(0.1)
-    raise TimeoutError(f"{model_id} did not reach {statuses} within {timeout}s (last seen: {model.get('status')}, "
-                       f"{model.get('statusReason')})")
+        if response.status_code != 200:
+            return None
+        seen.clear()
+        seen.update(response.json()["model"])
+        return dict(seen) if seen["status"] in statuses else None
+
+    return eventually(settled, timeout, lambda: f"{model_id} reaching {statuses} (last seen: {seen.get('status')}, "
+                                                f"{seen.get('statusReason')})")
 
 
 def wait_gone(client, model_id: str, *, timeout: float = 120, headers: dict[str, str] = ADMIN) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = client.get(f"/models/{model_id}", headers=headers)
-        if response.status_code == 404:
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"{model_id} still exists after {timeout}s: {response.json()}")
+    eventually(lambda: client.get(f"/models/{model_id}", headers=headers).status_code == 404, timeout,
+               f"{model_id} deleted")
 
 
 @pytest.fixture(scope="session")
@@ -99,10 +96,7 @@ def routable(gateway: str, model_id: str) -> bool:
 
 
 def seconds_until(predicate, *, timeout: float) -> float:
-    """How long until `predicate()` holds (TimeoutError past `timeout`)."""
+    """How long until `predicate()` holds (AssertionError past `timeout`)."""
     start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if predicate():
-            return time.monotonic() - start
-        time.sleep(0.05)
-    raise TimeoutError(f"not true within {timeout}s")
+    eventually(predicate, timeout, "the condition")
+    return time.monotonic() - start

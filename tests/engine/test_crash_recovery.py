@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -24,6 +23,7 @@ from core.config import parse_stage_config
 from services.local.emulated_aws import provision
 from tests.engine.conftest import ADMIN
 from tests.fixtures import processes
+from tests.fixtures.eventually import eventually
 from tests.fixtures.model_inventory import model_inventory
 from tests.fixtures.model_payloads import ecs_model
 from tests.fixtures.stage import stage_dict
@@ -49,15 +49,6 @@ def get_model(base: str) -> dict:
     return requests.get(f"{base}/models/{MODEL}", headers=ADMIN, timeout=10).json()["model"]
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise TimeoutError(what)
-
-
 def policy_exists(platform) -> bool:
     """The scaling policy is the last part the create makes before it waits for readiness."""
     resource = f"service/{platform.model_hosting.cluster_name}/crash-test-{MODEL}"
@@ -73,7 +64,7 @@ def crashed_and_restarted(request, crash_platform, tmp_path_factory, test_output
                      LISA_MODEL_READINESS="healthy", LISA_MODEL_READY_TIMEOUT_S="600",
                      LISA_ENGINE_SHARED_PROVIDER_HOST=shared) as (base, proc):
         assert requests.post(f"{base}/models", headers=ADMIN, json=ecs_model(modelId=MODEL), timeout=10).status_code == 200
-        wait_until(lambda: policy_exists(crash_platform), 120, "the create never got to its readiness wait")
+        eventually(lambda: policy_exists(crash_platform), 120, "the create never got to its readiness wait")
         tree = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
         # The provider process: the api's shared host, or (with that off) the one the CLI started.
         providers_running = any(name in " ".join(_cmdline(pid)) for pid in tree
@@ -86,11 +77,11 @@ def crashed_and_restarted(request, crash_platform, tmp_path_factory, test_output
     with api_process(crash_platform, state, test_output / f"crash-api-2-{request.param}.log",
                      LISA_ENGINE_SHARED_PROVIDER_HOST=shared) as (base, _):
         status_after_kill = get_model(base)["status"]
-        wait_until(lambda: get_model(base)["status"] in {"InService", "Failed"}, 120, "the model never settled")
+        eventually(lambda: get_model(base)["status"] in {"InService", "Failed"}, 120, "the model never settled")
         settled = get_model(base)
         inventory = model_inventory(crash_platform, MODEL)
         requests.delete(f"{base}/models/{MODEL}", headers=ADMIN, timeout=10)
-        wait_until(lambda: requests.get(f"{base}/models/{MODEL}", headers=ADMIN, timeout=10).status_code == 404, 120,
+        eventually(lambda: requests.get(f"{base}/models/{MODEL}", headers=ADMIN, timeout=10).status_code == 404, 120,
                    "the model was never deleted")
     return {"providers_running": providers_running, "left_behind": left_behind, "status_after_kill": status_after_kill, "settled": settled,
             "inventory": inventory, "after_delete": model_inventory(crash_platform, MODEL)}
@@ -105,19 +96,22 @@ def _cmdline(pid: int) -> list[str]:
 
 def survivors(pids: list[int], timeout: float = 10.0) -> list[str]:
     """Which of `pids` still run (not zombies) after `timeout`: the orphaned provider must end on its own."""
-    deadline = time.monotonic() + timeout
-    while True:
-        alive = []
+    def alive() -> list[str]:
+        running = []
         for pid in pids:
             try:
                 process = psutil.Process(pid)
                 if process.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(f"{pid} {' '.join(process.cmdline())[:120]}")
+                    running.append(f"{pid} {' '.join(process.cmdline())[:120]}")
             except psutil.Error:
                 continue
-        if not alive or time.monotonic() > deadline:
-            return alive
-        time.sleep(0.1)
+        return running
+
+    try:
+        eventually(lambda: not alive(), timeout, "the orphaned processes ended")
+    except AssertionError:
+        pass  # the caller asserts on who is left
+    return alive()
 
 
 def test_the_kill_lands_while_the_provider_is_working(crashed_and_restarted):

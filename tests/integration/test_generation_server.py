@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from typing import Iterator
 
 import httpx
@@ -18,6 +17,7 @@ import pytest
 import requests
 
 from tests.fixtures import processes
+from tests.fixtures.eventually import eventually
 
 KEY = "sk-local-chat"
 AUTH = {"authorization": f"Bearer {KEY}"}
@@ -42,15 +42,6 @@ def client(chat_server: str) -> openai.OpenAI:
 
 def health(base: str) -> dict:
     return requests.get(f"{base}/health", timeout=5).json()
-
-
-def until(check, *, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def ask(client: openai.OpenAI, content: str, **options):
@@ -111,7 +102,8 @@ def test_offered_tools_still_get_an_answer(client):
 
 def test_the_serve_gateway_routes_chat_to_it_whole_and_streamed(platform, chat_server, test_output):
     from core.models import ModelType
-    from tests.fixtures.rag import register_model, wait_routable
+    from tests.fixtures.rag import register_model
+    from tests.fixtures.serve import wait_routable
     from tests.fixtures.stage import TEST_MASTER_KEY
 
     outputs, _ = platform
@@ -165,13 +157,14 @@ def test_a_full_queue_is_a_429_and_a_client_that_leaves_stops_its_answer(chat_se
             waiter = threading.Thread(target=lambda: queued.update(response=requests.post(
                 f"{chat_server}/v1/chat/completions", headers=AUTH, json=short, timeout=120)))
             waiter.start()
-            assert until(lambda: health(chat_server)["waiting"] == 1)  # the queue's one place is taken
+            eventually(lambda: health(chat_server)["waiting"] == 1, 20, "the queue's one place taken")
             refused = requests.post(f"{chat_server}/v1/chat/completions", headers=AUTH, json=short, timeout=10)
             assert refused.status_code == 429 and refused.headers["retry-after"]
             assert refused.json()["error"]["code"] == "rate_limit_exceeded"
             cancelled = health(chat_server)["answers"].get("cancelled", 0)
         # The long answer's client has gone: it stops at its next token (not 1000 tokens later) and the queued one runs.
-        assert until(lambda: health(chat_server)["answers"].get("cancelled", 0) == cancelled + 1)
+        eventually(lambda: health(chat_server)["answers"].get("cancelled", 0) == cancelled + 1, 20,
+                   "the answer counted as cancelled")
     waiter.join(60)
     assert queued["response"].status_code == 200 and queued["response"].json()["usage"]["completion_tokens"] <= 3
 
@@ -193,8 +186,8 @@ def test_a_client_that_leaves_the_queue_gives_its_place_back(chat_server):
             next(lines)
             impatient = threading.Thread(target=give_up_waiting)
             impatient.start()
-            assert until(lambda: health(chat_server)["waiting"] == 1)
+            eventually(lambda: health(chat_server)["waiting"] == 1, 20, "one request waiting")
             impatient.join(30)
             assert gave_up == [True]
-            assert until(lambda: health(chat_server)["waiting"] == 0)
+            eventually(lambda: health(chat_server)["waiting"] == 0, 20, "no request waiting")
             assert health(chat_server)["running"] == 1  # the long answer goes on

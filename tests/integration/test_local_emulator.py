@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from core import aws
 from core.dynamo import Table
 from tests.fixtures import processes
+from tests.fixtures.eventually import eventually
 
 AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2/gpu/recommended/image_id"
 
@@ -103,11 +103,7 @@ def test_a_change_is_saved_while_running_once_changes_stop(tmp_path: Path, test_
     snapshot = tmp_path / "snapshot.pickle"
     with emulator(snapshot, test_output / "local-emulator.log", monkeypatch, interval=30):
         aws.client("s3").create_bucket(Bucket="saved-without-a-stop")
-        deadline = time.monotonic() + 20
-        while not snapshot.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        saved_while_running = snapshot.exists()
-    assert saved_while_running
+        eventually(snapshot.exists, 20, "the snapshot saved while the emulator runs", ignore=())
 
 
 @pytest.mark.parametrize("environ, changes", [

@@ -12,7 +12,7 @@ import requests
 
 from core import secrets
 from tests.fixtures import processes
-from tests.fixtures.rag import wait_routable
+from tests.fixtures.serve import wait_routable
 
 TTL_S, GRACE_S = 1.0, 1.5  # the grace above the TTL, as in production: peers re-read at different times
 SLACK_S = 4.0  # a loaded machine: request latency and the two processes' timers

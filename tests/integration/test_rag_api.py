@@ -5,7 +5,6 @@ vector store runs on a pgvector repository and on an OpenSearch one (a real node
 
 from __future__ import annotations
 
-import time
 
 import openai
 import psycopg
@@ -14,6 +13,7 @@ import requests
 
 from core import aws
 from services.rag.stores.opensearch import index_name, local_client
+from tests.fixtures.eventually import eventually
 from tests.unit.test_rag_parsing import pdf_bytes
 
 PG, OS = "docs", "docs-os"  # the test stage's open pgvector and OpenSearch repositories
@@ -39,13 +39,14 @@ def repo(request) -> str:
 
 
 def wait_done(api, repo: str, document_id: str, who: str = "alice", timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        doc = api("GET", f"/repository/{repo}/{document_id}", who).json()
-        if doc["status"] in ("INGESTION_COMPLETED", "INGESTION_FAILED"):
-            return doc
-        time.sleep(0.05)
-    raise TimeoutError(f"document {document_id} is still {doc['status']}")
+    seen: dict = {}
+
+    def done() -> dict | None:
+        seen.clear()
+        seen.update(api("GET", f"/repository/{repo}/{document_id}", who).json())
+        return seen if seen["status"] in ("INGESTION_COMPLETED", "INGESTION_FAILED") else None
+
+    return eventually(done, timeout, lambda: f"document {document_id} ingested (still {seen.get('status')})")
 
 
 def upload(api, repo: str, files: dict[str, bytes], who: str = "alice", **form):

@@ -4,7 +4,6 @@ serve gateway, documents and originals in the emulated AWS. What reaches the vec
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -13,6 +12,7 @@ from core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from services.rag.documents import IngestionStatus
 from services.rag.errors import DocumentTooLargeError, EmbeddingModelError, UnreadableDocumentError, UnsupportedDocumentError
 from services.identity.principal import Principal
+from tests.fixtures.eventually import eventually
 from tests.unit.test_rag_parsing import pdf_bytes
 
 ALICE = Principal(id="alice-id", username="alice", groups=(), is_admin=False, method="token")
@@ -36,13 +36,15 @@ TOPICS = {
 
 
 def wait_status(service, record, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        current = service.table.get(record.repository_id, record.document_id)
-        if current is None or current.status in (IngestionStatus.COMPLETED, IngestionStatus.FAILED):
-            return current
-        time.sleep(0.05)
-    raise TimeoutError(f"document {record.document_id} still {current.status if current else 'gone'}")
+    """The record once its ingest ended (None when it is gone)."""
+    seen: list = []
+
+    def ended() -> list | None:
+        seen[:] = [service.table.get(record.repository_id, record.document_id)]
+        current = seen[0]
+        return seen if current is None or current.status in (IngestionStatus.COMPLETED, IngestionStatus.FAILED) else None
+
+    return eventually(ended, timeout, lambda: f"document {record.document_id} ingested (still {seen[0].status})")[0]
 
 
 def ingest(service, repo: str, files: dict[str, bytes], who=ALICE, **kwargs):
@@ -287,7 +289,8 @@ def test_empty_or_huge_queries_are_refused(rag_service, repo, corpus, query):
 def short_input_model(platform, rag_gateway, test_output) -> str:
     """An embedding model that refuses inputs over 100 characters (the local server with a low limit)."""
     from core.models import ModelType
-    from tests.fixtures.rag import register_model, run_embedding_server, wait_routable
+    from tests.fixtures.rag import register_model, run_embedding_server
+    from tests.fixtures.serve import wait_routable
     from tests.fixtures.stage import TEST_MASTER_KEY
 
     outputs, _ = platform

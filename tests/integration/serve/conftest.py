@@ -16,6 +16,8 @@ from core.models import ModelRecord, ModelType
 from core.platform import PlatformOutputs
 from core.registry import ModelRegistry, Registration
 from tests.fixtures import processes
+from tests.fixtures.eventually import eventually
+from tests.fixtures.serve import wait_routable
 
 GATEWAY_TIMEOUT_S = 2.0  # short, so the slow-upstream test sees a 504 quickly
 
@@ -74,17 +76,6 @@ def register(registry: ModelRegistry) -> Callable[..., Registration]:
     return publish
 
 
-def wait_routable(base: str, model_id: str, credential: str, timeout: float = 5.0) -> float:
-    """Seconds until the gateway lists `model_id`."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        listed = requests.get(f"{base}/v1/models", headers={"Authorization": f"Bearer {credential}"}, timeout=5).json()
-        if any(m["id"] == model_id for m in listed.get("data", [])):
-            return time.monotonic() - start
-        time.sleep(0.05)
-    raise TimeoutError(f"{model_id} not routable after {timeout}s")
-
-
 def assert_leaving_client_cancels_upstream(base: str, token: str, stand_in_stats: Callable[[], dict]) -> None:
     """Open a drip stream on a raw socket, read the first event, hang up: the stand-in must see its stream cancelled."""
     before = stand_in_stats()["streams_cancelled"]
@@ -96,10 +87,8 @@ def assert_leaving_client_cancels_upstream(base: str, token: str, stand_in_stats
         received = b""
         while b"data:" not in received:
             received += sock.recv(4096)
-    deadline = time.monotonic() + 5
-    while stand_in_stats()["streams_cancelled"] == before:
-        assert time.monotonic() < deadline, "the upstream stream kept running after the client left"
-        time.sleep(0.1)
+    eventually(lambda: stand_in_stats()["streams_cancelled"] != before, 5, "the upstream stream cancelled after the "
+               "client left")
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import requests
 
 from core.models import ModelType
 from core.registry import Registration
-from tests.integration.serve.conftest import wait_routable
+from tests.fixtures.serve import wait_routable
 
 # Fields LiteLLM reads as deployment params: with them a caller could send the platform's request elsewhere.
 STEERING_FIELDS = ("api_base", "base_url", "aws_bedrock_runtime_endpoint")

@@ -12,7 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from tests.integration.serve.conftest import run_gateway, wait_routable
+from tests.fixtures.serve import wait_routable
+from tests.integration.serve.conftest import run_gateway
 
 
 class CountingProxy:
