@@ -124,6 +124,8 @@ class ModelSpec(CamelModel):
     container_config: ContainerConfig | None = None
     auto_scaling_config: AutoScalingConfig | None = None
     load_balancer_config: LoadBalancerConfig | None = None
+    # LISA's contextWindow (tokens): the chat fits attached documents to it.
+    context_window: int | None = Field(default=None, ge=1, le=100_000_000)
 
     @model_validator(mode="after")
     def _hosting_fields(self) -> ModelSpec:

@@ -19,7 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.errors import LisaError
 from core.platform import PlatformOutputs, load_platform
 from core.schema import describe_validation_errors
-from services.api import mcp_servers, models, repositories, sessions, tokens, tool_chat
+from services.api import (chat_files, configuration, feedback, mcp_servers, models, projects, prompt_templates,
+                          repositories, sessions, tokens, tool_chat, user_preferences)
 from services.api.body_limit import BodyLimitMiddleware, BodyLimits
 from services.api.engine import build_engine
 from services.api.settings import ApiSettings
@@ -57,12 +58,18 @@ async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
 
 def body_limits() -> BodyLimits:
     """Per-route body limits (413 past them): whole sessions, uploaded documents, chat bodies; 1 MiB elsewhere."""
+    from services.api.chat_files import ChatFileSettings
     from services.api.session_store import SessionSettings
+    from services.api.user_preferences import MAX_BYTES as PREFERENCES_BYTES
     from services.rag.settings import RagSettings
 
     document = RagSettings().max_document_bytes
+    sessions = SessionSettings()
     return BodyLimits(default=1 << 20, rules=(
-        ("PUT", r"/session/[^/]+", SessionSettings().max_bytes),
+        ("PUT", r"/session/[^/]+", sessions.max_bytes),
+        ("PUT", r"/session/[^/]+/attachImage", sessions.max_image_bytes * 4 // 3 + (64 << 10)),  # base64 + JSON
+        ("POST", r"/chat/attachments", ChatFileSettings().max_file_bytes + (1 << 20)),
+        ("PUT", r"/user-preferences", PREFERENCES_BYTES),
         ("POST", r"/repository/[^/]+/document", document + (1 << 20)),  # multipart overhead and form fields
         ("POST", r"/repository/[^/]+/chat/completions", 32 << 20),  # a long conversation, as serve accepts
         ("POST", r"/mcp/chat/completions", 32 << 20),
@@ -111,4 +118,10 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
     app.include_router(tokens.router)
     app.include_router(mcp_servers.router)
     app.include_router(tool_chat.router)
+    app.include_router(prompt_templates.router)
+    app.include_router(projects.router)
+    app.include_router(user_preferences.router)
+    app.include_router(configuration.router)
+    app.include_router(feedback.router)
+    app.include_router(chat_files.router)
     return app

@@ -77,7 +77,9 @@ class McpServerUpdate(BaseModel):
             groups = [g.removeprefix("group:") for g in self.groups if g != PUBLIC]
         if groups is not None:
             out["allowedGroups"] = sorted(set(groups))
-        enabled = self.enabled if self.enabled is not None else (None if self.status is None else self.status == "active")
+        enabled = self.enabled
+        if enabled is None and self.status is not None:
+            enabled = self.status == "active"
         if enabled is not None:
             out["enabled"] = enabled
         return out

@@ -33,6 +33,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core import aws
 from core.dynamo import ConditionFailed, Table
 from core.errors import ConflictError, LisaError, NotFoundError
+from services.api.feedback_store import delete_session_feedback, session_feedback
 
 log = logging.getLogger("lisa.api.sessions")
 
@@ -49,6 +50,8 @@ class SessionSettings(BaseSettings):
 
     max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, description="largest session body accepted")
     offload_bytes: int = Field(default=350_000, ge=1024, le=380_000, description="bodies above this go to S3")
+    max_image_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, description="largest attached image")
+    image_url_expiry_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600, description="presigned image URLs")
 
 
 class SessionTooLargeError(LisaError):
@@ -125,8 +128,9 @@ def images_prefix(user_id: str, session_id: str) -> str:
 
 class SessionStore:
     def __init__(self, table_name: str, bucket: str | None, settings: SessionSettings | None = None, *,
-                 after_body_put: Callable[[], None] | None = None) -> None:
+                 feedback_table: str | None = None, after_body_put: Callable[[], None] | None = None) -> None:
         self.table = Table(table_name)
+        self.feedback = Table(feedback_table) if feedback_table else None
         self.bucket = bucket
         self.settings = settings or SessionSettings()
         # Test seam: called between a write's S3 put and its item put (the window of a write race).
@@ -153,8 +157,9 @@ class SessionStore:
                 raise NotFoundError(f"session {session_id} does not exist", param="sessionId")
             body = self._body(item)
             if body is not None:
+                feedback = session_feedback(self.feedback, user_id, session_id) if self.feedback else {}
                 return {**_summary(item), "userId": user_id, "history": body.get("history", []),
-                        "configuration": body.get("configuration") or {}}
+                        "configuration": body.get("configuration") or {}, "feedback": feedback}
             # The body was replaced (and deleted) after this item was read: the item now names the new one.
         raise SessionBodyMissingError(f"the body of session {session_id} is missing from storage")
 
@@ -258,6 +263,8 @@ class SessionStore:
         if not old:
             raise NotFoundError(f"session {session_id} does not exist", param="sessionId")
         self._delete_files(user_id, session_id)
+        if self.feedback:
+            delete_session_feedback(self.feedback, user_id, session_id)
 
     def delete_all(self, user_id: str) -> int:
         count = 0
@@ -265,7 +272,23 @@ class SessionStore:
             self.table.delete(self._key(user_id, item["sessionId"]))
             self._delete_files(user_id, item["sessionId"])
             count += 1
+        if self.feedback:
+            delete_session_feedback(self.feedback, user_id)
         return count
+
+    # images ---------------------------------------------------------------------------------------------------------
+    def put_image(self, user_id: str, session_id: str, content_type: str, data: bytes) -> str:
+        if not self.bucket:
+            raise SessionTooLargeError("this deployment has no sessions bucket to keep images in")
+        from services.api.session_images import image_key
+
+        key = image_key(images_prefix(user_id, session_id), content_type)
+        aws.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        return key
+
+    def presign(self, key: str) -> str:
+        return aws.client("s3").generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                       ExpiresIn=self.settings.image_url_expiry_s)
 
     def sessions_in_project(self, user_id: str, project_id: str) -> list[str]:
         return [i["sessionId"] for i in self._sessions_of(user_id, ("sessionId", "projectId"))

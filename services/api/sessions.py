@@ -5,6 +5,9 @@ belongs to the caller's principal id and every lookup is keyed by it, so no rout
 another user's session: another user's session id answers 404, exactly as an unknown id does. The shapes are the
 models below (camelCase, as LISA); errors are LISA's `{"error", "message"}`.
 
+Images (`PUT /session/{id}/attachImage`, LISA's) are kept in S3 and referenced by `s3_key`; reading the session
+back gives them fresh presigned URLs (services/api/session_images.py). Feedback on answers comes back as `feedback`.
+
 A PUT replaces the history and configuration whole (`createTime`, the project and the pin are kept) and answers
 LISA's `{"message": "Session updated successfully"}` plus the new `version`. Send back the `version` you read to
 refuse overwriting a session another tab changed meanwhile (409 `SessionConflictError`); without it the last write
@@ -15,7 +18,7 @@ above LISA_SESSIONS_MAX_BYTES (32 MiB) is refused with 413, never truncated.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -23,7 +26,8 @@ from starlette.concurrency import run_in_threadpool
 
 from core.errors import InvalidInputError
 from services.api.contract import errors
-from services.api.session_store import SessionStore
+from services.api.session_images import decode_image, with_fresh_urls, without_urls
+from services.api.session_store import SessionStore, images_prefix
 from services.identity.dependencies import require_user
 from services.identity.principal import Principal
 
@@ -92,6 +96,27 @@ class Session(SessionSummary):
     userId: str
     history: list[dict[str, Any]]
     configuration: dict[str, Any]
+    feedback: dict[str, dict[str, Any]] = Field(default_factory=dict, description="messageId → {rating, comment}")
+
+
+class ImagePart(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["image_url"]
+    image_url: dict[str, Any] = Field(description='{"url": "data:image/png;base64,…"}')
+
+
+class AttachImageRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    message: ImagePart
+
+
+class AttachedImage(BaseModel):
+    """LISA's answer: the part with a presigned `image_url.url` and its `s3_key`, wrapped as LISA's handler does."""
+
+    statusCode: int
+    body: dict[str, Any]
 
 
 class SessionSaved(BaseModel):
@@ -114,7 +139,8 @@ def session_store(request: Request) -> SessionStore:
     store = getattr(request.app.state, "sessions", None)
     if store is None:
         platform = request.app.state.platform
-        store = request.app.state.sessions = SessionStore(platform.tables.sessions, platform.buckets.sessions)
+        store = request.app.state.sessions = SessionStore(platform.tables.sessions, platform.buckets.sessions,
+                                                          feedback_table=platform.tables.feedback)
     return store
 
 
@@ -131,14 +157,18 @@ def list_sessions(request: Request, principal: Principal = Depends(require_user)
 
 @router.get("/session/{sessionId}", response_model=Session, responses=errors(404))
 def get_session(sessionId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    return session_store(request).get(principal.id, checked_session_id(sessionId))
+    store, session_id = session_store(request), checked_session_id(sessionId)
+    session = store.get(principal.id, session_id)
+    with_fresh_urls(session["history"], images_prefix(principal.id, session_id), store.presign)
+    return session
 
 
 @router.put("/session/{sessionId}", response_model=SessionSaved, responses=errors(409))
 async def put_session(sessionId: str, body: PutSessionRequest, request: Request,
                       principal: Principal = Depends(require_user)) -> dict[str, Any]:
     session_id = checked_session_id(sessionId)
-    messages = [m.model_dump(exclude_none=True) for m in body.messages]
+    messages = without_urls([m.model_dump(exclude_none=True) for m in body.messages],
+                            images_prefix(principal.id, session_id))
     saved = await run_in_threadpool(session_store(request).put, principal.id, session_id, messages=messages,
                                     name=body.name, model=body.model, configuration=body.configuration,
                                     expected_version=body.version)
@@ -150,6 +180,15 @@ def rename_session(sessionId: str, body: RenameSessionRequest, request: Request,
                    principal: Principal = Depends(require_user)) -> dict[str, Any]:
     saved = session_store(request).rename(principal.id, checked_session_id(sessionId), body.name)
     return {"message": "Session name updated successfully", **saved}
+
+
+@router.put("/session/{sessionId}/attachImage", response_model=AttachedImage, responses=errors())
+def attach_image(sessionId: str, body: AttachImageRequest, request: Request,
+                 principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    store, session_id = session_store(request), checked_session_id(sessionId)
+    content_type, data = decode_image(str(body.message.image_url.get("url", "")), store.settings.max_image_bytes)
+    key = store.put_image(principal.id, session_id, content_type, data)
+    return {"statusCode": 200, "body": {"type": "image_url", "image_url": {"url": store.presign(key)}, "s3_key": key}}
 
 
 @router.put("/session/{sessionId}/pin", response_model=SessionSaved, responses=errors(404))

@@ -21,7 +21,10 @@ def register_models(plan: LocalPlan, master_key: str) -> tuple[list[registration
     admin = registrations.AdminClient(plan.url("api_port"), master_key)
     payloads = [registrations.local_payload(plan.url("embeddings_port", "/v1"), EMBEDDING_MODEL, "embedding")]
     if plan.chat_url:
-        payloads.append(registrations.local_payload(plan.chat_url, CHAT_MODEL, "textgen"))
+        from services.generation.settings import GenerationServerSettings
+
+        payloads.append(registrations.local_payload(plan.chat_url, CHAT_MODEL, "textgen",
+                                                    GenerationServerSettings().context_tokens))
     notes: list[str] = []
     if s.upstream_url:
         key = s.upstream_api_key.get_secret_value() if s.upstream_api_key else None

@@ -59,10 +59,13 @@ def upstream_payload(base_url: str, name: str, api_key: str | None = None) -> di
     return payload
 
 
-def local_payload(base_url: str, served_name: str, model_type: str) -> dict[str, Any]:
+def local_payload(base_url: str, served_name: str, model_type: str,
+                  context_window: int | None = None) -> dict[str, Any]:
     """A local model server's model (embedding or textgen), by the name the server answers to."""
     payload = {"modelId": model_id_for(served_name), "modelName": f"openai/{served_name}", "modelType": model_type,
                "streaming": model_type != "embedding", "modelUrl": base_url}
+    if context_window:
+        payload["contextWindow"] = context_window  # the chat fits attached documents to it
     ModelSpec.model_validate(payload)
     return payload
 

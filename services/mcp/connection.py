@@ -163,7 +163,8 @@ class McpConnection:
         started = time.monotonic()
         try:
             with anyio.fail_after(self.settings.call_timeout_s + 1):  # a backstop to the SDK's own read timeout
-                result = await self._client.call_tool(name, arguments, read_timeout_seconds=self.settings.call_timeout_s)
+                result = await self._client.call_tool(name, arguments,
+                                                      read_timeout_seconds=self.settings.call_timeout_s)
         except Exception as exc:  # noqa: BLE001
             if not _timed_out(exc):
                 raise self._error(exc, self.settings.call_timeout_s) from None

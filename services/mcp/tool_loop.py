@@ -106,8 +106,8 @@ class ToolLoop:
         for round_number in range(1, self.settings.max_rounds + 2):
             offer = bool(catalog.tools) and round_number <= self.settings.max_rounds
             if catalog.tools and not offer:
-                await self._tool_event({"type": "limit", "message": f"the model asked for tools {self.settings.max_rounds}"
-                                        " rounds in a row; it answers now without them"})
+                await self._tool_event({"type": "limit", "message": f"the model asked for tools "
+                                        f"{self.settings.max_rounds} rounds in a row; it answers now without them"})
             request = {**body, "messages": messages, "stream": True, "stream_options": {"include_usage": True}}
             if offer:
                 request["tools"] = catalog.as_openai()
