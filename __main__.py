@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # `pulumi up` runs from the project directory; importing from elsewhere must work too
     sys.path.insert(0, str(ROOT))
 
-from components import iam_policies, web_assets  # noqa: E402
+from components import iam_policies  # noqa: E402
 from components.app_image import AppImage, AppImageArgs  # noqa: E402
 from components.auth import Auth, AuthArgs  # noqa: E402
 from components.chat_ui import ChatUi, ChatUiArgs  # noqa: E402
@@ -32,9 +32,11 @@ from components.platform_document import holds_secrets, platform_document  # noq
 from components.rag_stores import RagStores, RagStoresArgs  # noqa: E402
 from components.serve_cluster import ServeCluster, ServeClusterArgs  # noqa: E402
 from components.stage_context import StageContext  # noqa: E402
+from components.web_config import WebRuntimeConfig  # noqa: E402
 from core import naming  # noqa: E402
 from core.config import StageConfig, config_from_pulumi_values, parse_stage_config  # noqa: E402
 from core.errors import ConfigError  # noqa: E402
+from core.platform import AuthOutputs  # noqa: E402
 
 Output = pulumi.Output
 
@@ -113,7 +115,8 @@ def compose(config: StageConfig) -> dict[str, Any]:
         api_service, sizing=config.serve_config, cluster_arn=serve.cluster_arn, kms_key_alias=data.kms_key_alias,
         grants=_control_plane_grants(ctx, data, hosting, rag, network)), opts)
     web.publish_runtime_config(Output.all(serve_url=serve.url, api_url=api.url, auth=auth.outputs).apply(
-        lambda v: web_assets.runtime_config(deployment=d, stage=s, region=config.region, **v)))
+        lambda v: WebRuntimeConfig.build(serve_origin=v["serve_url"], api_url=v["api_url"],
+                                         auth=AuthOutputs.model_validate(v["auth"]))))
     # The IdP: its authority and, for Cognito, the hosted UI domain its token endpoint is on.
     web.allow_requests_to(serve.url, api.url, auth.authority, auth.hosted_ui_domain)
 

@@ -8,10 +8,8 @@ after this distribution (`allow_requests_to`, which every program must call too)
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
 
 import pulumi
 import pulumi_aws as aws
@@ -19,6 +17,7 @@ import pulumi_aws as aws
 from components import iam_policies, web_assets
 from components.private_bucket import PrivateBucket, PrivateBucketArgs
 from components.stage_context import StageContext
+from components.web_config import WebRuntimeConfig
 
 # AWS managed CloudFront policies (fixed ids, the same in every account).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -105,9 +104,9 @@ class ChatUi(pulumi.ComponentResource):
         may depend on this distribution (the Cognito client does: pass the pool's authority, not the client)."""
         self._resolve_connect(pulumi.Output.all(*urls).apply(web_assets.connect_sources))
 
-    def publish_runtime_config(self, config: pulumi.Input[Mapping[str, Any]]) -> aws.s3.BucketObjectv2:
-        """config.json for the UI (web_assets.runtime_config), cached by nobody."""
+    def publish_runtime_config(self, config: pulumi.Output[WebRuntimeConfig]) -> aws.s3.BucketObjectv2:
+        """config.json for the UI, cached by nobody."""
         return aws.s3.BucketObjectv2(
             f"{self._name}-runtime-config", bucket=self._bucket_id, key=web_assets.RUNTIME_CONFIG_KEY,
-            content=pulumi.Output.from_input(config).apply(lambda c: json.dumps(c, indent=2, sort_keys=True)),
+            content=config.apply(lambda c: c.model_dump_json(indent=2)),
             content_type="application/json", cache_control="no-store", opts=pulumi.ResourceOptions(parent=self))

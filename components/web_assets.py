@@ -1,11 +1,12 @@
-"""What the chat UI bucket holds: the built assets of web/dist and the runtime config.json. No Pulumi here."""
+"""What the chat UI bucket holds (the built assets of web/dist; its config.json is components/web_config.py) and the
+security headers every answer of the UI carries. No Pulumi here."""
 
 from __future__ import annotations
 
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 RUNTIME_CONFIG_KEY = "config.json"
@@ -49,28 +50,6 @@ def plan_assets(dist: Path | None) -> list[Asset]:
     return assets
 
 
-def runtime_config(
-    *, deployment: str, stage: str, region: str, serve_url: str, api_url: str, auth: Mapping[str, Any],
-) -> dict[str, Any]:
-    """What the UI needs at run time (served as /config.json): where the apps are and how to log in."""
-    scopes = ["openid", "profile", "email", *auth.get("additionalScopes", [])]
-    return {
-        "deploymentName": deployment,
-        "stage": stage,
-        "region": region,
-        "serveUrl": serve_url,
-        "openAiBaseUrl": f"{serve_url.rstrip('/')}/v2/serve",
-        "apiUrl": api_url,
-        "auth": {
-            "authority": auth["authority"],
-            "clientId": auth["clientId"],
-            "scopes": list(dict.fromkeys(scopes)),
-            "adminGroup": auth["adminGroup"],
-            "jwtGroupsProperty": auth.get("jwtGroupsProperty", "cognito:groups"),
-        },
-    }
-
-
 def origin(url: str) -> str:
     """scheme://host[:port] of a URL: CSP sources name origins (a source with a path matches only that path)."""
     parts = urlsplit(url)
@@ -82,14 +61,6 @@ def origin(url: str) -> str:
 def connect_sources(urls: Iterable[str | None]) -> list[str]:
     """The origins of `urls` (None skipped), sorted: what a CSP's connect-src lists."""
     return sorted({origin(u) for u in urls if u})
-
-
-def config_urls(config: Mapping[str, Any]) -> list[str | None]:
-    """Where a runtime config sends the UI: serve, the api and the IdP (its authority, and the password-login
-    endpoint when there is one)."""
-    auth = config.get("auth", {})
-    return [config.get("serveUrl"), config.get("apiUrl"), auth.get("authority"),
-            (auth.get("passwordLogin") or {}).get("cognitoEndpoint")]
 
 
 def content_security_policy(connect: list[str]) -> str:

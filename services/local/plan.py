@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from components.web_config import PasswordLogin, WebRuntimeConfig
 from core.config import RagRepositoryConfig
 from core.platform import PlatformOutputs, RagStoreOutputs
 from services.local import banner
@@ -120,27 +121,12 @@ class LocalPlan:
         return RagStoreOutputs(repository=repository, endpoint="127.0.0.1", port=self.ports["pg_port"],
                                database="postgres", credentials_secret_arn=secret_arn)
 
-    def web_config(self, platform: PlatformOutputs) -> dict[str, Any]:
+    def web_config(self, platform: PlatformOutputs) -> WebRuntimeConfig:
         """The UI's /config.json: the apps on this run's ports, sign-in through the emulator's Cognito."""
-        auth = platform.auth
-        serve = self.url("serve_port", "/v2/serve")
-        return {
-            "title": "LISA (local)",
-            "deploymentName": platform.deployment_name,
-            "stage": platform.deployment_stage,
-            "region": platform.region,
-            "serveUrl": serve,
-            "openAiBaseUrl": serve,
-            "apiUrl": self.url("api_port"),
-            "auth": {
-                "authority": auth.authority,
-                "clientId": auth.client_id,
-                "adminGroup": auth.admin_group,
-                "jwtGroupsProperty": auth.jwt_groups_property,
-                "additionalScopes": auth.additional_scopes,
-                "passwordLogin": {"cognitoEndpoint": self.url("emulator_port"), "region": platform.region},
-            },
-        }
+        return WebRuntimeConfig.build(
+            serve_origin=self.url("serve_port"), api_url=self.url("api_port"), auth=platform.auth,
+            title="LISA (local)",
+            password_login=PasswordLogin(cognito_endpoint=self.url("emulator_port"), region=platform.region))
 
     # ---- environments
     def aws_env(self) -> dict[str, str]:

@@ -185,7 +185,7 @@ class LocalStack:
 
     def _start_apps(self, platform: PlatformOutputs, env: dict[str, str]) -> None:
         self.state.write_json(self.state.platform_file, platform.model_dump(mode="json"))
-        self.state.write_json(self.state.web_config, self.plan.web_config(platform))
+        self.state.write_json(self.state.web_config, self.plan.web_config(platform).model_dump())
         for name, (argv, extra) in self.plan.app_commands(self.launcher.postgres.dsn).items():
             self.launcher.spawn(name, argv, {**env, **extra})
 

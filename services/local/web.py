@@ -11,7 +11,6 @@ requests only to the serve, api and sign-in URLs that config.json names.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -22,7 +21,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from components.web_assets import config_urls, connect_sources, security_headers
+from components.web_assets import connect_sources, security_headers
+from components.web_config import WebRuntimeConfig
 
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>LISA</title>
 <h1>The web UI is not built</h1>
@@ -54,7 +54,8 @@ class SecurityHeaders:
     def headers(self) -> list[tuple[bytes, bytes]]:
         mtime = self.config_file.stat().st_mtime
         if self._cached is None or self._cached[0] != mtime:
-            connect = connect_sources(config_urls(json.loads(self.config_file.read_text())))
+            config = WebRuntimeConfig.model_validate_json(self.config_file.read_text())
+            connect = connect_sources(config.connect_urls())
             self._cached = (mtime, [(k.lower().encode(), v.encode()) for k, v in security_headers(connect).items()])
         return self._cached[1]
 

@@ -7,6 +7,7 @@ import json
 import pulumi
 import pytest
 
+from components.web_config import WebRuntimeConfig
 from core.platform import ModelHostingOutputs, PlatformOutputs
 from tests.unit.conftest import dev_stage, prod_stage
 from tests.unit.pulumi_program import ACCOUNT, AwsMocks, plain, policy_documents, run_program
@@ -122,10 +123,11 @@ def test_the_chat_ui_uploads_the_build_and_its_own_runtime_config(dev_run):
     objects = {r.inputs["key"]: r for r in dev_run.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
     assert sorted(objects) == ["assets/index-3f2a1b.js", "config.json", "index.html"]
     assert objects["assets/index-3f2a1b.js"].inputs["cacheControl"].endswith("immutable")
-    config = json.loads(objects["config.json"].inputs["content"])
+    config = WebRuntimeConfig.model_validate_json(objects["config.json"].inputs["content"])
     auth = dev_run.outputs["platform"]["auth"]
-    assert config["serveUrl"] == dev_run.outputs["serveUrl"] and config["apiUrl"] == dev_run.outputs["apiUrl"]
-    assert config["auth"]["clientId"] == auth["clientId"] and config["auth"]["authority"] == auth["authority"]
+    assert config.serve_url == dev_run.outputs["openAiBaseUrl"] and config.api_url == dev_run.outputs["apiUrl"]
+    assert config.auth.client_id == auth["clientId"] and config.auth.authority == auth["authority"]
+    assert config.auth.password_login is None  # a deployment signs in through its IdP's own pages
 
 
 def test_without_a_web_build_the_bucket_and_distribution_still_exist(prod_run, internal_run):

@@ -1,4 +1,4 @@
-"""The chat UI bucket's contents: the build's files with cache headers, and the runtime config."""
+"""The chat UI bucket's contents: the build's files with cache headers (its config.json: test_components_web_config)."""
 
 from __future__ import annotations
 
@@ -37,13 +37,3 @@ def test_no_build_means_no_assets(tmp_path):
     assert web_assets.plan_assets(tmp_path / "missing") == []
     assert web_assets.plan_assets(None) == []
 
-
-def test_the_runtime_config_tells_the_ui_where_the_apps_are_and_how_to_log_in():
-    config = web_assets.runtime_config(
-        deployment="lisa", stage="dev", region="us-east-1", serve_url="https://serve/", api_url="https://api",
-        auth={"authority": "https://issuer", "clientId": "abc", "adminGroup": "admins",
-              "additionalScopes": ["email", "offline_access"]})
-    assert config["openAiBaseUrl"] == "https://serve/v2/serve"
-    assert config["auth"] == {"authority": "https://issuer", "clientId": "abc", "adminGroup": "admins",
-                              "jwtGroupsProperty": "cognito:groups",
-                              "scopes": ["openid", "profile", "email", "offline_access"]}

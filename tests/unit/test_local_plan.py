@@ -106,10 +106,11 @@ def test_a_warm_start_moves_the_last_platform_to_this_runs_ports(plan: LocalPlan
 
 
 def test_the_web_config_points_the_ui_at_this_runs_apps_and_the_emulators_sign_in(plan: LocalPlan):
-    config = plan.web_config(platform())
-    assert config["serveUrl"] == config["openAiBaseUrl"] == "http://127.0.0.1:5103/v2/serve"
+    config = plan.web_config(platform()).model_dump()
+    assert config["serveUrl"] == "http://127.0.0.1:5103/v2/serve"
     assert config["apiUrl"] == "http://127.0.0.1:5104"
     assert config["auth"]["passwordLogin"] == {"cognitoEndpoint": "http://127.0.0.1:5100", "region": "eu-west-1"}
+    assert config["title"] == "LISA (local)"
 
 
 # ---- environments and commands

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from components.web_config import PasswordLogin, WebRuntimeConfig
 from core.errors import ConfigError
+from core.platform import AuthOutputs
 from services.local import banner, preview, registrations
 from services.local.settings import LocalSettings
 from services.local.stage import localize
@@ -160,6 +162,12 @@ def test_preview_substitutes_secure_values():
 
 
 # ---- the UI's static server
+LOCAL_WEB_CONFIG = WebRuntimeConfig.build(
+    serve_origin="http://127.0.0.1:8080", api_url="http://127.0.0.1:8081",
+    auth=AuthOutputs(authority="https://cognito-idp.us-east-1.amazonaws.com/pool", client_id="c", admin_group="a"),
+    password_login=PasswordLogin(cognito_endpoint="http://127.0.0.1:5055", region="us-east-1"))
+
+
 @pytest.fixture
 def web_client(tmp_path):
     from starlette.testclient import TestClient
@@ -169,7 +177,7 @@ def web_client(tmp_path):
     (tmp_path / "index.html").write_text("<html>app</html>")
     (tmp_path / "assets").mkdir()
     (tmp_path / "assets" / "app.js").write_text("js")
-    (tmp_path / "config.json").write_text('{"serveUrl": "http://127.0.0.1:8080/v2/serve"}')
+    (tmp_path / "config.json").write_text(LOCAL_WEB_CONFIG.model_dump_json())
     return TestClient(create_app(tmp_path, tmp_path / "config.json"))
 
 
@@ -186,10 +194,7 @@ def test_web_serves_the_runtime_config_uncached(web_client):
     assert response.json()["serveUrl"].endswith("/v2/serve") and response.headers["cache-control"] == "no-store"
 
 
-def test_web_answers_carry_the_security_headers_with_a_csp_naming_only_the_configured_apps(web_client, tmp_path):
-    (tmp_path / "config.json").write_text(
-        '{"serveUrl": "http://127.0.0.1:8080/v2/serve", "apiUrl": "http://127.0.0.1:8081", "auth": {"authority": '
-        '"https://cognito-idp.us-east-1.amazonaws.com/pool", "passwordLogin": {"cognitoEndpoint": "http://127.0.0.1:5055"}}}')
+def test_web_answers_carry_the_security_headers_with_a_csp_naming_only_the_configured_apps(web_client):
     for path in ("/", "/chat/some-session", "/assets/app.js", "/config.json", "/assets/missing.js"):
         headers = web_client.get(path).headers
         assert headers["x-content-type-options"] == "nosniff", path

@@ -116,7 +116,7 @@ export class OidcAuthenticator implements Authenticator {
       redirect_uri: origin + CALLBACK_PATH,
       post_logout_redirect_uri: origin + "/",
       response_type: "code", // authorization code; oidc-client-ts adds PKCE (S256) itself
-      scope: (config.scopes ?? ["openid", "profile", "email", ...(config.additionalScopes ?? [])]).join(" "),
+      scope: config.scopes.join(" "),
       automaticSilentRenew: true,
       userStore: new WebStorageStateStore({ store: window.sessionStorage }),
     });

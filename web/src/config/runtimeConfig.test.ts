@@ -1,60 +1,59 @@
 import { describe, expect, it } from "vitest";
-import { ConfigProblem, parseRuntimeConfig } from "./runtimeConfig";
+import { ConfigProblem, parseRuntimeConfig, type RuntimeConfig } from "./runtimeConfig";
 
-const valid = {
-  serveUrl: "http://127.0.0.1:1/v2/serve/",
+// Typed as the generated RuntimeConfig: the shape components/web_config.py writes, checked by the compiler.
+const local: RuntimeConfig = {
+  title: "LISA (local)",
+  serveUrl: "http://127.0.0.1:1/v2/serve",
   apiUrl: "http://127.0.0.1:2",
   auth: {
     authority: "https://idp/pool",
     clientId: "c",
     adminGroup: "admins",
-    passwordLogin: { cognitoEndpoint: "http://127.0.0.1:3/" },
+    jwtGroupsProperty: "cognito:groups",
+    scopes: ["openid", "profile", "email"],
+    passwordLogin: { cognitoEndpoint: "http://127.0.0.1:3", region: "us-east-1" },
   },
+};
+const deployed: RuntimeConfig = {
+  serveUrl: "https://serve.example.com/v2/serve",
+  apiUrl: "https://api.example.com",
+  auth: { ...local.auth, authority: "https://idp", passwordLogin: null, scopes: ["openid", "email", "groups"] },
 };
 
 describe("parseRuntimeConfig", () => {
-  it("normalises URLs and fills defaults", () => {
-    const config = parseRuntimeConfig(valid);
-    expect(config.serveUrl).toBe("http://127.0.0.1:1/v2/serve");
-    expect(config.auth.jwtGroupsProperty).toBe("cognito:groups");
-    expect(config.auth.passwordLogin).toEqual({ cognitoEndpoint: "http://127.0.0.1:3", region: "us-east-1" });
-    expect(config.title).toBe("LISA");
+  it("reads the local stack's config as written", () => {
+    expect(parseRuntimeConfig(JSON.parse(JSON.stringify(local)))).toEqual(local);
   });
 
-  it("uses the OIDC redirect when passwordLogin is absent", () => {
-    expect(
-      parseRuntimeConfig({ ...valid, auth: { ...valid.auth, passwordLogin: undefined } }).auth.passwordLogin,
-    ).toBeNull();
-  });
-
-  it("takes the deployment's config as the ChatUi component writes it", () => {
-    const config = parseRuntimeConfig({
-      serveUrl: "https://serve.example.com",
-      openAiBaseUrl: "https://serve.example.com/v2/serve",
-      apiUrl: "https://api.example.com/",
-      auth: { authority: "https://idp", clientId: "c", adminGroup: "a", scopes: ["openid", "email", "groups"] },
-    });
-    expect([config.serveUrl, config.apiUrl, config.auth.scopes]).toEqual([
+  it("reads a deployment's config: no password login, the default title", () => {
+    const config = parseRuntimeConfig(JSON.parse(JSON.stringify(deployed)));
+    expect(config.auth.passwordLogin).toBeNull();
+    expect([config.title, config.serveUrl, config.auth.scopes]).toEqual([
+      "LISA",
       "https://serve.example.com/v2/serve",
-      "https://api.example.com",
       ["openid", "email", "groups"],
     ]);
   });
 
-  it("adds /v2/serve to a bare serve origin and keeps an explicit version path", () => {
-    expect(parseRuntimeConfig({ ...valid, serveUrl: "https://serve.example.com/" }).serveUrl).toBe(
-      "https://serve.example.com/v2/serve",
-    );
-    expect(parseRuntimeConfig({ ...valid, serveUrl: "https://serve.example.com/v1" }).serveUrl).toBe(
-      "https://serve.example.com/v1",
-    );
+  it("drops trailing slashes from URLs", () => {
+    const config = parseRuntimeConfig({ ...local, serveUrl: "http://127.0.0.1:1/v2/serve/", apiUrl: "http://a/" });
+    expect([config.serveUrl, config.apiUrl]).toEqual(["http://127.0.0.1:1/v2/serve", "http://a"]);
   });
 
   it("names every missing field", () => {
-    expect(() => parseRuntimeConfig({ auth: {} })).toThrow(
+    expect(() => parseRuntimeConfig({ auth: { passwordLogin: {} } })).toThrow(
       new ConfigProblem(
-        "serveUrl: expected a non-empty string; apiUrl: expected a non-empty string; auth.authority: expected a non-empty string; auth.clientId: expected a non-empty string; auth.adminGroup: expected a non-empty string",
+        "serveUrl: expected a non-empty string; apiUrl: expected a non-empty string; " +
+          "auth.authority: expected a non-empty string; auth.clientId: expected a non-empty string; " +
+          "auth.adminGroup: expected a non-empty string; auth.jwtGroupsProperty: expected a non-empty string; " +
+          "auth.scopes: expected a non-empty list of strings; auth.passwordLogin.cognitoEndpoint: expected a non-empty string; " +
+          "auth.passwordLogin.region: expected a non-empty string",
       ),
     );
+  });
+
+  it("refuses what is not an object", () => {
+    expect(() => parseRuntimeConfig("nope")).toThrow(/config.json: expected a JSON object/);
   });
 });

@@ -1,9 +1,11 @@
 /**
  * The runtime configuration the UI reads at start from `/config.json`, written by whoever serves the built assets
- * (the local stack, or the `ChatUi` component in AWS). The build itself holds no URL and no client id.
+ * (the ChatUi component in AWS, the local stack here) from one model, components/web_config.py. Its type is
+ * generated from that model (schema.d.ts, `make api-types`); the build itself holds no URL and no client id.
  *
  * Example (local stack):
  * {
+ *   "title": "LISA (local)",
  *   "serveUrl": "http://127.0.0.1:8080/v2/serve",
  *   "apiUrl": "http://127.0.0.1:8081",
  *   "auth": {
@@ -11,117 +13,67 @@
  *     "clientId": "abc123",
  *     "adminGroup": "lisa-admins",
  *     "jwtGroupsProperty": "cognito:groups",
- *     "passwordLogin": { "cognitoEndpoint": "http://127.0.0.1:5000" }
+ *     "scopes": ["openid", "profile", "email"],
+ *     "passwordLogin": { "cognitoEndpoint": "http://127.0.0.1:5000", "region": "us-east-1" }
  *   }
  * }
  */
-export interface PasswordLoginConfig {
-  /** URL that answers Cognito's `InitiateAuth` (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH): the emulator's endpoint. */
-  cognitoEndpoint: string;
-  /** Region named in the request (the emulator ignores it). Default us-east-1. */
-  region?: string;
-}
+import { asObject, isObject } from "../api/json";
+import type { components } from "./schema";
 
-export interface AuthConfig {
-  /** OIDC issuer URL. */
-  authority: string;
-  clientId: string;
-  /** Members of this group see the admin pages. */
-  adminGroup: string;
-  /** Dotted path of the groups claim in the ID token, e.g. `cognito:groups` or `realm_access.roles`. */
-  jwtGroupsProperty: string;
-  /** Extra scopes asked for beyond `openid profile email`. */
-  additionalScopes?: string[];
-  /** The whole scope list, when the deployment gives it (wins over additionalScopes). */
-  scopes?: string[];
-  /** Present: sign in with a username/password form against this Cognito endpoint instead of the OIDC redirect. */
-  passwordLogin?: PasswordLoginConfig | null;
-}
-
-export interface RuntimeConfig {
-  /**
-   * OpenAI-compatible base URL, ending in `/v2/serve` (the URL an OpenAI client uses as `base_url`).
-   * Also read: `openAiBaseUrl` (wins when present); a serve URL without a path gets `/v2/serve` added.
-   */
-  serveUrl: string;
-  /** Base URL of the api app: `/models`, `/tokens`, `/session`, `/repository` live under it. */
-  apiUrl: string;
-  auth: AuthConfig;
-  /** Shown in the header; default "LISA". */
-  title?: string;
-}
+export type RuntimeConfig = components["schemas"]["WebRuntimeConfig"];
+export type AuthConfig = components["schemas"]["WebAuthConfig"];
+export type PasswordLoginConfig = components["schemas"]["PasswordLogin"];
 
 export class ConfigProblem extends Error {}
 
-function requireString(value: unknown, path: string, problems: string[]): string {
-  if (typeof value !== "string" || value.trim() === "") {
-    problems.push(`${path}: expected a non-empty string`);
+/** Collects what is missing or wrong, field by field, so one message names every problem. */
+class Reader {
+  readonly problems: string[] = [];
+
+  text(value: unknown, path: string): string {
+    if (typeof value === "string" && value.trim() !== "") return value.trim();
+    this.problems.push(`${path}: expected a non-empty string`);
     return "";
   }
-  return value.trim();
-}
 
-function stripSlash(url: string): string {
-  return url.replace(/\/+$/, "");
-}
+  url(value: unknown, path: string): string {
+    return this.text(value, path).replace(/\/+$/, "");
+  }
 
-/** The OpenAI base URL: `/v2/serve` added to a bare serve origin. */
-export function openAiBase(url: string): string {
-  const bare = stripSlash(url);
-  return /\/v\d+(\/serve)?$/.test(bare) ? bare : `${bare}/v2/serve`;
-}
-
-function stringList(value: unknown, path: string, problems: string[]): string[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value) || value.some((s) => typeof s !== "string")) {
-    problems.push(`${path}: expected a list of strings`);
+  texts(value: unknown, path: string): string[] {
+    const list: unknown[] = Array.isArray(value) ? value : [];
+    if (list.length && list.every((s): s is string => typeof s === "string")) return list;
+    this.problems.push(`${path}: expected a non-empty list of strings`);
     return [];
   }
-  return value as string[];
 }
 
 /** Validates the raw JSON of `/config.json`; throws ConfigProblem naming every missing or wrong field. */
 export function parseRuntimeConfig(raw: unknown): RuntimeConfig {
-  const problems: string[] = [];
-  const root = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
-  const auth = (root.auth && typeof root.auth === "object" ? root.auth : {}) as Record<string, unknown>;
-  if (typeof raw !== "object" || raw === null) problems.push("config.json: expected a JSON object");
-  const serveUrl = openAiBase(
-    requireString(root.openAiBaseUrl ?? root.serveUrl, root.openAiBaseUrl ? "openAiBaseUrl" : "serveUrl", problems),
-  );
-  const apiUrl = stripSlash(requireString(root.apiUrl, "apiUrl", problems));
-  const authority = stripSlash(requireString(auth.authority, "auth.authority", problems));
-  const clientId = requireString(auth.clientId, "auth.clientId", problems);
-  const adminGroup = requireString(auth.adminGroup, "auth.adminGroup", problems);
-  const jwtGroupsProperty =
-    auth.jwtGroupsProperty === undefined
-      ? "cognito:groups"
-      : requireString(auth.jwtGroupsProperty, "auth.jwtGroupsProperty", problems);
-  const additionalScopes = stringList(auth.additionalScopes, "auth.additionalScopes", problems);
-  const scopes = stringList(auth.scopes, "auth.scopes", problems);
-  let passwordLogin: PasswordLoginConfig | null = null;
-  if (auth.passwordLogin) {
-    const pl = auth.passwordLogin as Record<string, unknown>;
-    passwordLogin = {
-      cognitoEndpoint: stripSlash(requireString(pl.cognitoEndpoint, "auth.passwordLogin.cognitoEndpoint", problems)),
-      region: typeof pl.region === "string" && pl.region ? pl.region : "us-east-1",
-    };
-  }
-  if (problems.length) throw new ConfigProblem(problems.join("; "));
-  return {
-    serveUrl,
-    apiUrl,
+  const read = new Reader();
+  if (!isObject(raw)) read.problems.push("config.json: expected a JSON object");
+  const root = asObject(raw);
+  const auth = asObject(root.auth);
+  const login = isObject(auth.passwordLogin) ? auth.passwordLogin : null;
+  const config: RuntimeConfig = {
     title: typeof root.title === "string" && root.title ? root.title : "LISA",
+    serveUrl: read.url(root.serveUrl, "serveUrl"),
+    apiUrl: read.url(root.apiUrl, "apiUrl"),
     auth: {
-      authority,
-      clientId,
-      adminGroup,
-      jwtGroupsProperty,
-      additionalScopes,
-      scopes: scopes.length ? scopes : undefined,
-      passwordLogin,
+      authority: read.url(auth.authority, "auth.authority"),
+      clientId: read.text(auth.clientId, "auth.clientId"),
+      adminGroup: read.text(auth.adminGroup, "auth.adminGroup"),
+      jwtGroupsProperty: read.text(auth.jwtGroupsProperty, "auth.jwtGroupsProperty"),
+      scopes: read.texts(auth.scopes, "auth.scopes"),
+      passwordLogin: login && {
+        cognitoEndpoint: read.url(login.cognitoEndpoint, "auth.passwordLogin.cognitoEndpoint"),
+        region: read.text(login.region, "auth.passwordLogin.region"),
+      },
     },
   };
+  if (read.problems.length) throw new ConfigProblem(read.problems.join("; "));
+  return config;
 }
 
 export async function loadRuntimeConfig(url = "/config.json"): Promise<RuntimeConfig> {

@@ -1,8 +1,11 @@
-"""Prints the api app's OpenAPI document without starting it: the source of the web UI's wire types.
+"""Prints the documents the web UI's wire types are generated from (tools/api_types.sh: `make api-types`, and
+`make test`'s check):
+
+    wire_schemas.py api          the api app's OpenAPI, without starting it
+    wire_schemas.py web-config   the UI's config.json (components/web_config.WebRuntimeConfig) as an OpenAPI document
 
 `create_app` wants a platform; the document does not depend on it, so a fixed placeholder stands in, and the
 settings are the defaults (not the environment's), so every machine writes the same document.
-Used by tools/api_types.sh (`make api-types`, and `make test`'s check).
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import json
 import sys
 
+from pydantic.json_schema import models_json_schema
+
+from components.web_config import WebRuntimeConfig
 from core.platform import PlatformOutputs
 from core.tables import TABLES
 from services.api.app import create_app
@@ -30,11 +36,20 @@ PLACEHOLDER_PLATFORM = PlatformOutputs.model_validate({
 })
 
 
-def document() -> dict:
+def api_document() -> dict:
     # model_validate skips the settings sources: defaults only, whatever LISA_* variables this shell has.
     return create_app(PLACEHOLDER_PLATFORM, ApiSettings.model_validate({})).openapi()
 
 
+def web_config_document() -> dict:
+    _, schema = models_json_schema([(WebRuntimeConfig, "serialization")],
+                                   ref_template="#/components/schemas/{model}")
+    return {"openapi": "3.1.0", "info": {"title": "The web UI's config.json", "version": "1"}, "paths": {},
+            "components": {"schemas": schema["$defs"]}}
+
+
+DOCUMENTS = {"api": api_document, "web-config": web_config_document}
+
 if __name__ == "__main__":
-    json.dump(document(), sys.stdout, indent=2)
+    json.dump(DOCUMENTS[sys.argv[1]](), sys.stdout, indent=2)
     sys.stdout.write("\n")
