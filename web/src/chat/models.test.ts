@@ -1,29 +1,34 @@
 import { describe, expect, it } from "vitest";
 import type { Repository } from "../api/clients";
-import { parseModelList } from "../api/openai";
+import { parseModelList, type ModelInfo } from "../api/openai";
 import { chatModels, chooseModel, embeddingModels, repositoryEmbeddingModel, withAdminMetadata } from "./models";
 
-const list = {
-  object: "list",
-  data: [
-    { id: "zeta", object: "model", created: 1, owned_by: "lisa" },
-    { id: "static-chat", object: "model", lisa: { modelType: "textgen", streaming: true, static: true } },
-    { id: "embed", object: "model", model_type: "embedding", streaming: false },
-    { id: "alpha", object: "model", modelType: "textgen", streaming: false },
-  ],
-};
+const model = (id: string, fields: Partial<ModelInfo> = {}): ModelInfo => ({
+  id,
+  modelType: "textgen",
+  streaming: true,
+  static: false,
+  known: true,
+  ...fields,
+});
+const models = [
+  model("alpha", { streaming: false }),
+  model("embed", { modelType: "embedding", streaming: false }),
+  model("static-chat", { static: true }),
+  model("zeta", { known: false }),
+];
 
 describe("pickers", () => {
   it("offers text models that are not static-only for chat", () => {
-    expect(chatModels(parseModelList(list)).map((m) => m.id)).toEqual(["alpha", "zeta"]);
+    expect(chatModels(models).map((m) => m.id)).toEqual(["alpha", "zeta"]);
   });
 
   it("offers embedding models for RAG", () => {
-    expect(embeddingModels(parseModelList(list)).map((m) => m.id)).toEqual(["embed"]);
+    expect(embeddingModels(models).map((m) => m.id)).toEqual(["embed"]);
   });
 
   it("keeps the wanted model if offered, else the first", () => {
-    const offered = chatModels(parseModelList(list));
+    const offered = chatModels(models);
     expect(chooseModel(offered, "zeta")).toBe("zeta");
     expect(chooseModel(offered, "gone")).toBe("alpha");
     expect(chooseModel([], "x")).toBeNull();
