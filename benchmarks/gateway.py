@@ -1,8 +1,11 @@
-"""Gateway overhead: the stand-in upstream called directly vs through serve vs through LiteLLM's own proxy.
+"""Gateway overhead: the stand-in upstream called directly vs through a bare aiohttp hop vs through serve vs through
+LiteLLM's own proxy.
 
-One process tree: the AWS emulator (tables, secret), the stand-in upstream, serve (1 worker, auth + routing on,
-an API token), serve with pass-through off (every call through LiteLLM's Router in-process) and LiteLLM's proxy
-(`litellm --config`, 1 worker, master key). Measures, per target:
+One process tree: the AWS emulator (tables, secret), the stand-in upstream, the bare hop (benchmarks/bare_hop.py:
+no auth, no routing, no policy), serve (1 worker, with everything on: auth, the allow-list, model groups, rate
+limits and usage metering, an API token of a group the model allows), serve with pass-through off (every call
+through LiteLLM's Router in-process) and LiteLLM's proxy (`litellm --config`, 1 worker, master key).
+Measures, per target:
 - added latency p50/p99 of non-streaming chat at concurrency 1 (wrk, minus the direct figures),
 - streaming time to first chunk p50 (a raw asyncio socket client, sequential),
 - requests/s at concurrency 64 for a fixed time and the errors seen (wrk), with the target's CPU ms per request.
@@ -161,6 +164,14 @@ def _gateway(stack: ExitStack, platform, name: str, **settings: str) -> tuple[st
     return base, proc.pid
 
 
+def _bare_hop(stack: ExitStack, upstream: str) -> tuple[str, int]:
+    port = processes.free_port()
+    proc = stack.enter_context(processes.server(
+        [sys.executable, str(REPO / "benchmarks" / "bare_hop.py"), "--port", str(port), "--upstream", upstream],
+        f"http://127.0.0.1:{port}/health", log=LOG_DIR / "bare-hop.log"))
+    return f"http://127.0.0.1:{port}", proc.pid
+
+
 def _litellm_proxy(stack: ExitStack, upstream: str) -> tuple[str | None, int | None, str]:
     cache = Path(os.environ.get("LISA_CACHE", Path.home() / ".cache" / "lisa"))
     deps = os.environ.get("LISA_LITELLM_PROXY_DEPS") or str(cache / "litellm-proxy-deps")
@@ -213,11 +224,13 @@ def main() -> None:
         from services.identity.tokens import TokenStore
 
         token, _ = TokenStore(platform.tables.tokens).issue(owner="bench", name="benchmark")
+        hop, hop_pid = _bare_hop(stack, upstream)
         gateway, gateway_pid = _gateway(stack, platform, "serve")
         via_litellm, via_litellm_pid = _gateway(stack, platform, "serve-litellm", passthrough="false")
         proxy, proxy_pid, proxy_missing = (None, None, "skipped (--skip-proxy)") if args.skip_proxy else _litellm_proxy(stack, upstream)
 
         targets = [("direct (stand-in upstream)", f"{upstream}/chat/completions", "stand-in-chat", {}, upstream_pid),
+                   ("bare aiohttp hop", f"{hop}/v1/chat/completions", "stand-in-chat", {}, hop_pid),
                    ("serve (pass-through)", f"{gateway}/v2/serve/chat/completions", "bench-chat",
                     {"Authorization": f"Bearer {token}"}, gateway_pid),
                    ("serve (LiteLLM Router)", f"{via_litellm}/v2/serve/chat/completions", "bench-chat",
@@ -256,6 +269,11 @@ def _print_table(rows, proxy_missing: str) -> None:
         print(f"LiteLLM proxy: not measured: {proxy_missing}")
     names = {r[0]: r for r in rows}
     serve = names.get("serve (pass-through)")
+    hop = names.get("bare aiohttp hop")
+    if serve and hop:
+        print(f"serve vs the bare hop: added p50 {serve[1]['p50'] - direct[1]['p50']:.3f} ms vs "
+              f"{hop[1]['p50'] - direct[1]['p50']:.3f} ms (goal: no higher); RPS x{serve[3]['rps'] / max(hop[3]['rps'], 1):.2f} "
+              f"(goal: >= 1.3); CPU/request {serve[4]:.3f} vs {hop[4]:.3f} ms")
     proxy = names.get("LiteLLM proxy")
     if serve and proxy:
         print(f"serve vs LiteLLM proxy: added p50 {proxy[1]['p50'] - direct[1]['p50']:.2f} ms → "
