@@ -288,6 +288,7 @@ class LisaParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model_type: ModelType
     streaming: bool = False
+    allowed_groups: list[str] = Field(default_factory=list)  # empty: every signed-in user
 
     @model_validator(mode="after")
     def _embedding(self) -> LisaParams:

@@ -118,6 +118,9 @@ class ModelSpec(CamelModel):
     inference_container: InferenceContainer | None = None
     instance_type: str | None = Field(default=None, pattern=INSTANCE_TYPE_PATTERN)
     streaming: bool = False
+    # LISA's model access: only members of one of these groups (and admins) see and call the model; empty: everyone.
+    allowed_groups: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(default_factory=list,
+                                                                                       max_length=100)
     model_url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=2048)
     # Write-only: kept in Secrets Manager, never stored in the record nor returned.
     api_key: SecretStr | None = Field(default=None, exclude=True)
@@ -172,12 +175,15 @@ class UpdateModelRequest(CamelModel):
     model_type: ModelType | None = None
     enabled: bool | None = None
     auto_scaling_instance_config: AutoScalingInstanceConfig | None = None
+    allowed_groups: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = Field(default=None,
+                                                                                              max_length=100)
 
     @model_validator(mode="after")
     def _exclusive(self) -> UpdateModelRequest:
         if self.enabled is not None and self.auto_scaling_instance_config is not None:
             raise ValueError("enabled and autoScalingInstanceConfig are mutually exclusive; send them as separate updates")
-        if all(v is None for v in (self.streaming, self.model_type, self.enabled, self.auto_scaling_instance_config)):
+        if all(v is None for v in (self.streaming, self.model_type, self.enabled, self.auto_scaling_instance_config,
+                                   self.allowed_groups)):
             raise ValueError("the update names nothing to change")
         return self
 
@@ -210,6 +216,8 @@ def apply_update(record: ModelRecord, request: UpdateModelRequest) -> ModelRecor
     if model_type is ModelType.EMBEDDING and streaming:
         raise ValueError("streaming: embedding models cannot stream")
     changes.update(model_type=model_type, streaming=streaming)
+    if request.allowed_groups is not None:
+        changes["allowed_groups"] = list(dict.fromkeys(request.allowed_groups))
     if request.enabled is not None:
         changes["enabled"] = request.enabled
     if request.auto_scaling_instance_config is not None:

@@ -31,6 +31,7 @@ class Registration(BaseModel):
     litellm_params: dict[str, Any]  # LiteLLM's params; a secret is named by `api_key_secret_id`, never inlined
     model_type: ModelType
     streaming: bool = False
+    allowed_groups: list[str] = Field(default_factory=list)  # empty: every signed-in user
     static: bool = False  # from the stage's litellmConfig (not managed by the admin API)
     api_key_secret_id: str | None = None
     created: int = Field(default_factory=lambda: int(time.time()))

@@ -38,7 +38,8 @@ def registration_for(spec: ModelSpec, *, region: str, endpoint: str | None = Non
         if spec.model_name.startswith(_AWS_PREFIXES):
             params["aws_region_name"] = region  # LISA's rule: Bedrock and SageMaker in the deployment's region
     return Registration(model_name=spec.model_id, litellm_params=params, model_type=spec.model_type,
-                        streaming=spec.streaming, api_key_secret_id=api_key_secret_id)
+                        streaming=spec.streaming, allowed_groups=list(spec.allowed_groups),
+                        api_key_secret_id=api_key_secret_id)
 
 
 def _publish(props: dict[str, Any]) -> None:

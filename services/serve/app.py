@@ -186,12 +186,12 @@ class Gateway:
         await _send_json(send, 200, body)
 
     async def _models(self, scope, receive, send) -> None:
-        await self.authenticator.authenticate_values(*_credentials(scope))
-        await _send_json(send, 200, self.catalog.models_body)
+        principal = await self.authenticator.authenticate_values(*_credentials(scope))
+        await _send_json(send, 200, self.catalog.models_body_for(principal.groups, principal.is_admin))
 
     async def _model(self, scope, receive, send, model_id: str) -> None:
-        await self.authenticator.authenticate_values(*_credentials(scope))
-        served = self.catalog.models.get(model_id)
+        principal = await self.authenticator.authenticate_values(*_credentials(scope))
+        served = self.catalog.usable(model_id, principal.groups, principal.is_admin)
         if served is None:
             raise model_not_found(model_id)
         route = served.route
@@ -200,9 +200,9 @@ class Gateway:
 
     def _inference_handler(self, endpoint: str) -> Handler:
         async def handle(scope, receive, send) -> None:
-            await self.authenticator.authenticate_values(*_credentials(scope))
+            principal = await self.authenticator.authenticate_values(*_credentials(scope))
             payload = parse_request(endpoint, await _read_body(receive, self.max_body))
-            served = self.catalog.models.get(payload["model"])
+            served = self.catalog.usable(payload["model"], principal.groups, principal.is_admin)
             if served is None:
                 raise model_not_found(payload["model"])
             route = served.route

@@ -15,6 +15,7 @@ from typing import Awaitable, Callable, NamedTuple
 
 import orjson
 
+from core.access import may_use
 from core.config import LiteLLMModelEntry, LiteLLMSettings
 from core.registry import ModelRegistry, Registration
 from core.secrets import SecretReader, SecretUnavailable
@@ -50,6 +51,8 @@ class ModelCatalog:
         self.models: dict[str, ServedModel] = {}
         self.litellm = None  # LiteLLMModels, when any route needs LiteLLM
         self.models_body = b'{"object":"list","data":[]}'
+        self._bodies: dict[frozenset[str], bytes] = {}
+        self._restricted = False
         self._task: asyncio.Task | None = None
 
     async def refresh(self) -> bool:
@@ -69,6 +72,28 @@ class ModelCatalog:
     def _serve(self, routes: dict[str, Route]) -> None:
         self.models = {name: ServedModel(route, self._backend(route)) for name, route in routes.items()}
         self.models_body = models_list_body(routes)
+        self._bodies: dict[frozenset[str], bytes] = {}
+        self._restricted = any(route.allowed_groups for route in routes.values())
+
+    def usable(self, model: str, groups: tuple[str, ...], is_admin: bool) -> ServedModel | None:
+        """The model if this caller may use it; None as for a model that does not exist (nothing is revealed)."""
+        served = self.models.get(model)
+        if served is None or not may_use(groups, served.route.allowed_groups, is_admin=is_admin):
+            return None
+        return served
+
+    def models_body_for(self, groups: tuple[str, ...], is_admin: bool) -> bytes:
+        """`/models` as this caller sees it: only what its groups allow (cached per set of groups)."""
+        if is_admin or not self._restricted:
+            return self.models_body
+        key = frozenset(groups)
+        body = self._bodies.get(key)
+        if body is None:
+            if len(self._bodies) > 1024:
+                self._bodies.clear()
+            body = self._bodies[key] = models_list_body(
+                {name: m.route for name, m in self.models.items() if may_use(key, m.route.allowed_groups)})
+        return body
 
     def _backend(self, route: Route) -> Backend:
         if route.passthrough is not None:

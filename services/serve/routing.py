@@ -46,6 +46,7 @@ class Route:
     created: int
     static: bool
     litellm_params: dict[str, Any] = field(repr=False)  # with the api key resolved: never log it
+    allowed_groups: frozenset[str] = frozenset()  # empty: every signed-in user
     passthrough: Passthrough | None = None
 
     def answers(self, endpoint: str) -> bool:
@@ -59,7 +60,8 @@ def provider_of(litellm_model: str) -> str:
 def registration_from_static(entry: LiteLLMModelEntry) -> Registration:
     params = entry.litellm_params.model_dump()
     return Registration(model_name=entry.model_name, litellm_params=params, model_type=entry.lisa_params.model_type,
-                        streaming=entry.lisa_params.streaming, static=True, created=0)
+                        streaming=entry.lisa_params.streaming, allowed_groups=entry.lisa_params.allowed_groups,
+                        static=True, created=0)
 
 
 def resolve_env_reference(value: Any) -> Any:
@@ -116,7 +118,8 @@ def plan_route(registration: Registration, api_key: str | None, *, passthrough: 
         direct = Passthrough(origin=f"{parts.scheme}://{parts.netloc}", upstream_model=model.split("/", 1)[1],
                              heads=_request_heads(api_base, api_key or None, extra_headers))
     return Route(name=registration.model_name, model_type=registration.model_type, streaming=registration.streaming,
-                 created=registration.created, static=registration.static, litellm_params=params, passthrough=direct)
+                 created=registration.created, static=registration.static, litellm_params=params, passthrough=direct,
+                 allowed_groups=frozenset(registration.allowed_groups))
 
 
 def build_routes(registrations: Iterable[Registration], static_models: Iterable[LiteLLMModelEntry],
