@@ -223,7 +223,7 @@ def main() -> None:
         _register(platform, upstream)
         from services.identity.tokens import TokenStore
 
-        token, _ = TokenStore(platform.tables.tokens).issue(owner="bench", name="benchmark")
+        token, _ = TokenStore(platform.tables.tokens).issue(user_id="bench", username="bench", name="benchmark")
         hop, hop_pid = _bare_hop(stack, upstream)
         gateway, gateway_pid = _gateway(stack, platform, "serve")
         via_litellm, via_litellm_pid = _gateway(stack, platform, "serve-litellm", passthrough="false")

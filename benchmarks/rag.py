@@ -212,7 +212,7 @@ def start_stack(stack: ExitStack, ef_search: int):
 
     from services.identity.tokens import TokenStore
 
-    token, _ = TokenStore(platform.tables.tokens).issue(owner="bench", username="bench", name="rag benchmark")
+    token, _ = TokenStore(platform.tables.tokens).issue(user_id="bench", username="bench", name="rag benchmark")
     work = Path(tempfile.mkdtemp(prefix="lisa-bench-api-"))
     env = {"LISA_PLATFORM": platform.model_dump_json(), "LISA_RAG_SERVE_URL": serve, "LISA_RAG_PG_DSN": pg.dsn,
            "LISA_RAG_HNSW_EF_SEARCH": str(ef_search), "LISA_RAG_HNSW_M": str(HNSW["m"]),

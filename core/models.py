@@ -180,8 +180,6 @@ class UpdateModelRequest(CamelModel):
 
     @model_validator(mode="after")
     def _exclusive(self) -> UpdateModelRequest:
-        if self.enabled is not None and self.auto_scaling_instance_config is not None:
-            raise ValueError("enabled and autoScalingInstanceConfig are mutually exclusive; send them as separate updates")
         if all(v is None for v in (self.streaming, self.model_type, self.enabled, self.auto_scaling_instance_config,
                                    self.allowed_groups)):
             raise ValueError("the update names nothing to change")
@@ -208,6 +206,9 @@ class ModelRecord(ModelSpec):
 
 def apply_update(record: ModelRecord, request: UpdateModelRequest) -> ModelRecord:
     """The record as it will be once `request` is applied. Raises ValueError for an impossible combination."""
+    if request.enabled is not None and request.auto_scaling_instance_config is not None:
+        # LISA answers this with 400 InvalidInputError (its handler raises it), not a validation error.
+        raise ValueError("Start or Stop operations and AutoScaling changes must happen in separate requests.")
     changes: dict = {}
     model_type = request.model_type or record.model_type
     streaming = record.streaming if request.streaming is None else request.streaming

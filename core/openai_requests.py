@@ -19,6 +19,7 @@ Check = Callable[[Any, str], None]
 CHAT = "chat/completions"
 COMPLETIONS = "completions"
 EMBEDDINGS = "embeddings"
+ENDPOINTS = (CHAT, COMPLETIONS, EMBEDDINGS)
 
 MAX_STOP_SEQUENCES = 4
 MAX_TOOLS = 128

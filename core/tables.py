@@ -51,7 +51,8 @@ class TableSpec:
 TABLES: tuple[TableSpec, ...] = (
     TableSpec("models", naming.models_table, "modelId"),
     # Tokens are stored by the SHA-256 of the token, never the token itself.
-    TableSpec("tokens", naming.tokens_table, "tokenHash"),
+    TableSpec("tokens", naming.tokens_table, "tokenHash",
+              indexes=(IndexSpec("byUser", "userId"), IndexSpec("byTokenUUID", "tokenUUID"))),
     TableSpec("sessions", naming.sessions_table, "userId", "sessionId"),
     TableSpec("ragDocuments", naming.rag_documents_table, "repositoryId", "documentId"),
     # Governance: per-minute usage rows by day (and by user), the audit log by day, shared rate-limit buckets.

@@ -19,8 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.errors import LisaError
 from core.platform import PlatformOutputs, load_platform
 from core.schema import describe_validation_errors
-from services.api import (chat_files, configuration, feedback, mcp_servers, models, projects, prompt_templates,
-                          repositories, sessions, tokens, tool_chat, user_preferences)
+from services.api import (api_tokens, chat_files, configuration, feedback, mcp_servers, models, projects,
+                          prompt_templates, repositories, sessions, tool_chat, user_preferences)
+from services.api.audit_trail import audit, audit_log_for
 from services.api.body_limit import BodyLimitMiddleware, BodyLimits
 from services.api.engine import build_engine
 from services.api.settings import ApiSettings
@@ -33,7 +34,11 @@ def _error(status: int, error: str, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": error, "message": message})
 
 
-async def _lisa_error(_: Request, exc: LisaError) -> JSONResponse:
+async def _lisa_error(request: Request, exc: LisaError) -> JSONResponse:
+    if exc.status in (401, 403):  # refusals go to the audit log (rate-limited there), never the credential
+        principal = getattr(request.state, "principal", None)
+        audit(request, principal, "auth.refused" if exc.status == 401 else "authz.refused",
+              f"{request.method} {request.url.path}", outcome="denied", reason=exc.message[:200])
     return _error(exc.status, exc.error, exc.message)
 
 
@@ -82,6 +87,8 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.audit = audit_log_for(platform.tables.audit)
+        app.state.audit.start()
         engine = build_engine(platform, settings)
         app.state.engine = engine
         if settings.engine_resume_on_start:
@@ -92,6 +99,7 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
             yield
         finally:
             engine.shutdown()
+            await app.state.audit.close()
 
     docs = settings.api_docs
     app = FastAPI(title="LISA api", lifespan=lifespan, openapi_url="/openapi.json" if docs else None,
@@ -115,7 +123,7 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
     app.include_router(models.router)
     app.include_router(sessions.router)
     app.include_router(repositories.router)
-    app.include_router(tokens.router)
+    app.include_router(api_tokens.router)
     app.include_router(mcp_servers.router)
     app.include_router(tool_chat.router)
     app.include_router(prompt_templates.router)

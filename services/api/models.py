@@ -27,9 +27,13 @@ from core.models import ModelRecord, ModelSpec, ModelStatus, UpdateModelRequest,
 from core.registry import ModelRegistry
 from providers.hosted_model_plan import check_hosted_spec
 from services.api.engine import DeploymentEngine, PreviewFailed
-from services.identity.dependencies import require_admin
+from core.access import may_use
+from services.api.audit_trail import audit
+from services.identity.dependencies import require_admin, require_user
+from services.identity.principal import Principal
 
-router = APIRouter(tags=["models"], dependencies=[Depends(require_admin)])
+router = APIRouter(tags=["models"])
+Admin = Depends(require_admin)
 
 
 def _engine(request: Request) -> DeploymentEngine:
@@ -52,12 +56,16 @@ def _preview(engine: DeploymentEngine, record: ModelRecord, *, new_model: bool =
 
 
 @router.get("/models")
-def list_models(request: Request) -> dict[str, Any]:
-    return {"models": [_wire(r) for r in _registry(request).list()]}
+def list_models(request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    """Every model for admins; for anyone else only the models their groups may use (LISA's filter)."""
+    records = _registry(request).list()
+    return {"models": [_wire(r) for r in records if may_use(principal.groups, r.allowed_groups,
+                                                                is_admin=principal.is_admin)]}
 
 
 @router.post("/models")
-def create_model(spec: ModelSpec, request: Request, dry_run: bool = Query(False, alias="dryRun")) -> dict[str, Any]:
+def create_model(spec: ModelSpec, request: Request, dry_run: bool = Query(False, alias="dryRun"),
+                 admin: Principal = Admin) -> dict[str, Any]:
     try:
         check_hosted_spec(spec)
     except ValueError as exc:
@@ -78,12 +86,16 @@ def create_model(spec: ModelSpec, request: Request, dry_run: bool = Query(False,
             registry.delete(spec.model_id)  # the create did not happen: nothing half-made stays behind
             raise
     engine.submit(spec.model_id)
+    audit(request, admin, "model.create", spec.model_id, modelName=spec.model_name, hosted=spec.is_hosted)
     return {"model": _wire(record)}
 
 
 @router.get("/models/{model_id}")
-def get_model(model_id: str, request: Request) -> dict[str, Any]:
-    return {"model": _wire(_registry(request).get(model_id))}
+def get_model(model_id: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    record = _registry(request).get(model_id)
+    if not may_use(principal.groups, record.allowed_groups, is_admin=principal.is_admin):
+        raise ModelNotFoundError(model_id)  # as LISA: a model the caller may not use does not exist for them
+    return {"model": _wire(record)}
 
 
 def _action(update: UpdateModelRequest) -> str:
@@ -94,7 +106,8 @@ def _action(update: UpdateModelRequest) -> str:
 
 @router.put("/models/{model_id}")
 def update_model(model_id: str, update: UpdateModelRequest, request: Request,
-                 dry_run: bool = Query(False, alias="dryRun")) -> dict[str, Any]:
+                 dry_run: bool = Query(False, alias="dryRun"),
+                 admin: Principal = Admin) -> dict[str, Any]:
     engine, registry = _engine(request), _registry(request)
     record = registry.get(model_id)
     try:
@@ -110,11 +123,12 @@ def update_model(model_id: str, update: UpdateModelRequest, request: Request,
     # Conditional on the status we read: a concurrent request cannot slip a second change in.
     saved = registry.update(updated.model_copy(update={"status": status}), expected={record.status})
     engine.submit(model_id)
+    audit(request, admin, "model.update", model_id, changes=sorted(update.model_dump(exclude_none=True)))
     return {"model": _wire(saved)}
 
 
 @router.delete("/models/{model_id}")
-def delete_model(model_id: str, request: Request) -> dict[str, Any]:
+def delete_model(model_id: str, request: Request, admin: Principal = Admin) -> dict[str, Any]:
     engine, registry = _engine(request), _registry(request)
     record = registry.get(model_id)
     try:
@@ -123,16 +137,18 @@ def delete_model(model_id: str, request: Request) -> dict[str, Any]:
         raise ConflictError(f"model {model_id}: {exc}") from None
     registry.update(record.model_copy(update={"status": status}), expected={record.status})
     engine.submit(model_id)
+    audit(request, admin, "model.delete", model_id)
     return {"status": "success", "message": f"Model {model_id} has been deleted successfully."}
 
 
 @router.get("/models/{model_id}/preview")
-def preview_model(model_id: str, request: Request) -> dict[str, Any]:
+def preview_model(model_id: str, request: Request, admin: Principal = Admin) -> dict[str, Any]:
     return _preview(_engine(request), _registry(request).get(model_id))
 
 
 @router.get("/models/{model_id}/events")
-def model_events(model_id: str, request: Request, after: int = Query(0, ge=0)) -> dict[str, Any]:
+def model_events(model_id: str, request: Request, after: int = Query(0, ge=0),
+                 admin: Principal = Admin) -> dict[str, Any]:
     engine = _engine(request)
     events = engine.events.of(model_id, after)
     if not events and not engine.busy(model_id):

@@ -7,7 +7,8 @@ A request carries one credential (services.identity.credentials):
 Verified credentials are cached (JWTs until they expire, API tokens for `TOKEN_CACHE_TTL_S` so that a revocation
 takes effect within it, the master key for its TTL); unknown API tokens are remembered for as long, concurrent
 first requests with one token share one lookup, and at most `max_token_lookups` lookups run at once. Bad
-credentials raise `AuthenticationError` (401); a valid one without the right raises `PermissionDeniedError` (403).
+credentials raise `AuthenticationError` (401); a valid one without the right raises `PermissionDeniedError` (403),
+as does any credential of a user outside LISA's `userGroup` when one is set (refused everywhere, in both apps).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncio
 import time
 from typing import Any, Awaitable, Callable, Mapping
 
-from core.errors import AuthenticationError
+from core.errors import AuthenticationError, PermissionDeniedError
 from core.platform import AuthOutputs, PlatformOutputs
 from services.identity.credentials import credential_from, header_value, looks_like_jwt
 from services.identity.expiring_cache import ExpiringCache
@@ -68,6 +69,8 @@ class Authenticator:
         credential = credential_from(authorization, api_key)
         principal = self._verified.get(credential)
         if principal is not None:
+            if not principal.admitted:
+                raise _not_admitted(self.auth)
             return principal
         which = await self.master_key.match(credential)
         if which is not None:
@@ -81,6 +84,8 @@ class Authenticator:
         else:
             principal, until = await self._single_flight(credential, self._token_principal)
         self._verified.put(credential, principal, until)
+        if not principal.admitted:
+            raise _not_admitted(self.auth)
         return principal
 
     def forget(self, credential: str) -> None:
@@ -101,7 +106,7 @@ class Authenticator:
         until = now + TOKEN_CACHE_TTL_S
         if info.token_expiration is not None:
             until = min(until, info.token_expiration)
-        return info.principal(), until
+        return info.principal(self.auth), until
 
     def _slots(self) -> asyncio.Semaphore:
         # A semaphore belongs to one event loop; an app has one, tests may run several in turn.
@@ -127,6 +132,10 @@ class Authenticator:
             raise
         finally:
             self._inflight.pop(key, None)
+
+
+def _not_admitted(auth: AuthOutputs) -> PermissionDeniedError:
+    return PermissionDeniedError(f"only members of the group {auth.user_group} may use this platform")
 
 
 def _threaded_lookup(store: TokenStore) -> TokenLookup:

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from core.errors import AuthenticationError
 from core.platform import AuthOutputs
-from services.identity.principal import Principal
+from services.identity.principal import Principal, with_roles
 
 
 def groups_at(claims: Mapping[str, Any], path: str) -> tuple[str, ...]:
@@ -47,4 +47,4 @@ def principal_from_claims(claims: Mapping[str, Any], auth: AuthOutputs) -> Princ
         (claims[k] for k in ("cognito:username", "username", "preferred_username", "email") if isinstance(claims.get(k), str)),
         sub,
     )
-    return Principal(id=sub, username=username, groups=groups, is_admin=auth.admin_group in groups, method="jwt")
+    return with_roles(auth, id=sub, username=username, groups=groups, method="jwt")

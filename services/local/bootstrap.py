@@ -48,14 +48,15 @@ def register_models(plan: LocalPlan, master_key: str) -> tuple[list[registration
 
 
 def api_token(api_url: str, secrets: LocalSecrets, state: StateFolder, *, timeout: float = 30.0) -> str:
-    """The OpenAI-client token kept in the state folder, issued by the api (POST /tokens with the master key)
-    again when the api no longer accepts the kept one (a lost emulator state, a revoked token)."""
+    """The OpenAI-client token kept in the state folder, issued by the api (POST /api-tokens/{admin user} with the
+    master key) again when the api no longer accepts the kept one (a lost emulator state, a revoked or expired
+    token)."""
     api = api_url.rstrip("/")
     if secrets.api_token and _accepted(api, secrets.api_token, timeout):
         return secrets.api_token
-    response = requests.post(f"{api}/tokens", headers={"Authorization": f"Bearer {secrets.master_key}"},
-                             json={"name": TOKEN_NAME, "owner": secrets.admin_username}, timeout=timeout)
-    if response.status_code != 201:
+    response = requests.post(f"{api}/api-tokens/{secrets.admin_username}", json={"name": TOKEN_NAME},
+                             headers={"Authorization": f"Bearer {secrets.master_key}"}, timeout=timeout)
+    if response.status_code != 200:
         raise RuntimeError(f"the api did not issue the local API token: {response.status_code} {response.text[:200]}")
     token = response.json()["token"]
     state.save_api_token(token)
@@ -63,7 +64,7 @@ def api_token(api_url: str, secrets: LocalSecrets, state: StateFolder, *, timeou
 
 
 def _accepted(api: str, token: str, timeout: float) -> bool:
-    response = requests.get(f"{api}/tokens", headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+    response = requests.get(f"{api}/api-tokens", headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
     if response.status_code in (401, 403):
         return False
     response.raise_for_status()

@@ -1,7 +1,9 @@
 """The OpenAI-compatible gateway: a plain ASGI app (the hot path pays no framework it does not need).
 
 Routes, under `/v2/serve`, `/v1` and the root alike: `GET /models`, `GET /models/{id}`, `POST /chat/completions`,
-`POST /completions`, `POST /embeddings`; `GET /health` needs no credential. Every error is OpenAI's error object.
+`POST /completions`, `POST /embeddings`; `GET /health` needs no credential, `GET /metrics` (Prometheus) an admin's
+unless public by setting. Every error is OpenAI's error object. Around each inference call the policies of
+services/serve/policy.py apply: credentials (refusals audited), model groups, rate limits, usage metering.
 Run: `python -m services.serve` (uvicorn), or any ASGI server with `services.serve.app:create_app` as a factory.
 """
 
@@ -9,10 +11,12 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from typing import Any, Awaitable, Callable
 
 import orjson
 
+from core.openai_requests import ENDPOINTS
 from core.platform import PlatformOutputs, load_platform
 from core.registry import VERSION_KEY, ModelRegistry, version_of
 from services.identity.authenticator import Authenticator
@@ -22,6 +26,8 @@ from services.serve.dynamo import AsyncDynamo
 from services.serve.inference import Answer
 from services.serve.openai_errors import OpenAIError, as_openai_error, bad_request, error_body, model_not_found
 from services.serve.payloads import parse_request
+from services.serve import metrics
+from services.serve.policy import GatewayPolicy
 from services.serve.relay import relay
 from services.serve.settings import ServeSettings
 from services.serve.upstream import Upstreams
@@ -29,6 +35,7 @@ from services.serve.upstream import Upstreams
 log = logging.getLogger("lisa.serve")
 
 PREFIXES = ("/v2/serve", "/v1", "")
+CLIENT_CLOSED = 499  # metered status of a call whose client left before the answer was complete
 _JSON = (b"content-type", b"application/json")
 
 Handler = Callable[[dict, Callable, Callable], Awaitable[None]]
@@ -100,12 +107,15 @@ class Gateway:
                                     litellm_settings=platform.litellm_settings)
         self.max_body = settings.max_body_mib << 20
         self.cors = frozenset(settings.cors_origins)
-        self.routes: dict[str, tuple[bytes, Handler]] = {}
-        for prefix in PREFIXES:
-            self.routes[f"{prefix}/health"] = (b"GET", self._health)
-            self.routes[f"{prefix}/models"] = (b"GET", self._models)
-            for endpoint in ("chat/completions", "completions", "embeddings"):
-                self.routes[f"{prefix}/{endpoint}"] = (b"POST", self._inference_handler(endpoint))
+        self.policy = GatewayPolicy(platform, self.authenticator, self.dynamo, usage_flush_s=settings.usage_flush_s)
+        self.metrics_public = settings.metrics_public
+        # The route table: (method, path under each prefix) → handler. `GET /models/{id}` is matched apart.
+        table: list[tuple[bytes, str, Handler]] = [
+            (b"GET", "health", self._health), (b"GET", "metrics", self._metrics), (b"GET", "models", self._models),
+            *((b"POST", endpoint, self._inference_handler(endpoint)) for endpoint in ENDPOINTS),
+        ]
+        self.routes: dict[str, tuple[bytes, Handler, str]] = {
+            f"{prefix}/{path}": (method, handler, path) for prefix in PREFIXES for method, path, handler in table}
 
     # ASGI --------------------------------------------------------------------------------------------------------
     async def __call__(self, scope: dict, receive, send) -> None:
@@ -126,17 +136,19 @@ class Gateway:
             model_id = _model_id_from_path(path)
             if model_id is None:
                 return await _send_error(send, OpenAIError(404, f"no route {path}", "invalid_request_error", "not_found"))
-            entry = (b"GET", lambda s, r, se: self._model(s, r, se, model_id))
-        method, handler = entry
+            entry = (b"GET", lambda s, r, se: self._model(s, r, se, model_id), "models/{id}")
+        method, handler, label = entry
         if scope["method"].encode() != method:
             return await _send_error(send, OpenAIError(405, f"{scope['method']} is not allowed on {path}",
                                                        "invalid_request_error", "method_not_allowed"))
         try:
             await handler(scope, receive, send)
+            metrics.REQUESTS.labels(label, "200").inc()
         except ClientGone:
             return
         except Exception as exc:  # noqa: BLE001 (the one error path: everything becomes OpenAI's error object)
             error = as_openai_error(exc)
+            metrics.REQUESTS.labels(label, str(error.status)).inc()
             if error.status >= 500 and not isinstance(exc, OpenAIError):
                 log.error("%s on %s: %s", type(exc).__name__, path, getattr(exc, "message", "") or type(exc).__name__)
                 log.debug("details", exc_info=True)
@@ -163,6 +175,7 @@ class Gateway:
     async def startup(self) -> None:
         await self.authenticator.start()
         await self.catalog.start()
+        self.policy.start()
         # Everything loaded so far lives as long as the process: keep it out of the collector's full passes,
         # which otherwise stall the loop for milliseconds (a p99 killer).
         gc.collect()
@@ -178,6 +191,7 @@ class Gateway:
 
     async def shutdown(self) -> None:
         await self.catalog.stop()
+        await self.policy.close()  # the last usage rows and audit events
         self.upstreams.close()
 
     # routes ------------------------------------------------------------------------------------------------------
@@ -185,12 +199,23 @@ class Gateway:
         body = orjson.dumps({"status": "ok", "models": len(self.catalog.models), "registryVersion": self.catalog.version})
         await _send_json(send, 200, body)
 
+    async def _metrics(self, scope, receive, send) -> None:
+        if not self.metrics_public:
+            principal = await self.policy.caller(scope, *_credentials(scope))
+            if not principal.is_admin:
+                raise OpenAIError(403, "the metrics are for admins", "permission_error", "permission_denied")
+        metrics.REGISTRY_VERSION.set(self.catalog.version or 0)
+        body = metrics.exposition()
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", metrics.CONTENT_TYPE), (b"content-length", b"%d" % len(body))]})
+        await send({"type": "http.response.body", "body": body})
+
     async def _models(self, scope, receive, send) -> None:
-        principal = await self.authenticator.authenticate_values(*_credentials(scope))
+        principal = await self.policy.caller(scope, *_credentials(scope))
         await _send_json(send, 200, self.catalog.models_body_for(principal.groups, principal.is_admin))
 
     async def _model(self, scope, receive, send, model_id: str) -> None:
-        principal = await self.authenticator.authenticate_values(*_credentials(scope))
+        principal = await self.policy.caller(scope, *_credentials(scope))
         served = self.catalog.usable(model_id, principal.groups, principal.is_admin)
         if served is None:
             raise model_not_found(model_id)
@@ -200,7 +225,7 @@ class Gateway:
 
     def _inference_handler(self, endpoint: str) -> Handler:
         async def handle(scope, receive, send) -> None:
-            principal = await self.authenticator.authenticate_values(*_credentials(scope))
+            principal = await self.policy.caller(scope, *_credentials(scope))
             payload = parse_request(endpoint, await _read_body(receive, self.max_body))
             served = self.catalog.usable(payload["model"], principal.groups, principal.is_admin)
             if served is None:
@@ -209,14 +234,32 @@ class Gateway:
             if not route.answers(endpoint):
                 raise bad_request(f"the model `{route.name}` is a {route.model_type.value} model; it does not answer "
                                   f"/{endpoint}", "model", "model_not_supported")
-            if payload.get("stream"):
-                answer = await served.backend.stream(endpoint, payload)
-                if not isinstance(answer, Answer):
-                    await relay(answer, receive, send)
-                    return
-            else:
-                answer = await served.backend.complete(endpoint, payload)
-            await _send_json(send, 200, answer.body)
+            await self.policy.admit(principal, route)
+            started, status, usage, first_chunk_at = time.perf_counter(), 200, None, None
+            try:
+                if payload.get("stream"):
+                    answer = await served.backend.stream(endpoint, payload)
+                    if not isinstance(answer, Answer):
+                        metrics.ACTIVE_STREAMS.inc()
+                        try:
+                            outcome = await relay(answer, receive, send)
+                        finally:
+                            metrics.ACTIVE_STREAMS.dec()
+                        usage, first_chunk_at = answer.usage, outcome.first_chunk_at
+                        status = 200 if outcome.completed else CLIENT_CLOSED if outcome.client_left else 502
+                        return
+                else:
+                    answer = await served.backend.complete(endpoint, payload)
+                usage = answer.usage
+                await _send_json(send, 200, answer.body)
+            except Exception as exc:
+                status = as_openai_error(exc).status
+                raise
+            except BaseException:
+                status = CLIENT_CLOSED
+                raise
+            finally:
+                self.policy.meter_call(principal, route.name, endpoint, status, usage, started, first_chunk_at)
 
         return handle
 

@@ -15,13 +15,13 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from core.config import LiteLLMModelEntry
+from core.openai_requests import ENDPOINTS
 from core.models import ModelType
 from core.registry import Registration
 
 log = logging.getLogger("lisa.serve.routing")
 
 PASSTHROUGH_PROVIDERS = frozenset({"openai", "hosted_vllm", "custom_openai"})
-ENDPOINTS = ("chat/completions", "completions", "embeddings")
 # Which endpoints a model type answers; anything else is a 400.
 ENDPOINTS_BY_TYPE = {
     ModelType.TEXTGEN: frozenset({"chat/completions", "completions"}),

@@ -30,3 +30,6 @@ class ServeSettings(BaseSettings):
     # Idle seconds an HTTP/1.1 connection is kept open. Behind a load balancer it must exceed the balancer's idle
     # timeout, or the app closes a connection the balancer is about to reuse (sporadic 502s); the core stack sets it.
     keep_alive_s: int = Field(default=620, ge=1, le=4000)
+    usage_flush_s: float = Field(default=2.0, gt=0, le=300, description="how often usage rows are written")
+    # /metrics without a credential (a scraper inside the VPC); otherwise only admins may read it.
+    metrics_public: bool = False

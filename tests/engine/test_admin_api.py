@@ -107,7 +107,7 @@ def test_an_unknown_model_is_404_with_lisa_body(api, method):
 def test_enabled_with_autoscaling_is_refused(api, existing):
     body = {"enabled": False, "autoScalingInstanceConfig": {"minCapacity": 1}}
     response = api.put("/models/rules-model", headers=ADMIN, json=body)
-    assert (response.status_code, response.json()["error"]) == (422, "ValidationError")
+    assert (response.status_code, response.json()["error"]) == (400, "InvalidInputError")  # LISA's status
 
 
 def test_zero_capacity_is_refused(api, existing):

@@ -222,15 +222,42 @@ def test_rotated_key_is_found_after_the_refresh_interval():
 
 # tokens
 def test_token_item_round_trips_without_the_token():
-    info = TokenInfo(token_id="abc", owner="o", username="u", groups=["g"], is_admin=True, name="n", created_at=1.5,
-                     token_expiration=99)
+    info = TokenInfo(token_uuid="abc", user_id="o", username="u", groups=["g"], name="n", created_date=15,
+                     token_expiration=99, is_system_token=True, created_by="root")
     item = token_item(hash_token("secret"), info)
     assert info_from_item(item) == info and "secret" not in str(item)
 
 
 def test_hand_written_item_with_only_hash_and_expiry_is_read():
     info = info_from_item({"tokenHash": "f" * 64, "tokenExpiration": 10})
-    assert info.expired(now=11) and not info.is_admin
+    assert info.expired(now=11) and not info.principal(AUTH).is_admin
+
+
+def test_an_item_of_the_earlier_shape_keeps_its_admin_flag():
+    info = info_from_item({"tokenHash": "f" * 64, "tokenId": "t1", "owner": "o", "isAdmin": True, "createdAt": 5.5})
+    principal = info.principal(AUTH)
+    assert (info.token_uuid, info.user_id, info.created_date) == ("t1", "o", 5) and principal.is_admin
+
+
+def test_token_roles_come_from_its_groups():
+    from core.platform import AuthOutputs
+
+    auth = AuthOutputs(authority=ISSUER, client_id="web", admin_group="admins", user_group="users",
+                       rag_admin_group="rag", api_group="api")
+    def roles(*groups):
+        p = TokenInfo(token_uuid="u", user_id="x", username="x", groups=list(groups), created_date=0).principal(auth)
+        return p.is_admin, p.is_rag_admin, p.may_issue_tokens, p.admitted, p.token_id
+    assert roles() == (False, False, False, False, "u")
+    assert roles("users") == (False, False, False, True, "u")
+    assert roles("users", "api") == (False, False, True, True, "u")
+    assert roles("rag") == (False, True, False, True, "u")
+    assert roles("admins") == (True, True, True, True, "u")
+
+
+def test_the_wire_shape_is_lisas_token_info():
+    info = TokenInfo(token_uuid="abc", user_id="o", username="u", created_date=1, token_expiration=2)
+    assert set(info.model_dump()) == {"tokenUUID", "tokenExpiration", "createdDate", "username", "createdBy", "name",
+                                      "groups", "isSystemToken", "isExpired", "userId"}
 
 
 def test_cache_forgets_expired_entries_and_stays_bounded():

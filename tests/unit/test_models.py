@@ -93,8 +93,10 @@ def test_an_update_must_name_something_to_change():
 
 
 def test_enable_and_capacity_are_separate_updates():
-    with pytest.raises(pydantic.ValidationError, match="mutually exclusive"):
-        UpdateModelRequest.model_validate({"enabled": False, "autoScalingInstanceConfig": {"minCapacity": 1}})
+    update = UpdateModelRequest.model_validate({"enabled": False, "autoScalingInstanceConfig": {"minCapacity": 1}})
+    record = ModelRecord.model_validate({"modelId": "m", "modelName": "bedrock/x"})
+    with pytest.raises(ValueError, match="separate requests"):  # the api turns it into LISA's 400 InvalidInputError
+        apply_update(record, update)
 
 
 # begin: the transitional status an action leads to

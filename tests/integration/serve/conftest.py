@@ -59,7 +59,7 @@ def register(registry: ModelRegistry) -> Callable[..., Registration]:
 
     def publish(model_id: str, upstream_model: str, api_base: str, *, model_type: ModelType = ModelType.TEXTGEN,
                 streaming: bool = True, api_key_secret_id: str | None = None, provider: str = "openai",
-                **params) -> Registration:
+                allowed_groups: list[str] | None = None, **params) -> Registration:
         record = ModelRecord(model_id=model_id, model_name=f"{provider}/{upstream_model}", model_url=api_base,
                              model_type=model_type, streaming=streaming and model_type is ModelType.TEXTGEN)
         try:
@@ -69,6 +69,7 @@ def register(registry: ModelRegistry) -> Callable[..., Registration]:
         registration = Registration(
             model_name=model_id, model_type=model_type, streaming=record.streaming, api_key_secret_id=api_key_secret_id,
             litellm_params={"model": f"{provider}/{upstream_model}", "api_base": api_base, **params},
+            allowed_groups=allowed_groups or [],
         )
         registry.set_registration(model_id, registration)
         return registration
@@ -148,13 +149,13 @@ def tokens(platform):
 
 @pytest.fixture(scope="session")
 def user_token(tokens) -> str:
-    token, _ = tokens.issue(owner="user-1", username="alice", name="tests")
+    token, _ = tokens.issue(user_id="user-1", username="alice", name="tests")
     return token
 
 
 @pytest.fixture(scope="session")
 def admin_token(tokens) -> str:
-    token, _ = tokens.issue(owner="admin-1", username="root", is_admin=True, name="tests")
+    token, _ = tokens.issue(user_id="admin-1", username="root", groups=["lisa-admins"], name="tests")
     return token
 
 
@@ -259,10 +260,14 @@ def litellm_gateway(serve_platform, models, master_key, test_output) -> Iterator
         yield base
 
 
+API_GROUP = "api-users"
+
+
 @pytest.fixture(scope="session")
-def token_api(platform, test_output) -> Iterator[str]:
-    """Base URL of the api app (where the token admin routes live) as a real process; it deploys no model here."""
-    outputs, _ = platform
+def token_api(serve_platform, test_output) -> Iterator[str]:
+    """Base URL of the api app (where the token routes live) as a real process, on serve's platform with an API group
+    (members may issue their own tokens); it deploys no model here."""
+    outputs = serve_platform.model_copy(update={"auth": serve_platform.auth.model_copy(update={"api_group": API_GROUP})})
     env = {"LISA_PLATFORM": outputs.model_dump_json(),
            **processes.engine_env(test_output / "token-api-model-stacks", LISA_ENGINE_RESUME_ON_START="false")}
     with processes.api_app(env, log=test_output / "token-api.log") as (base, _):

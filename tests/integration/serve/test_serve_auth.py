@@ -198,7 +198,8 @@ def test_different_credentials_in_the_two_headers(gateway, user_token, admin_tok
 
 
 def test_expired_api_token(gateway, tokens):
-    token, info = tokens.issue(owner="short-lived", token_expiration=int(time.time()) + 2)
+    token, info = tokens.issue(user_id="short-lived", username="short-lived", name="tests",
+                               token_expiration=int(time.time()) + 2)
     assert _status(gateway, _bearer(token)) == 200
     eventually(lambda: _status(gateway, _bearer(token)) == 401, 10, "the token refused after its tokenExpiration")
 
@@ -216,9 +217,9 @@ def test_hand_written_expired_token_item(gateway, platform):
 def test_revoked_api_token_stops_working_within_the_cache_ttl(gateway, tokens):
     from services.identity.authenticator import TOKEN_CACHE_TTL_S
 
-    token, info = tokens.issue(owner="to-revoke")
+    token, info = tokens.issue(user_id="to-revoke", username="to-revoke", name="tests")
     assert _status(gateway, _bearer(token)) == 200
-    tokens.revoke(info.token_id)
+    tokens.revoke(info.token_uuid)
     eventually(lambda: _status(gateway, _bearer(token)) == 401, TOKEN_CACHE_TTL_S + 2, "the revoked token refused")
 
 

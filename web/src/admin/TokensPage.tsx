@@ -21,9 +21,9 @@ export function TokensPage() {
   const error = actionError ?? queryError(query);
   const [problems, setProblems] = useState<string[]>([]);
   const [name, setName] = useState("");
-  const [owner, setOwner] = useState("");
+  const [username, setUsername] = useState("");
   const [groups, setGroups] = useState("");
-  const [isAdmin, setIsAdmin] = useState(false);
+  const [isSystemToken, setIsSystemToken] = useState(false);
   const [days, setDays] = useState("90");
   const [issued, setIssued] = useState<(TokenInfo & { token: string }) | null>(null);
   const [busy, setBusy] = useState(false);
@@ -38,12 +38,12 @@ export function TokensPage() {
       const expiresIn = days.trim() ? Number(days) : null;
       const token = await api.issueToken({
         name: name.trim(),
-        owner: owner.trim() || undefined,
+        username: username.trim() || undefined,
         groups: groups
           .split(",")
           .map((g) => g.trim())
           .filter(Boolean),
-        isAdmin,
+        isSystemToken,
         tokenExpiration:
           expiresIn !== null && Number.isFinite(expiresIn) ? Math.floor(Date.now() / 1000 + expiresIn * 86400) : null,
       });
@@ -61,8 +61,8 @@ export function TokensPage() {
   async function revoke(token: TokenInfo) {
     setError(null);
     try {
-      await api.revokeToken(token.tokenId);
-      if (issued?.tokenId === token.tokenId) setIssued(null);
+      await api.revokeToken(token.tokenUUID);
+      if (issued?.tokenUUID === token.tokenUUID) setIssued(null);
     } catch (e) {
       setError(describeError(e));
     }
@@ -83,20 +83,25 @@ export function TokensPage() {
             <input value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. laptop" />
           </label>
           <label>
-            Owner
-            <input value={owner} onChange={(e) => setOwner(e.target.value)} placeholder="you" />
+            User
+            <input value={username} onChange={(e) => setUsername(e.target.value)} placeholder="you (your groups)" />
           </label>
           <label>
             Expires in (days)
             <input type="number" min={1} value={days} onChange={(e) => setDays(e.target.value)} placeholder="never" />
           </label>
           <label>
-            Groups (comma-separated)
-            <input value={groups} onChange={(e) => setGroups(e.target.value)} />
+            Groups for another user (comma-separated)
+            <input value={groups} onChange={(e) => setGroups(e.target.value)} disabled={!username.trim()} />
           </label>
           <label className="check">
-            <input type="checkbox" checked={isAdmin} onChange={(e) => setIsAdmin(e.target.checked)} />
-            Admin token
+            <input
+              type="checkbox"
+              checked={isSystemToken}
+              onChange={(e) => setIsSystemToken(e.target.checked)}
+              disabled={!username.trim()}
+            />
+            System token
           </label>
         </div>
         <ErrorBox error={error} problems={problems} />
@@ -128,8 +133,8 @@ export function TokensPage() {
             <tr>
               <th scope="col">Name</th>
               <th scope="col">Token ID</th>
-              <th scope="col">Owner</th>
-              <th scope="col">Admin</th>
+              <th scope="col">User</th>
+              <th scope="col">Groups</th>
               <th scope="col">Created</th>
               <th scope="col">Expires</th>
               <th scope="col">
@@ -146,23 +151,26 @@ export function TokensPage() {
               </tr>
             ) : null}
             {tokens.map((t) => (
-              <tr key={t.tokenId} data-testid="token-row" data-token-id={t.tokenId}>
+              <tr key={t.tokenUUID} data-testid="token-row" data-token-id={t.tokenUUID}>
                 <td>{t.name || <span className="muted">unnamed</span>}</td>
                 <td>
-                  <code>{t.tokenId}</code>
+                  <code>{t.tokenUUID}</code>
                 </td>
-                <td>{t.username || t.owner}</td>
-                <td>{t.isAdmin ? "yes" : "no"}</td>
-                <td>{date(t.createdAt)}</td>
+                <td>
+                  {t.username}
+                  {t.isSystemToken ? <span className="muted"> (system)</span> : null}
+                </td>
+                <td>{t.groups?.join(", ") || <span className="muted">none</span>}</td>
+                <td>{date(t.createdDate)}</td>
                 <td>{date(t.tokenExpiration)}</td>
                 <td>
                   <ConfirmDeleteButton
-                    label={`Revoke ${t.name || t.tokenId}`}
+                    label={`Revoke ${t.name || t.tokenUUID}`}
                     title="Revoke this token?"
                     action="Revoke"
                     onConfirm={() => revoke(t)}
                   >
-                    <p>Clients using “{t.name || t.tokenId}” will be refused from now on.</p>
+                    <p>Clients using “{t.name || t.tokenUUID}” will be refused from now on.</p>
                   </ConfirmDeleteButton>
                 </td>
               </tr>

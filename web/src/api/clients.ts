@@ -35,9 +35,12 @@ type ModelDeleted = Declared<AnswerOf<"/models/{model_id}", "delete">, { status:
 export type ModelRecord = ModelList["models"][number];
 export type ModelStatus = ModelRecord["status"];
 
-export type TokenInfo = AnswerOf<"/tokens", "get">["tokens"][number];
-export type IssueTokenRequest = BodyOf<"/tokens", "post">;
-export type IssuedToken = AnswerOf<"/tokens", "post">;
+export type TokenInfo = AnswerOf<"/api-tokens", "get">["tokens"][number];
+export type IssuedToken = AnswerOf<"/api-tokens", "post">;
+/** With a `username`, an admin issues a token for that user with the groups given (`POST /api-tokens/{username}`);
+ * without, callers issue their own and their groups are copied (`POST /api-tokens`). */
+export type IssueTokenRequest = BodyOf<"/api-tokens", "post"> &
+  Partial<Pick<BodyOf<"/api-tokens/{username}", "post">, "groups" | "isSystemToken">> & { username?: string };
 
 /** Until the api declares them: the `/session` shapes of services/api/sessions.py. */
 interface SessionSummaryStandIn {
@@ -196,13 +199,16 @@ export class LisaApiClient {
 
   // Tokens
   async listTokens(signal?: AbortSignal): Promise<TokenInfo[]> {
-    return (await this.http.json<AnswerOf<"/tokens", "get">>("/tokens", { signal })).tokens ?? [];
+    return (await this.http.json<AnswerOf<"/api-tokens", "get">>("/api-tokens", { signal })).tokens ?? [];
   }
   async issueToken(request: IssueTokenRequest): Promise<IssuedToken> {
-    return this.http.json("/tokens", { method: "POST", body: request });
+    const { username, groups, isSystemToken, ...own } = request;
+    if (!username) return this.http.json("/api-tokens", { method: "POST", body: own });
+    const body: BodyOf<"/api-tokens/{username}", "post"> = { ...own, groups: groups ?? [], isSystemToken };
+    return this.http.json(`/api-tokens/${encodeURIComponent(username)}`, { method: "POST", body });
   }
-  async revokeToken(tokenId: string): Promise<TokenInfo> {
-    return this.http.json(`/tokens/${encodeURIComponent(tokenId)}`, { method: "DELETE" });
+  async revokeToken(tokenUUID: string): Promise<AnswerOf<"/api-tokens/{tokenUUID}", "delete">> {
+    return this.http.json(`/api-tokens/${encodeURIComponent(tokenUUID)}`, { method: "DELETE" });
   }
 
   // Sessions

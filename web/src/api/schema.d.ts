@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Models */
+        /**
+         * List Models
+         * @description Every model for admins; for anyone else only the models their groups may use (LISA's filter).
+         */
         get: operations["list_models_models_get"];
         put?: never;
         /** Create Model */
@@ -320,28 +323,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/tokens": {
+    "/api-tokens": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * List Tokens
-         * @description Admins see every token; anyone else sees the tokens they own.
-         */
-        get: operations["list_tokens_tokens_get"];
+        /** List Tokens */
+        get: operations["list_tokens_api_tokens_get"];
         put?: never;
-        /** Issue Token */
-        post: operations["issue_token_tokens_post"];
+        /** Create Own Token */
+        post: operations["create_own_token_api_tokens_post"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/tokens/{token_id}": {
+    "/api-tokens/{username}": {
         parameters: {
             query?: never;
             header?: never;
@@ -350,9 +350,27 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** Create Token For User */
+        post: operations["create_token_for_user_api_tokens__username__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api-tokens/{tokenUUID}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Token */
+        get: operations["get_token_api_tokens__tokenUUID__get"];
+        put?: never;
         post?: never;
-        /** Revoke Token */
-        delete: operations["revoke_token_tokens__token_id__delete"];
+        /** Delete Token */
+        delete: operations["delete_token_api_tokens__tokenUUID__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -868,6 +886,73 @@ export interface components {
              */
             type?: "asset" | "ecr" | "registry" | "external";
         };
+        /** CreateTokenRequest */
+        CreateTokenRequest: {
+            /** Name */
+            name: string;
+            /**
+             * Tokenexpiration
+             * @description unix seconds; default now + 90 days
+             */
+            tokenExpiration?: number | null;
+        };
+        /** CreateTokenResponse */
+        CreateTokenResponse: {
+            /** Tokenuuid */
+            tokenUUID: string;
+            /**
+             * Tokenexpiration
+             * @description unix seconds; refused from then on
+             */
+            tokenExpiration?: number | null;
+            /** Createddate */
+            createdDate: number;
+            /** Username */
+            username: string;
+            /** Createdby */
+            createdBy?: string | null;
+            /**
+             * Name
+             * @default
+             */
+            name?: string;
+            /** Groups */
+            groups?: string[];
+            /**
+             * Issystemtoken
+             * @default false
+             */
+            isSystemToken?: boolean;
+            /**
+             * Userid
+             * @description the principal id the token acts as (its sessions, usage and limits)
+             */
+            userId: string;
+            /**
+             * Token
+             * @description the API token: shown only in this answer
+             */
+            token: string;
+            /** Isexpired */
+            readonly isExpired: boolean;
+        };
+        /** CreateUserTokenRequest */
+        CreateUserTokenRequest: {
+            /** Name */
+            name: string;
+            /**
+             * Tokenexpiration
+             * @description unix seconds; default now + 90 days
+             */
+            tokenExpiration?: number | null;
+            /** Groups */
+            groups?: string[];
+            /**
+             * Issystemtoken
+             * @default false
+             */
+            isSystemToken?: boolean;
+        };
         /** DeleteProjectRequest */
         DeleteProjectRequest: {
             /**
@@ -875,6 +960,13 @@ export interface components {
              * @default false
              */
             deleteSessions?: boolean;
+        };
+        /** DeletedToken */
+        DeletedToken: {
+            /** Message */
+            message: string;
+            /** Tokenuuid */
+            tokenUUID: string;
         };
         /** DocumentText */
         DocumentText: {
@@ -980,65 +1072,6 @@ export interface components {
          * @enum {string}
          */
         InferenceContainer: "tgi" | "tei" | "vllm";
-        /** IssueTokenRequest */
-        IssueTokenRequest: {
-            /**
-             * Name
-             * @default
-             */
-            name?: string;
-            /**
-             * Owner
-             * @description defaults to the caller
-             */
-            owner?: string | null;
-            /** Username */
-            username?: string | null;
-            /** Groups */
-            groups?: string[];
-            /**
-             * Isadmin
-             * @default false
-             */
-            isAdmin?: boolean;
-            /**
-             * Tokenexpiration
-             * @description unix seconds; omitted: never expires
-             */
-            tokenExpiration?: number | null;
-        };
-        /** IssuedToken */
-        IssuedToken: {
-            /** Tokenid */
-            tokenId: string;
-            /** Owner */
-            owner: string;
-            /** Username */
-            username: string;
-            /** Groups */
-            groups?: string[];
-            /**
-             * Isadmin
-             * @default false
-             */
-            isAdmin?: boolean;
-            /**
-             * Name
-             * @default
-             */
-            name?: string;
-            /** Createdat */
-            createdAt: number;
-            /** Createdby */
-            createdBy?: string | null;
-            /** Tokenexpiration */
-            tokenExpiration?: number | null;
-            /**
-             * Token
-             * @description the API token; shown only in this response
-             */
-            token: string;
-        };
         /** LoadBalancerConfig */
         LoadBalancerConfig: {
             healthCheckConfig?: components["schemas"]["LoadBalancerHealthCheckConfig"];
@@ -1326,6 +1359,8 @@ export interface components {
              * @default false
              */
             streaming?: boolean;
+            /** Allowedgroups */
+            allowedGroups?: string[];
             /** Modelurl */
             modelUrl?: string | null;
             /** Apikey */
@@ -1646,33 +1681,41 @@ export interface components {
         };
         /**
          * TokenInfo
-         * @description What may be shown about a token: everything but the token and its hash.
+         * @description LISA's TokenInfo: what may be shown about a token (never the token nor its hash).
          */
         TokenInfo: {
-            /** Tokenid */
-            tokenId: string;
-            /** Owner */
-            owner: string;
+            /** Tokenuuid */
+            tokenUUID: string;
+            /**
+             * Tokenexpiration
+             * @description unix seconds; refused from then on
+             */
+            tokenExpiration?: number | null;
+            /** Createddate */
+            createdDate: number;
             /** Username */
             username: string;
-            /** Groups */
-            groups?: string[];
-            /**
-             * Isadmin
-             * @default false
-             */
-            isAdmin?: boolean;
+            /** Createdby */
+            createdBy?: string | null;
             /**
              * Name
              * @default
              */
             name?: string;
-            /** Createdat */
-            createdAt: number;
-            /** Createdby */
-            createdBy?: string | null;
-            /** Tokenexpiration */
-            tokenExpiration?: number | null;
+            /** Groups */
+            groups?: string[];
+            /**
+             * Issystemtoken
+             * @default false
+             */
+            isSystemToken?: boolean;
+            /**
+             * Userid
+             * @description the principal id the token acts as (its sessions, usage and limits)
+             */
+            userId: string;
+            /** Isexpired */
+            readonly isExpired: boolean;
         };
         /** TokenList */
         TokenList: {
@@ -1739,6 +1782,8 @@ export interface components {
             /** Enabled */
             enabled?: boolean | null;
             autoScalingInstanceConfig?: components["schemas"]["AutoScalingInstanceConfig"] | null;
+            /** Allowedgroups */
+            allowedGroups?: string[] | null;
         };
         /** UserPreferences */
         UserPreferences: {
@@ -3087,7 +3132,7 @@ export interface operations {
             };
         };
     };
-    list_tokens_tokens_get: {
+    list_tokens_api_tokens_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -3105,9 +3150,63 @@ export interface operations {
                     "application/json": components["schemas"]["TokenList"];
                 };
             };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    issue_token_tokens_post: {
+    create_own_token_api_tokens_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -3116,36 +3215,161 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["IssueTokenRequest"];
+                "application/json": components["schemas"]["CreateTokenRequest"];
             };
         };
         responses: {
             /** @description Successful Response */
-            201: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IssuedToken"];
+                    "application/json": components["schemas"]["CreateTokenResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    revoke_token_tokens__token_id__delete: {
+    create_token_for_user_api_tokens__username__post: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                token_id: string;
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateUserTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreateTokenResponse"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_token_api_tokens__tokenUUID__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tokenUUID: string;
             };
             cookie?: never;
         };
@@ -3160,13 +3384,152 @@ export interface operations {
                     "application/json": components["schemas"]["TokenInfo"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_token_api_tokens__tokenUUID__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tokenUUID: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedToken"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
