@@ -13,7 +13,9 @@ import requests
 
 from core.config import RateLimit, RateLimitConfig
 from core.dynamo import Table
-from tests.integration.serve.conftest import run_gateway, wait_routable
+from tests.fixtures.eventually import eventually
+from tests.fixtures.serve import wait_routable
+from tests.integration.serve.conftest import run_gateway
 
 
 def _auth(token: str | None) -> dict[str, str]:
@@ -23,16 +25,6 @@ def _auth(token: str | None) -> dict[str, str]:
 def _chat(base: str, token: str, model: str, **extra) -> requests.Response:
     return requests.post(f"{base}/v2/serve/chat/completions", headers=_auth(token), timeout=30,
                          json={"model": model, "messages": [{"role": "user", "content": "one two three"}], **extra})
-
-
-def _poll(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what} (last: {value!r})"
-        time.sleep(0.1)
 
 
 # Groups ----------------------------------------------------------------------------------------------------------
@@ -201,7 +193,7 @@ def test_usage_rows_match_what_was_sent_streams_included(gateway, tokens, platfo
         found = list(table.query("userId = :u", values={":u": "meter-me"}, index="byUser"))
         return found if sum(r["requests"] for r in found) >= 8 else []
 
-    found = _poll(rows, 20, "usage rows for the 8 calls")
+    found = eventually(rows, 20, "usage rows for the 8 calls")
     assert sum(r["requests"] for r in found) == 8
     assert sum(r["promptTokens"] for r in found) == sent["prompt"]
     assert sum(r["completionTokens"] for r in found) == sent["completion"]
@@ -225,7 +217,7 @@ def test_refused_credentials_are_audited_without_the_credential(gateway, serve_p
         items = list(table.query("pk = :d", values={":d": day}))
         return [i for i in items if i["action"] == "auth.refused" and i.get("target") == "GET /v2/serve/models"]
 
-    found = _poll(refusals, 15, "an auth.refused audit event")
+    found = eventually(refusals, 15, "an auth.refused audit event")
     assert found[-1]["outcome"] == "denied" and found[-1]["sourceIp"] == "127.0.0.1"
     assert all(bogus not in str(item) for item in table.query("pk = :d", values={":d": day}))
 
