@@ -12,7 +12,6 @@ Items: partition `day#<YYYY-MM-DD>`, sort key `<ISO time>#<id>`; written in batc
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import threading
@@ -22,6 +21,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
+
+from core.periodic import Periodic
 
 log = logging.getLogger("lisa.audit")
 
@@ -88,7 +89,7 @@ class AuditLog:
         self._pending: deque[dict[str, Any]] = deque(maxlen=max_pending)
         self._lock = threading.Lock()
         self._refusals: dict[tuple[str, str, int], int] = {}
-        self._task: asyncio.Task | None = None
+        self._flusher = Periodic(self.flush, flush_s, name="audit flush")
 
     def record(self, event: AuditEvent) -> None:
         if event.outcome != "success" and not self._admit_refusal(event):
@@ -117,15 +118,10 @@ class AuditLog:
                 self._pending.append(summary.item())
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._flusher.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await self._flusher.stop()
         with self._lock:
             self._close_minutes()
         await self.flush()
@@ -143,8 +139,3 @@ class AuditLog:
             log.warning("could not write %d audit events: %s", len(items), type(exc).__name__)
             with self._lock:
                 self._pending.extendleft(reversed(items))
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_s)
-            await self.flush()

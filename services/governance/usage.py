@@ -10,13 +10,14 @@ answers (by user, model, group and day).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Iterable
+
+from core.periodic import Periodic
 
 log = logging.getLogger("lisa.usage")
 
@@ -107,22 +108,17 @@ class UsageMeter:
         self._aggregator = UsageAggregator()
         self._unwritten: list[dict[str, Any]] = []  # rows a failed write left for the next round
         self._sequence = 0
-        self._task: asyncio.Task | None = None
+        self._flusher = Periodic(self.flush, flush_s, name="usage flush")
         self.written_rows = 0
 
     def record(self, event: UsageEvent) -> None:
         self._aggregator.add(event)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._flusher.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await self._flusher.stop()
         await self.flush()
 
     async def flush(self) -> None:
@@ -138,10 +134,6 @@ class UsageMeter:
             log.warning("could not write %d usage rows: %s", len(rows), type(exc).__name__)
             self._unwritten = rows[-self.max_pending_rows:]
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_s)
-            await self.flush()
 
 
 # Reading: totals for the api -----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import orjson
 
 from core.access import may_use
 from core.config import LiteLLMModelEntry, LiteLLMSettings
+from core.periodic import Periodic
 from core.registry import ModelRegistry, Registration
 from core.secrets import SecretReader, SecretUnavailable
 from services.serve.inference import Backend, LiteLLMBackend, PassthroughBackend
@@ -53,7 +54,7 @@ class ModelCatalog:
         self.models_body = b'{"object":"list","data":[]}'
         self._bodies: dict[frozenset[str], bytes] = {}
         self._restricted = False
-        self._task: asyncio.Task | None = None
+        self._poller = Periodic(self.refresh, poll_s, name="registry poll")
 
     async def refresh(self) -> bool:
         """One poll; True when the routes were rebuilt."""
@@ -119,27 +120,10 @@ class ModelCatalog:
             log.error("could not read the model registry: %s", type(exc).__name__)
             if self.version is None and not self.models:
                 self._serve(build_routes([], self.static_models, {}, passthrough=self.passthrough))
-        self._task = asyncio.create_task(self._poll())
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def _poll(self) -> None:
-        failures = 0
-        while True:
-            await asyncio.sleep(self.poll_s)
-            try:
-                await self.refresh()
-                failures = 0
-            except Exception as exc:  # noqa: BLE001 (keep routing what we have)
-                failures += 1
-                if failures in (1, 10) or failures % 100 == 0:
-                    log.warning("registry poll failed (%d in a row): %s", failures, type(exc).__name__)
+        await self._poller.stop()
 
 
 def read_api_keys(secrets: SecretReader, registrations: list[Registration]) -> dict[str, str]:
