@@ -17,7 +17,12 @@ from core.tables import TABLES
 ACCESS_LOG_DAYS = 90
 
 
+# Presigned uploads that were never ingested (a refused or abandoned upload) are gone after a day.
+EXPIRING_PREFIXES = {"ragDocuments": {"uploads/": 1}}
+
+
 @dataclass(frozen=True)
+
 class DataStoresArgs:
     context: StageContext
     master_key: SecretStr
@@ -112,7 +117,7 @@ class DataStores(pulumi.ComponentResource):
         self.bucket_names, self.bucket_arns = {}, {}
         for key, (fn, versioned) in data.items():
             bucket = self._bucket(key, name_of(fn), kms_key_arn=self.kms_key_arn, access_logs_bucket=logs.name,
-                                  versioned=versioned)
+                                  versioned=versioned, expire_prefixes=EXPIRING_PREFIXES.get(key, {}))
             self.bucket_names[key] = bucket.name
             self.bucket_arns[key] = bucket.arn
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import pulumi
@@ -20,6 +20,8 @@ class PrivateBucketArgs:
     versioned: bool = False
     force_destroy: bool = False
     expire_after_days: int | None = None
+    # Objects under these key prefixes expire after the given days (e.g. uploads nobody ingested).
+    expire_prefixes: Mapping[str, int] = field(default_factory=dict)
     noncurrent_versions_expire_after_days: int | None = 30
     # Extra statements for the bucket policy (the TLS-only deny is always there).
     policy_statements: pulumi.Input[Sequence[Mapping[str, Any]]] = ()
@@ -29,6 +31,8 @@ class PrivateBucketArgs:
     def __post_init__(self) -> None:
         if self.expire_after_days is not None and self.expire_after_days < 1:
             raise ValueError("expire_after_days must be at least 1")
+        if any(days < 1 for days in self.expire_prefixes.values()):
+            raise ValueError("expire_prefixes: days must be at least 1")
 
 
 class PrivateBucket(pulumi.ComponentResource):
@@ -84,6 +88,9 @@ def _lifecycle_rules(args: PrivateBucketArgs) -> list[dict]:
     if args.expire_after_days is not None:
         rules.append({"id": "expire", "status": "Enabled", "filter": everything,
                       "expiration": {"days": args.expire_after_days}})
+    for i, (prefix, days) in enumerate(sorted(args.expire_prefixes.items())):
+        rules.append({"id": f"expire-prefix-{i}", "status": "Enabled", "filter": {"prefix": prefix},
+                      "expiration": {"days": days}})
     if args.versioned and args.noncurrent_versions_expire_after_days is not None:
         rules.append({"id": "expire-noncurrent", "status": "Enabled", "filter": everything,
                       "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_versions_expire_after_days}})

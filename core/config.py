@@ -258,16 +258,16 @@ class RagRepositoryConfig(CamelModel):
     repository_id: str = Field(pattern=MODEL_ID_PATTERN)
     type: Literal["opensearch", "pgvector"]
     allowed_groups: list[str] = Field(default_factory=list, description="empty: every signed-in user")
-    chunk_size: Annotated[int, Field(ge=64, le=8192)] = 512
-    chunk_overlap: Annotated[int, Field(ge=0, le=4096)] = 51
+    chunk_size: Annotated[int, Field(ge=100, le=10_000)] = 512  # LISA's fixed chunking: 100-10,000
+    chunk_overlap: Annotated[int, Field(ge=0, le=5_000)] = 51
     default_embedding_model: str | None = None
     opensearch_config: OpenSearchConfig | None = None
     rds_config: RdsConfig | None = None
 
     @model_validator(mode="after")
     def _store(self) -> RagRepositoryConfig:
-        if self.chunk_overlap >= self.chunk_size:
-            raise ValueError(f"chunkOverlap: {self.chunk_overlap} must be smaller than chunkSize ({self.chunk_size})")
+        if self.chunk_overlap > self.chunk_size / 2:
+            raise ValueError(f"chunkOverlap: {self.chunk_overlap} must be at most half the chunkSize ({self.chunk_size})")
         if self.type == "opensearch":
             if self.rds_config is not None:
                 raise ValueError("rdsConfig: applies to pgvector repositories only")

@@ -1,7 +1,9 @@
 """Documents to text: plain text, Markdown, PDF (pypdf) and DOCX (python-docx), page by page.
 
 The type comes from the file name's extension and must agree with the content (a `.pdf` must start like a PDF, a
-`.docx` must be a zip), so a renamed binary is refused here rather than indexed as garbage.
+`.docx` must be a zip), so a renamed binary is refused here rather than indexed as garbage. A DOCX is a zip: one
+whose entries would unpack to more than MAX_DOCX_UNPACKED bytes (a zip bomb) is refused from its directory, before
+anything is decompressed (zipfile never inflates an entry past the size its directory declares).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ TEXT_TYPES = {".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown
 PDF_TYPE = "application/pdf"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CONTENT_TYPES = {**TEXT_TYPES, ".pdf": PDF_TYPE, ".docx": DOCX_TYPE}
+MAX_DOCX_UNPACKED = 200 * 1024 * 1024
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf warns at length about every malformed object
 
@@ -38,7 +41,7 @@ def content_type(file_name: str) -> str:
     return CONTENT_TYPES[suffix]
 
 
-def parse(data: bytes, file_name: str) -> list[Page]:
+def parse(data: bytes, file_name: str, *, max_docx_unpacked: int = MAX_DOCX_UNPACKED) -> list[Page]:
     """The text of a document, page by page; UnreadableDocumentError when there is none to be had."""
     kind = content_type(file_name)
     if not data:
@@ -46,7 +49,7 @@ def parse(data: bytes, file_name: str) -> list[Page]:
     if kind == PDF_TYPE:
         pages = _pdf(data, file_name)
     elif kind == DOCX_TYPE:
-        pages = [Page(_docx(data, file_name))]
+        pages = [Page(_docx(data, file_name, max_docx_unpacked))]
     else:
         pages = [Page(_text(data, file_name))]
     pages = [p for p in pages if p.text.strip()]
@@ -84,12 +87,25 @@ def _pdf(data: bytes, file_name: str) -> list[Page]:
         raise UnreadableDocumentError(f"{file_name} is not a readable PDF ({type(exc).__name__})") from None
 
 
-def _docx(data: bytes, file_name: str) -> str:
+def check_unpacked_size(data: bytes, file_name: str, limit: int) -> None:
+    """Refuse a zip whose entries declare more than `limit` bytes in all, from its central directory alone."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise UnreadableDocumentError(f"{file_name} is not a readable DOCX ({type(exc).__name__})") from None
+    if unpacked > limit:
+        raise UnreadableDocumentError(f"{file_name} would unpack to {unpacked:,} bytes; a DOCX may unpack to at most "
+                                      f"{limit:,}")
+
+
+def _docx(data: bytes, file_name: str, max_unpacked: int) -> str:
     from docx import Document
     from docx.opc.exceptions import PackageNotFoundError
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise UnreadableDocumentError(f"{file_name} is not a DOCX file (not a zip package)")
+    check_unpacked_size(data, file_name, max_unpacked)
     try:
         document = Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:

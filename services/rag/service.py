@@ -16,10 +16,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from core import aws
-from core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from core.errors import InvalidInputError, LisaError, NotFoundError, PermissionDeniedError
 from core.platform import PlatformOutputs
 from services.rag.catalog import Caller, Catalog, DefaultStores, Repository, StoreFactory
-from services.rag.chunking import Chunk, check_strategy, chunk_pages
+from services.rag.chunking import Chunk, Limits, Strategy, chunk_document, chunk_pages
 from services.rag.documents import (
     ChunkStrategy,
     DocumentRecord,
@@ -29,12 +29,7 @@ from services.rag.documents import (
     safe_file_name,
     upload_prefix,
 )
-from services.rag.errors import (
-    DocumentTooLargeError,
-    EmbeddingModelError,
-    UnreadableDocumentError,
-    UnsupportedDocumentError,
-)
+from services.rag.errors import DocumentTooLargeError, EmbeddingModelError
 from services.identity.master_key import MasterKey
 from services.rag.gateway import Gateway
 from services.rag.ingest import IngestJobs
@@ -73,6 +68,7 @@ class RagService:
             gateway = Gateway(serve_url, master_key.candidates, timeout_s=settings.gateway_timeout_s)
         self.gateway = gateway
         self.bucket = platform.buckets.rag_documents
+        self.limits = Limits(max_chars=settings.max_document_chars, max_chunks=settings.max_document_chunks)
         self.table = DocumentTable(platform.tables.rag_documents)
         self.jobs = IngestJobs(self.table, self.gateway, self.catalog.store, workers=settings.ingest_workers,
                                batch=settings.embed_batch, concurrency=settings.embed_concurrency,
@@ -135,7 +131,6 @@ class RagService:
 
     def ingest_uploads(self, caller: Caller, repository_id: str, keys: list[str], *, model: str | None = None,
                        chunk_size: int | None = None, chunk_overlap: int | None = None) -> list[DocumentRecord]:
-        repository = self.catalog.get(repository_id, caller)
         if not keys:
             raise InvalidInputError("keys is empty: name at least one uploaded file", param="keys")
         prefix = upload_prefix(caller.id)
@@ -143,21 +138,15 @@ class RagService:
         if foreign:
             raise PermissionDeniedError(f"not uploads of yours: {', '.join(foreign[:3])} (use /repository/presigned-url)",
                                         param="keys")
+        keys = list(dict.fromkeys(keys))
+        try:
+            planned = self._plan_uploads(caller, repository_id, keys, model, chunk_size, chunk_overlap)
+        except LisaError as exc:
+            if exc.status < 500:  # refused for good (unknown repository or model, bad file…): no use to anyone
+                self._discard_uploads(keys)
+            raise
         s3 = aws.client("s3")
-        planned = []
-        for key in dict.fromkeys(keys):
-            name = safe_file_name(key.rsplit("/", 1)[-1])
-            try:
-                self._check_size(name, s3.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
-                data = s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-                planned.append((key, name, len(data), self._plan(repository, name, data, model, chunk_size, chunk_overlap)))
-            except ClientError as exc:
-                if aws.error_code(exc) in ("404", "NoSuchKey", "NotFound"):
-                    raise NotFoundError(f"no uploaded file at {key}", param="keys") from None
-                raise
-            except (DocumentTooLargeError, UnsupportedDocumentError, UnreadableDocumentError):
-                s3.delete_object(Bucket=self.bucket, Key=key)  # a bad upload is of no use to anyone
-                raise
+        repository = self.catalog.get(repository_id, caller)
         records = []
         for key, name, size, plan in planned:
             document_id = str(uuid.uuid4())
@@ -167,6 +156,31 @@ class RagService:
             s3.delete_object(Bucket=self.bucket, Key=key)
             records.append(self._start(caller, repository, document_id, name, target, size, plan))
         return records
+
+    def _plan_uploads(self, caller: Caller, repository_id: str, keys: list[str], model: str | None,
+                      chunk_size: int | None, chunk_overlap: int | None) -> list[tuple[str, str, int, IngestPlan]]:
+        repository = self.catalog.get(repository_id, caller)
+        s3 = aws.client("s3")
+        planned = []
+        for key in keys:
+            name = safe_file_name(key.rsplit("/", 1)[-1])
+            try:
+                self._check_size(name, s3.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+                data = s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            except ClientError as exc:
+                if aws.error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                    raise NotFoundError(f"no uploaded file at {key}", param="keys") from None
+                raise
+            planned.append((key, name, len(data), self._plan(repository, name, data, model, chunk_size, chunk_overlap)))
+        return planned
+
+    def _discard_uploads(self, keys: list[str]) -> None:
+        s3 = aws.client("s3")
+        for key in keys:
+            try:
+                s3.delete_object(Bucket=self.bucket, Key=key)
+            except ClientError:
+                log.warning("could not delete the refused upload %s", key)
 
     def _check_size(self, name: str, size: int) -> None:
         limit = self.settings.max_document_bytes
@@ -178,9 +192,9 @@ class RagService:
               chunk_overlap: int | None) -> IngestPlan:
         ctype = content_type(name)
         size = chunk_size if chunk_size is not None else repository.config.chunk_size
-        overlap = chunk_overlap if chunk_overlap is not None else min(repository.config.chunk_overlap, size - 1)
-        check_strategy(size, overlap)
-        chunks = chunk_pages(parse(data, name), size, overlap)
+        overlap = chunk_overlap if chunk_overlap is not None else min(repository.config.chunk_overlap, size // 2)
+        chunks = chunk_document(parse(data, name, max_docx_unpacked=self.settings.max_docx_unpacked_bytes),
+                                Strategy("fixed", size, overlap), name, self.limits)
         if not chunks:
             raise UnreadableDocumentError(f"{name} has no text to index once parsed")
         chosen = self.embedding_model(repository, model)

@@ -19,6 +19,11 @@ class RagSettings(BaseSettings):
     opensearch_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     default_embedding_model: str | None = Field(default=None, description="when neither request nor repository names one")
     max_document_bytes: int = Field(default=50 * 1024 * 1024, ge=1, description="files of this size or more are refused")
+    # Ingest bombs: text past max_document_chars or chunks past max_document_chunks is a 400; a DOCX whose zip
+    # entries declare more than max_docx_unpacked_bytes is refused before it is unpacked.
+    max_document_chars: int = Field(default=20_000_000, ge=1)
+    max_document_chunks: int = Field(default=50_000, ge=1)
+    max_docx_unpacked_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
     max_query_chars: int = Field(default=10_000, ge=1)
     max_top_k: int = Field(default=100, ge=1)
     embed_batch: int = Field(default=32, ge=1, le=2048, description="chunks per embeddings request")

@@ -14,7 +14,7 @@ import requests
 from core import aws
 from services.rag.stores.opensearch import index_name, local_client
 from tests.fixtures.eventually import eventually
-from tests.unit.test_rag_parsing import pdf_bytes
+from tests.unit.test_rag_parsing import pdf_bytes, zip_bomb_docx
 
 PG, OS = "docs", "docs-os"  # the test stage's open pgvector and OpenSearch repositories
 only_pgvector = pytest.mark.parametrize("repo", [PG], indirect=True)  # checks before any store is touched
@@ -171,7 +171,7 @@ def test_rag_chat_answers_with_the_sources_it_used(api, repo, corpus, stand_in_s
     assert answer["sources"][0]["documentName"] == "plants.md" and answer["sources"][0]["index"] == 1
     assert len(answer["sources"]) == 2 and answer["sources"][0]["score"] > answer["sources"][1]["score"]
     prompt = stand_in_stats()["last_request"]["body"]["messages"]
-    assert prompt[0]["role"] == "system" and "[1] (plants.md)\nPhotosynthesis" in prompt[0]["content"]
+    assert [m["role"] for m in prompt] == ["user"] and "[1] (plants.md)\nPhotosynthesis" in prompt[0]["content"]
 
 
 @only_pgvector
@@ -215,6 +215,9 @@ def test_rag_chat_needs_a_user_question(api, repo, corpus):
 # Bad input ---------------------------------------------------------------------------------------------------------
 BAD_UPLOADS = {
     "empty file": ("empty.txt", b"", 400),
+    # M4 ingest bombs: more text than a document may have; a DOCX that would unpack past the limit.
+    "20 M characters of text": ("huge.txt", b"a" * 20_000_001, 400),
+    "zip bomb docx": ("bomb.docx", zip_bomb_docx(201), 400),
     "encrypted pdf": ("locked.pdf", pdf_bytes(["secret"], password="pw"), 400),
     "corrupted pdf": ("broken.pdf", b"%PDF-1.7\n" + b"\x13\x37garbage" * 100, 400),
     "unsupported type": ("program.exe", b"MZ\x90\x00", 415),
@@ -235,6 +238,40 @@ def test_bad_uploads_are_4xx_and_store_nothing(api, repo, stored_chunks, platfor
     response = upload(api, repo, {name: data})
     assert response.status_code == status and response.json()["message"]
     assert state(api, stored_chunks, platform, repo) == before and still_searchable(api, repo)
+
+
+@pytest.mark.parametrize("size, overlap", [("100", "99"), ("99", "0"), ("10001", "0")])
+@only_pgvector
+def test_chunking_outside_lisas_bounds_is_a_422_and_stores_nothing(api, repo, stored_chunks, platform, corpus, size,
+                                                                   overlap):
+    before = state(api, stored_chunks, platform, repo)
+    response = upload(api, repo, {"owls.txt": b"Owls hunt at night. " * 5000}, chunkSize=size, chunkOverlap=overlap)
+    assert response.status_code == 422 and "chunk" in response.json()["message"]
+    assert state(api, stored_chunks, platform, repo) == before
+
+
+def presigned_upload(api, name: str, data: bytes) -> str:
+    presigned = api("POST", "/repository/presigned-url", json={"fileName": name}).json()
+    posted = requests.post(presigned["url"], data=presigned["fields"], timeout=10, files={"file": (name, data)})
+    assert posted.status_code in (200, 204)
+    return presigned["key"]
+
+
+def uploaded(platform, key: str) -> bool:
+    outputs, _ = platform
+    return "Contents" in aws.client("s3").list_objects_v2(Bucket=outputs.buckets.rag_documents, Prefix=key)
+
+
+@pytest.mark.parametrize("target, body, status", [
+    ("nope", {"embeddingModel": {"modelName": "minilm"}}, 404),
+    (PG, {"embeddingModel": {"modelName": "no-such-model"}}, 400),
+])
+def test_an_ingest_refused_for_an_unknown_repository_or_model_deletes_the_upload(api, platform, target, body, status):
+    key = presigned_upload(api, "orphan.txt", b"Nobody will ever ingest this text.")
+    assert uploaded(platform, key)
+    response = api("POST", f"/repository/{target}/bulk", json={"keys": [key], **body})
+    assert response.status_code == status
+    assert not uploaded(platform, key)
 
 
 @only_pgvector

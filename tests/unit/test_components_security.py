@@ -98,6 +98,13 @@ def test_the_deployment_state_bucket_is_versioned(any_run):
     assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
 
 
+def test_rag_uploads_nobody_ingested_expire_after_a_day(any_run):
+    rag = any_run.outputs["platform"]["buckets"]["ragDocuments"]
+    [lifecycle] = _for_bucket(any_run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", rag)
+    uploads = [r for r in lifecycle.inputs["rules"] if r.get("filter", {}).get("prefix") == "uploads/"]
+    assert [(r["status"], r["expiration"]["days"]) for r in uploads] == [("Enabled", 1)]
+
+
 def test_tables_are_encrypted_with_the_stage_key_and_recoverable(any_run):
     tables = any_run.of_type("aws:dynamodb/table:Table")
     assert len(tables) == len(TABLES)

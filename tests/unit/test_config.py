@@ -78,9 +78,9 @@ INVALID: list[tuple[str, dict, str, str]] = [
      "ragRepositories[0].repositoryId", "pattern"),
     ("unknown store type", {"ragRepositories": [{"repositoryId": "docs", "type": "chroma"}]},
      "ragRepositories[0].type", "'opensearch' or 'pgvector'"),
-    ("overlap not below size", {"ragRepositories": [
-        {"repositoryId": "docs", "type": "pgvector", "chunkSize": 100, "chunkOverlap": 100}]},
-     "ragRepositories[0].chunkOverlap", "smaller than"),
+    ("overlap above half the size", {"ragRepositories": [
+        {"repositoryId": "docs", "type": "pgvector", "chunkSize": 100, "chunkOverlap": 51}]},
+     "ragRepositories[0].chunkOverlap", "at most half"),
     ("rds sizing on an opensearch store", {"ragRepositories": [
         {"repositoryId": "docs", "type": "opensearch", "rdsConfig": {}}]}, "ragRepositories[0].rdsConfig", "pgvector"),
     ("even number of masters", {"ragRepositories": [{"repositoryId": "docs", "type": "opensearch",

@@ -120,3 +120,33 @@ def test_unsupported_types_are_refused_with_the_supported_list(name):
     with pytest.raises(UnsupportedDocumentError, match=r"\.pdf") as caught:
         content_type(name)
     assert caught.value.status == 415
+
+
+def zip_bomb_docx(unpacked_mib: int) -> bytes:
+    """A DOCX-looking zip with one entry of `unpacked_mib` MiB of zeros (a few hundred KB packed)."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w", force_zip64=True) as entry:
+            block = b"\0" * (1 << 20)
+            for _ in range(unpacked_mib):
+                entry.write(block)
+    return out.getvalue()
+
+
+def test_a_docx_that_would_unpack_past_the_limit_is_refused_before_parsing(monkeypatch):
+    import docx
+
+    bomb = zip_bomb_docx(201)
+    assert len(bomb) < 1 << 20
+    opened = []
+    monkeypatch.setattr(docx, "Document", lambda *a: opened.append(a))  # would inflate every part
+    with pytest.raises(UnreadableDocumentError, match="would unpack to"):
+        parse(bomb, "bomb.docx")
+    assert opened == []
+
+
+def test_a_docx_within_the_limit_is_read():
+    assert "first paragraph" in parse(docx_bytes(["first paragraph"]), "ok.docx", max_docx_unpacked=1 << 20)[0].text
