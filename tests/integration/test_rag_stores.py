@@ -54,7 +54,15 @@ def store(request):
         return
     s = PgVectorStore(next(_names), request.getfixturevalue("pool"))
     yield s
-    s.drop()
+    drop_repository(s)
+
+
+def drop_repository(store: PgVectorStore) -> None:
+    from providers.rag_store_schema import drop_table_sql
+
+    with store.pool.connection() as conn:
+        for statement in drop_table_sql(store.repository_id):
+            conn.execute(statement)
 
 
 def fill(store, minilm):
@@ -172,6 +180,74 @@ def test_an_empty_filter_restricts_nothing(library, minilm):
     assert library.search(vector, 12, ChunkFilter()) == library.search(vector, 12)
 
 
+@pytest.fixture
+def tagged(store, minilm):
+    """Three documents with metadata: tags and custom fields."""
+    store.prepare(384, "minilm")
+    documents = {"alpha": ("Invoices are paid within thirty days.", {"tags": ["finance", "policy"],
+                                                                     "customFields": {"team": "billing", "year": 2024}}),
+                 "beta": ("Expense reports need a receipt.", {"tags": ["finance"], "customFields": {"team": "hr"}}),
+                 "gamma": ("Badges open the office doors.", {"tags": ["security"], "customFields": {"year": 2024}})}
+    for document_id, (text, metadata) in documents.items():
+        records = [ChunkRecord(document_id, f"{document_id}.md", f"s3://b/{document_id}", 0, text, metadata=metadata)]
+        with store.writer(document_id) as writer:
+            writer.add(records, minilm.embed([text]).vectors)
+    return store
+
+
+def test_hits_carry_their_documents_metadata(tagged, minilm):
+    hit, = tagged.search(embed(minilm, "paying invoices"), 1)
+    assert hit.chunk.metadata == {"tags": ["finance", "policy"], "customFields": {"team": "billing", "year": 2024}}
+
+
+@pytest.mark.parametrize("chunk_filter, expected", [
+    (ChunkFilter(tags=frozenset({"finance"})), {"alpha", "beta"}),
+    (ChunkFilter(tags=frozenset({"finance", "policy"})), {"alpha"}),
+    (ChunkFilter(fields=(("year", 2024),)), {"alpha", "gamma"}),
+    (ChunkFilter(tags=frozenset({"finance"}), fields=(("team", "hr"),)), {"beta"}),
+    (ChunkFilter(fields=(("team", "nobody"),)), set()),
+])
+def test_a_metadata_filter_admits_only_matching_documents(tagged, minilm, chunk_filter, expected):
+    hits = tagged.search(embed(minilm, "office doors"), 10, chunk_filter)
+    assert {h.chunk.document_id for h in hits} == expected
+
+
+def test_hybrid_search_finds_a_rare_word_vector_search_ranks_low(library, minilm):
+    # "Wells" matters to full text; the vector of a vague query prefers other water chunks.
+    vector = embed(minilm, "water")
+    hybrid = library.search(vector, 3, text="wells")
+    assert hybrid[0].chunk.document_id == "wells"
+    assert [h.score for h in hybrid] == sorted((h.score for h in hybrid), reverse=True)
+
+
+def test_hybrid_search_keeps_the_filter(library, minilm):
+    hits = library.search(embed(minilm, "water"), 5, ChunkFilter(document_ids=frozenset({"tea"})), text="wells")
+    assert {h.chunk.document_id for h in hits} == {"tea"}
+
+
+def test_collections_of_one_repository_keep_their_own_dimension_and_chunks(store, minilm, request):
+    store.prepare(384, "minilm")
+    with store.writer("d") as writer:
+        writer.add(chunks("d", TEXTS), minilm.embed(TEXTS).vectors)
+    kind = type(store)
+    other = kind(store.repository_id, store.pool if kind is PgVectorStore else store.client, collection_id="small")
+    try:
+        other.prepare(16, "embed-16")
+        with other.writer("e") as writer:
+            writer.add(chunks("e", TEXTS[:1]), np.ones((1, 16), dtype=np.float32))
+        assert (store.count(), other.count()) == (3, 1)
+        assert other.search(np.ones(16, dtype=np.float32), 5)[0].chunk.document_id == "e"
+        assert {h.chunk.document_id for h in store.search(embed(minilm, "Paris"), 5)} == {"d"}
+    finally:
+        other.drop()
+    assert store.count() == 3 and other.info() is None
+
+
+def test_a_dropped_collection_leaves_nothing(filled, minilm):
+    filled.drop()
+    assert filled.info() is None and filled.search(embed(minilm, "Paris"), 3) == []
+
+
 # OpenSearch's own ----------------------------------------------------------------------------------------------------
 def test_the_index_has_a_lucene_hnsw_cosine_knn_vector(os_store, client):
     os_store.prepare(384, "minilm")
@@ -188,6 +264,7 @@ def test_document_fields_are_keywords_for_exact_filtering(os_store, client):
     properties = client.indices.get_mapping(index=os_store.index)[os_store.index]["mappings"]["properties"]
     assert properties["documentId"] == {"type": "keyword"} and properties["documentName"] == {"type": "keyword"}
     assert properties["page"] == {"type": "integer"} and properties["text"] == {"type": "text"}
+    assert properties["metadata"]["properties"]["tags"] == {"type": "keyword"}
 
 
 def test_the_dimension_is_read_back_from_the_index_mapping(os_filled, client):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -19,12 +20,14 @@ class ChunkRecord:
     chunk_index: int
     text: str
     page: int | None = None
+    # The document's metadata, LISA's {"tags": [str], "customFields": {name: str | number | bool}}.
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
 class Hit:
     chunk: ChunkRecord
-    score: float  # cosine similarity, higher is closer
+    score: float  # cosine similarity for a vector search, the fused rank score for a hybrid one; higher is closer
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,21 @@ class ChunkFilter:
 
     document_ids: frozenset[str] = frozenset()
     document_names: frozenset[str] = frozenset()
+    # Metadata: every tag must be on the chunk's document, every custom field must equal the value given.
+    tags: frozenset[str] = frozenset()
+    fields: tuple[tuple[str, str | int | float | bool], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.document_ids or self.document_names)
+        return bool(self.document_ids or self.document_names or self.tags or self.fields)
+
+    def metadata(self) -> dict[str, Any]:
+        """The metadata every admitted chunk contains (JSON containment)."""
+        contained: dict[str, Any] = {}
+        if self.tags:
+            contained["tags"] = sorted(self.tags)
+        if self.fields:
+            contained["customFields"] = dict(self.fields)
+        return contained
 
 
 @dataclass(frozen=True)
@@ -77,14 +92,41 @@ class VectorStore(ABC):
         """Remove every chunk of the document; returns how many there were."""
 
     @abstractmethod
-    def search(self, vector: np.ndarray, top_k: int, chunk_filter: ChunkFilter | None = None) -> list[Hit]:
-        """The top_k chunks closest to `vector` (cosine) among those `chunk_filter` admits, closest first."""
+    def search(self, vector: np.ndarray, top_k: int, chunk_filter: ChunkFilter | None = None,
+               text: str | None = None) -> list[Hit]:
+        """The top_k chunks closest to `vector` (cosine) among those `chunk_filter` admits, closest first; with
+        `text`, hybrid: the vector ranking and a full-text ranking of `text` fused (reciprocal rank fusion)."""
+
+    @abstractmethod
+    def drop(self) -> None:
+        """Remove every chunk of the collection and its index (the collection is deleted)."""
 
     @abstractmethod
     def count(self, document_id: str | None = None) -> int: ...
 
     def close(self) -> None:  # noqa: B027 (optional)
         pass
+
+
+RRF_K = 60  # the constant of Cormack et al.'s reciprocal rank fusion: ranks past ~60 barely count
+HYBRID_DEPTH = 4  # each ranking of a hybrid search reads this many times top_k (at least 40)
+
+
+def hybrid_depth(top_k: int) -> int:
+    return max(40, top_k * HYBRID_DEPTH)
+
+
+def fuse(rankings: list[list[Hit]], top_k: int, k: int = RRF_K) -> list[Hit]:
+    """Reciprocal rank fusion: a chunk scores the sum of 1/(k + rank) over the rankings it appears in."""
+    scores: dict[tuple[str, int], float] = {}
+    chunks: dict[tuple[str, int], ChunkRecord] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking, start=1):
+            key = (hit.chunk.document_id, hit.chunk.chunk_index)
+            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
+            chunks.setdefault(key, hit.chunk)
+    best = sorted(scores, key=lambda key: (-scores[key], key))[:top_k]
+    return [Hit(chunks[key], scores[key]) for key in best]
 
 
 def check_dimension(info: StoreInfo, dimension: int, model: str) -> None:

@@ -1,4 +1,4 @@
-"""OpenSearch store: one k-NN index per repository (`knn_vector`, HNSW on Lucene, cosine), bulk ingest, k-NN query
+"""OpenSearch store: one k-NN index per collection (`knn_vector`, HNSW on Lucene, cosine), bulk ingest, k-NN query
 (optionally filtered: Lucene applies the filter inside the graph search, or searches the matching chunks exactly
 when few match, so a filtered search still finds top_k).
 
@@ -22,34 +22,12 @@ from opensearchpy import OpenSearch, RequestsHttpConnection
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
+from providers.rag_store_schema import index_body, index_name
 from services.rag.errors import GatewayError, StoreUnavailableError
 from services.rag.stores.base import (ChunkFilter, ChunkRecord, DocumentWriter, Hit, StoreInfo, VectorStore,
-                                     check_dimension)
+                                     check_dimension, fuse, hybrid_depth)
 
-
-def index_name(repository_id: str) -> str:
-    return f"rag-{repository_id}"
-
-
-def index_body(dimension: int, embedding_model: str, *, m: int = 16, ef_construction: int = 128) -> dict[str, Any]:
-    # ef_search goes with each query: the index setting `knn.algo_param.ef_search` is not read by the Lucene engine.
-    return {
-        "settings": {"index": {"knn": True, "refresh_interval": "-1"}},
-        "mappings": {
-            "_meta": {"dimension": dimension, "embeddingModel": embedding_model},
-            "properties": {
-                "embedding": {"type": "knn_vector", "dimension": dimension, "method": {
-                    "name": "hnsw", "space_type": "cosinesimil", "engine": "lucene",
-                    "parameters": {"m": m, "ef_construction": ef_construction}}},
-                "documentId": {"type": "keyword"},
-                "documentName": {"type": "keyword"},
-                "source": {"type": "keyword"},
-                "page": {"type": "integer"},
-                "chunkIndex": {"type": "integer"},
-                "text": {"type": "text"},
-            },
-        },
-    }
+DEFAULT_COLLECTION = "default"
 
 
 def chunk_id(document_id: str, chunk_index: int) -> str:
@@ -63,7 +41,7 @@ def bulk_body(index: str, chunks: list[ChunkRecord], vectors: np.ndarray) -> byt
         lines.append(orjson.dumps({"index": {"_index": index, "_id": chunk_id(chunk.document_id, chunk.chunk_index)}}))
         lines.append(orjson.dumps({
             "documentId": chunk.document_id, "documentName": chunk.document_name, "source": chunk.source,
-            "page": chunk.page, "chunkIndex": chunk.chunk_index, "text": chunk.text,
+            "page": chunk.page, "chunkIndex": chunk.chunk_index, "text": chunk.text, "metadata": chunk.metadata or {},
             "embedding": np.asarray(vector, dtype=np.float32).tolist(),
         }))
     return b"\n".join(lines) + b"\n"
@@ -75,10 +53,22 @@ def delete_body(index: str, ids: list[str]) -> bytes:
 
 def filter_query(chunk_filter: ChunkFilter | None) -> dict[str, Any] | None:
     """The k-NN `filter` for a ChunkFilter: a bool of `terms` on keyword fields; None when it restricts nothing."""
-    terms = [{"terms": {name: sorted(values)}} for name, values in (
+    terms: list[dict[str, Any]] = [{"terms": {name: sorted(values)}} for name, values in (
         ("documentId", chunk_filter.document_ids if chunk_filter else ()),
         ("documentName", chunk_filter.document_names if chunk_filter else ())) if values]
+    if chunk_filter:
+        terms += [{"term": {"metadata.tags": tag}} for tag in sorted(chunk_filter.tags)]
+        terms += [{"term": {f"metadata.customFields.{name}": value}} for name, value in chunk_filter.fields]
     return {"bool": {"filter": terms}} if terms else None
+
+
+def match_query(text: str, size: int, chunk_filter: ChunkFilter | None = None) -> dict[str, Any]:
+    """The full-text half of a hybrid search: BM25 `match` on the chunk text, with the same filter."""
+    query: dict[str, Any] = {"bool": {"must": [{"match": {"text": text}}]}}
+    restriction = filter_query(chunk_filter)
+    if restriction is not None:
+        query["bool"]["filter"] = restriction["bool"]["filter"]
+    return {"size": size, "_source": {"excludes": ["embedding"]}, "query": query}
 
 
 def knn_query(vector: np.ndarray, top_k: int, chunk_filter: ChunkFilter | None = None, *,
@@ -159,12 +149,20 @@ class _OpenSearchWriter(DocumentWriter):
                 self.client.bulk(body=delete_body(self.index, self.written), index=self.index)
 
 
+def _hit_chunk(hit: dict[str, Any]) -> ChunkRecord:
+    src = hit["_source"]
+    return ChunkRecord(document_id=src["documentId"], document_name=src["documentName"], source=src["source"],
+                       page=src.get("page"), chunk_index=int(src["chunkIndex"]), text=src["text"],
+                       metadata=src.get("metadata") or {})
+
+
 class OpenSearchStore(VectorStore):
-    def __init__(self, repository_id: str, client: OpenSearch, *, m: int = 16, ef_construction: int = 128,
-                 ef_search: int = 100) -> None:
+    def __init__(self, repository_id: str, client: OpenSearch, *, collection_id: str = DEFAULT_COLLECTION,
+                 m: int = 16, ef_construction: int = 128, ef_search: int = 100) -> None:
         self.repository_id = repository_id
+        self.collection_id = collection_id
         self.client = client
-        self.index = index_name(repository_id)
+        self.index = index_name(repository_id, collection_id)
         self.params = {"m": m, "ef_construction": ef_construction}
         self.ef_search = ef_search
         self._info: StoreInfo | None = None
@@ -221,19 +219,25 @@ class OpenSearchStore(VectorStore):
                                                  params={"refresh": "true", "conflicts": "proceed"})
         return int(result.get("deleted", 0))
 
-    def search(self, vector: np.ndarray, top_k: int, chunk_filter: ChunkFilter | None = None) -> list[Hit]:
+    def search(self, vector: np.ndarray, top_k: int, chunk_filter: ChunkFilter | None = None,
+               text: str | None = None) -> list[Hit]:
         if self.info() is None:
             return []
+        depth = hybrid_depth(top_k) if text else top_k
         with _translated():
             result = self.client.search(index=self.index,
-                                        body=knn_query(vector, top_k, chunk_filter, ef_search=self.ef_search))
-        hits = []
-        for hit in result["hits"]["hits"]:
-            src = hit["_source"]
-            chunk = ChunkRecord(document_id=src["documentId"], document_name=src["documentName"], source=src["source"],
-                                page=src.get("page"), chunk_index=int(src["chunkIndex"]), text=src["text"])
-            hits.append(Hit(chunk, cosine_from_score(hit["_score"])))
-        return hits
+                                        body=knn_query(vector, depth, chunk_filter, ef_search=self.ef_search))
+            vector_hits = [Hit(_hit_chunk(h), cosine_from_score(h["_score"])) for h in result["hits"]["hits"]]
+            if not text:
+                return vector_hits
+            result = self.client.search(index=self.index, body=match_query(text, depth, chunk_filter))
+        text_hits = [Hit(_hit_chunk(h), float(h["_score"])) for h in result["hits"]["hits"]]
+        return fuse([vector_hits, text_hits], top_k)
+
+    def drop(self) -> None:
+        with _translated():
+            self.client.indices.delete(index=self.index, ignore_unavailable=True)
+        self._info = None
 
     def count(self, document_id: str | None = None) -> int:
         if self.info() is None:
