@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from core import aws
-from services.rag.stores.opensearch import index_name, local_client
+from providers.rag_store_schema import table_name
+from services.rag.stores.opensearch import local_client
 from tests.fixtures.eventually import eventually
 from tests.unit.test_rag_parsing import pdf_bytes, zip_bomb_docx
 
@@ -59,10 +60,10 @@ def stored_chunks(pg_dsn, opensearch_url):
     """How many chunks a repository's store holds, read straight from the database or the node."""
     with psycopg.connect(pg_dsn, autocommit=True) as pg, local_client(opensearch_url) as node:
         def count(repo: str) -> int:
-            if repo == OS:
-                index = index_name(repo)
-                return node.count(index=index)["count"] if node.indices.exists(index=index) else 0
-            table = f"rag_chunks_{repo}"
+            if repo == OS:  # every collection's index
+                node.indices.refresh(index=f"rag-{repo}-*", allow_no_indices=True)
+                return node.count(index=f"rag-{repo}-*", allow_no_indices=True)["count"]
+            table = table_name(repo)
             if not pg.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]:
                 return 0
             return pg.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
