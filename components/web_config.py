@@ -31,6 +31,8 @@ class WebAuthConfig(CamelModel):
     admin_group: str = Field(description="Its members see the admin pages.")
     jwt_groups_property: str = Field(description="Dotted path of the groups claim in the ID token.")
     scopes: list[str] = Field(description="Every scope the sign-in asks for.")
+    api_group: str = Field(default="", description="Its members (and admins) may issue their own API tokens; "
+                                                   "empty: admins only.")
     password_login: PasswordLogin | None = None
 
 
@@ -48,7 +50,7 @@ class WebRuntimeConfig(CamelModel):
             title=title, serve_url=f"{serve_origin.rstrip('/')}{OPENAI_PATH}", api_url=api_url.rstrip("/"),
             auth=WebAuthConfig(
                 authority=auth.authority.rstrip("/"), client_id=auth.client_id, admin_group=auth.admin_group,
-                jwt_groups_property=auth.jwt_groups_property,
+                jwt_groups_property=auth.jwt_groups_property, api_group=auth.api_group,
                 scopes=list(dict.fromkeys([*BASE_SCOPES, *auth.additional_scopes])), password_login=password_login))
 
     def connect_urls(self) -> list[str]:

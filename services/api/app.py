@@ -19,8 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.errors import LisaError
 from core.platform import PlatformOutputs, load_platform
 from core.schema import describe_validation_errors
-from services.api import (api_tokens, chat_files, configuration, feedback, mcp_servers, models, projects,
-                          prompt_templates, repositories, sessions, tool_chat, user_preferences)
+from services.api import (api_tokens, audit_log, chat_files, configuration, feedback, mcp_servers, models,
+                          projects, prometheus, prompt_templates, repositories, sessions, tool_chat, usage,
+                          user_preferences)
 from services.api.audit_trail import audit, audit_log_for
 from services.api.body_limit import BodyLimitMiddleware, BodyLimits
 from services.api.engine import build_engine
@@ -111,6 +112,7 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
     app.add_middleware(BodyLimitMiddleware, limits=body_limits())
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                        allow_methods=["*"], allow_headers=["*"])
+    app.add_middleware(prometheus.MetricsMiddleware)  # outermost: counts every answer, refusals included
     app.add_exception_handler(LisaError, _lisa_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -132,4 +134,7 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
     app.include_router(configuration.router)
     app.include_router(feedback.router)
     app.include_router(chat_files.router)
+    app.include_router(usage.router)
+    app.include_router(audit_log.router)
+    app.include_router(prometheus.router)
     return app

@@ -60,5 +60,7 @@ class ApiSettings(BaseSettings):
     model_readiness: Literal["auto", "healthy", "deployed"] = "auto"
     model_ready_timeout_s: int = Field(default=1800, ge=1)
     model_weights_image: str = DEFAULT_WEIGHTS_IMAGE
+    # GET /metrics (Prometheus) without a credential, for a scraper inside the VPC; otherwise only admins may read it.
+    metrics_public: bool = False
     # Web UI origins allowed to call from a browser, comma-separated (as serve's LISA_SERVE_CORS_ORIGINS); `*`: any.
     cors_origins: Origins = Field(default_factory=lambda: ["*"])

@@ -139,3 +139,66 @@ class AuditLog:
             log.warning("could not write %d audit events: %s", len(items), type(exc).__name__)
             with self._lock:
                 self._pending.extendleft(reversed(items))
+
+
+# Reading: pages of events, newest first, for the api ------------------------------------------------------------------
+# A page's query of one day: (day, exclusive start sort key or None, how many items to read) → the items that pass
+# the filter, newest first, and the sort key reading stopped at (None: the day holds no more).
+DayQuery = Callable[[str, "str | None", int], tuple[list[dict[str, Any]], "str | None"]]
+Cursor = tuple[str, "str | None"]  # (day, the sort key to continue after; None: from that day's newest)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None  # an actor's id or name
+    action: str | None = None  # an action or its start: "token" finds token.create and token.revoke
+    outcome: str | None = None
+
+    def expression(self) -> tuple[str | None, dict[str, str], dict[str, Any]]:
+        """DynamoDB's FilterExpression for these conditions, with its names and values (None: no filter)."""
+        clauses, names, values = [], {}, {}
+        if self.actor:
+            names.update({"#ai": "actorId", "#an": "actorName"})
+            values[":actor"] = self.actor
+            clauses.append("(#ai = :actor OR #an = :actor)")
+        if self.action:
+            names["#ac"] = "action"
+            values[":action"] = self.action
+            clauses.append("begins_with(#ac, :action)")
+        if self.outcome:
+            names["#oc"] = "outcome"
+            values[":outcome"] = self.outcome
+            clauses.append("#oc = :outcome")
+        return (" AND ".join(clauses) or None), names, values
+
+
+def read_page(query: DayQuery, days: list[str], page_size: int, cursor: Cursor | None, *,
+              read_size: int = 100, max_reads: int = 40) -> tuple[list[dict[str, Any]], Cursor | None]:
+    """Up to `page_size` events from `days` (newest first) starting at `cursor`, and the cursor of the next page
+    (None: nothing more). At most `max_reads` queries per page: a sparse filter may answer a short page, even an
+    empty one, with a cursor to follow."""
+    if cursor is None:
+        cursor = (days[0], None) if days else None
+    if cursor is None:
+        return [], None
+    index = days.index(cursor[0])
+    after = cursor[1]
+    found: list[dict[str, Any]] = []
+    for _ in range(max_reads):
+        day = days[index]
+        items, last = query(day, after, read_size)
+        room = page_size - len(found)
+        if len(items) > room:  # more than the page holds: the next page continues after the last one shown
+            found += items[:room]
+            return found, (day, found[-1]["sk"])
+        found += items
+        if last is None:
+            index += 1
+            if index == len(days):
+                return found, None
+            after = None
+        else:
+            after = last
+        if len(found) == page_size:
+            return found, (days[index], after)
+    return found, (days[index], after)

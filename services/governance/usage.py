@@ -135,45 +135,101 @@ class UsageMeter:
             self._unwritten = rows[-self.max_pending_rows:]
 
 
-
 # Reading: totals for the api -----------------------------------------------------------------------------------------
-_SUMS = ("requests", "promptTokens", "completionTokens", "latencyMsSum", "ttftMsSum", "ttftCount")
+INTERVALS = {"hour": 13, "day": 10}  # how many characters of a row's minute name its bucket
 
 
-def _totals(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {name: 0 for name in _SUMS}
-    errors = 0
-    for row in rows:
-        for name in _SUMS:
-            out[name] += row.get(name, 0)
+class _Sums:
+    __slots__ = ("requests", "errors", "prompt", "completion", "latency", "ttft", "ttft_count")
+
+    def __init__(self) -> None:
+        self.requests = self.errors = self.prompt = self.completion = self.ttft_count = 0
+        self.latency = self.ttft = 0.0
+
+    def add(self, row: dict[str, Any]) -> None:
+        requests = int(row.get("requests", 0))
+        self.requests += requests
         if int(row.get("status", 200)) >= 400:
-            errors += row.get("requests", 0)
-    requests = out["requests"]
-    return {
-        "requests": requests, "errors": errors, "promptTokens": out["promptTokens"],
-        "completionTokens": out["completionTokens"], "totalTokens": out["promptTokens"] + out["completionTokens"],
-        "avgLatencyMs": round(out["latencyMsSum"] / requests, 2) if requests else None,
-        "avgTtftMs": round(out["ttftMsSum"] / out["ttftCount"], 2) if out["ttftCount"] else None,
-    }
+            self.errors += requests
+        self.prompt += int(row.get("promptTokens", 0))
+        self.completion += int(row.get("completionTokens", 0))
+        self.latency += float(row.get("latencyMsSum", 0))
+        self.ttft += float(row.get("ttftMsSum", 0))
+        self.ttft_count += int(row.get("ttftCount", 0))
+
+    def counts(self) -> dict[str, Any]:
+        return {"requests": self.requests, "errors": self.errors, "promptTokens": self.prompt,
+                "completionTokens": self.completion, "totalTokens": self.prompt + self.completion}
+
+    def totals(self) -> dict[str, Any]:
+        return {
+            **self.counts(),
+            "avgLatencyMs": round(self.latency / self.requests, 2) if self.requests else None,
+            "avgTtftMs": round(self.ttft / self.ttft_count, 2) if self.ttft_count else None,
+        }
 
 
-def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals overall and by user, model, group and day (a row of several groups counts for each of them)."""
-    by: dict[str, dict[str, list[dict[str, Any]]]] = {"user": {}, "model": {}, "group": {}, "day": {}}
+def _sums(table: dict[Any, _Sums], key: Any) -> _Sums:
+    sums = table.get(key)
+    if sums is None:
+        sums = table[key] = _Sums()
+    return sums
+
+
+class UsageSummary:
+    """Rows folded one at a time into totals overall and by user, model, group and day, and a timeline of
+    (bucket, model, user) counts. Memory grows with the distinct users, models, groups and buckets, never with the
+    rows read. A row of several groups counts for each of them."""
+
+    def __init__(self, interval: str = "day") -> None:
+        self._bucket_chars = INTERVALS[interval]
+        self._all = _Sums()
+        self._by: dict[str, dict[str, _Sums]] = {"user": {}, "model": {}, "group": {}, "day": {}}
+        self._timeline: dict[tuple[str, str, str], _Sums] = {}
+        self._usernames: dict[str, str] = {}
+
+    def add(self, row: dict[str, Any]) -> None:
+        user, model, minute = row["userId"], row["model"], row["minute"]
+        self._usernames.setdefault(user, row.get("username") or user)
+        self._all.add(row)
+        keys = [("user", user), ("model", model), ("day", minute[:10])]
+        keys += [("group", group) for group in row.get("groups") or ["(none)"]]
+        for dimension, key in keys:
+            _sums(self._by[dimension], key).add(row)
+        _sums(self._timeline, (minute[:self._bucket_chars], model, user)).add(row)
+
+    def result(self) -> dict[str, Any]:
+        def listed(dimension: str, name: str) -> list[dict[str, Any]]:
+            return [{name: key, **sums.totals()} for key, sums in sorted(self._by[dimension].items())]
+
+        return {
+            "totals": self._all.totals(),
+            "byUser": [{"userId": key, "username": self._usernames[key], **sums.totals()}
+                       for key, sums in sorted(self._by["user"].items())],
+            "byModel": listed("model", "model"),
+            "byGroup": listed("group", "group"),
+            "byDay": listed("day", "day"),
+            "timeline": [{"time": bucket_start(bucket), "model": model, "userId": user,
+                          "username": self._usernames[user], **sums.counts()}
+                         for (bucket, model, user), sums in sorted(self._timeline.items())],
+        }
+
+
+def bucket_start(bucket: str) -> str:
+    """A bucket's name (`2025-01-31` or `2025-01-31T13`) as the ISO time it starts at."""
+    return f"{bucket}T00:00:00Z" if len(bucket) == 10 else f"{bucket}:00:00Z"
+
+
+def summarize(rows: Iterable[dict[str, Any]], interval: str = "day") -> dict[str, Any]:
+    summary = UsageSummary(interval)
     for row in rows:
-        by["user"].setdefault(row["userId"], []).append(row)
-        by["model"].setdefault(row["model"], []).append(row)
-        by["day"].setdefault(row["minute"][:10], []).append(row)
-        for group in row.get("groups") or ["(none)"]:
-            by["group"].setdefault(group, []).append(row)
-    usernames = {row["userId"]: row.get("username") or row["userId"] for row in rows}
-    return {
-        "totals": _totals(rows),
-        "byUser": [{"userId": k, "username": usernames[k], **_totals(v)} for k, v in sorted(by["user"].items())],
-        "byModel": [{"model": k, **_totals(v)} for k, v in sorted(by["model"].items())],
-        "byGroup": [{"group": k, **_totals(v)} for k, v in sorted(by["group"].items())],
-        "byDay": [{"day": k, **_totals(v)} for k, v in sorted(by["day"].items())],
-    }
+        summary.add(row)
+    return summary.result()
+
+
+def minute_name(at: float) -> str:
+    """The minute `at` falls in, as rows name it (their sort keys start with it)."""
+    return _minute(at)
 
 
 def days_between(start: float, end: float) -> list[str]:

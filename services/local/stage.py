@@ -61,6 +61,8 @@ def localize(raw: dict[str, Any], *, master_key: str) -> tuple[dict[str, Any], l
     if auth.get("provider") != "cognito":
         notes.append(f"auth: the emulator's Cognito pool stands in for the OIDC provider {auth.get('authority')}")
     raw["authConfig"] = {"provider": "cognito", "adminGroup": auth.get("adminGroup") or "lisa-admins"}
+    # LISA's role groups mean the same in the emulator's pool (it creates them): kept as configured.
+    raw["authConfig"].update({k: auth[k] for k in ("userGroup", "ragAdminGroup", "apiGroup") if auth.get(k)})
     raw["certificate"] = {"selfSigned": True}
     raw.pop("accountNumber", None)
     if isinstance(raw.get("vpc"), dict) and ("vpcId" in raw["vpc"] or "vpc_id" in raw["vpc"]):

@@ -31,11 +31,18 @@ def test_the_sign_in_asks_for_the_base_scopes_then_the_deployments_own_once_each
         "abc", "admins", "realm_access.roles")
 
 
+def test_the_ui_learns_the_api_group_whose_members_issue_their_own_tokens():
+    assert WebRuntimeConfig.build(serve_origin="https://s", api_url="https://a", auth=AUTH).auth.api_group == ""
+    with_group = AUTH.model_copy(update={"api_group": "api-users"})
+    config = WebRuntimeConfig.build(serve_origin="https://s", api_url="https://a", auth=with_group)
+    assert config.model_dump()["auth"]["apiGroup"] == "api-users"
+
+
 def test_the_wire_shape_is_camel_case_with_password_login_only_when_given():
     deployed = WebRuntimeConfig.build(serve_origin="https://s", api_url="https://a", auth=AUTH).model_dump()
     assert sorted(deployed) == ["apiUrl", "auth", "serveUrl", "title"]
-    assert sorted(deployed["auth"]) == ["adminGroup", "authority", "clientId", "jwtGroupsProperty", "passwordLogin",
-                                        "scopes"]
+    assert sorted(deployed["auth"]) == ["adminGroup", "apiGroup", "authority", "clientId", "jwtGroupsProperty",
+                                        "passwordLogin", "scopes"]
     assert deployed["auth"]["passwordLogin"] is None and deployed["title"] == "LISA"
     local = WebRuntimeConfig.build(serve_origin="http://127.0.0.1:1", api_url="http://127.0.0.1:2", auth=AUTH,
                                    password_login=PasswordLogin(cognito_endpoint="http://127.0.0.1:3", region="r"))

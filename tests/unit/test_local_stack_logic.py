@@ -29,6 +29,14 @@ def test_local_stage_uses_the_emulators_cognito_with_the_configured_admin_group(
     assert any("idp.example.com" in n for n in notes)
 
 
+def test_local_stage_keeps_lisas_role_groups():
+    stage = oidc_stage()
+    stage["authConfig"].update(apiGroup="api-users", ragAdminGroup="rag-admins", userGroup="")
+    raw, _ = localize(stage, master_key=LOCAL_KEY)
+    assert raw["authConfig"] == {"provider": "cognito", "adminGroup": "ops", "apiGroup": "api-users",
+                                 "ragAdminGroup": "rag-admins"}
+
+
 def test_local_stage_replaces_the_master_key():
     raw, _ = localize(stage_dict(), master_key=LOCAL_KEY)
     assert raw["litellmConfig"]["general_settings"]["master_key"] == LOCAL_KEY

@@ -708,6 +708,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Usage */
+        get: operations["get_usage_metrics_usage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Audit Events */
+        get: operations["list_audit_events_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -747,6 +781,51 @@ export interface components {
             body: {
                 [key: string]: unknown;
             };
+        };
+        /** AuditItem */
+        AuditItem: {
+            /**
+             * Id
+             * @description unique, and ordered as the events happened
+             */
+            id: string;
+            /**
+             * Time
+             * @description ISO 8601, UTC, to the millisecond
+             */
+            time: string;
+            /**
+             * Action
+             * @description e.g. model.create, token.revoke, auth.refused
+             */
+            action: string;
+            /**
+             * Outcome
+             * @description success, denied, failed, or suppressed (a count of refusals past the log's rate)
+             */
+            outcome: string;
+            /** Actorid */
+            actorId?: string | null;
+            /** Actorname */
+            actorName?: string | null;
+            /** Target */
+            target?: string | null;
+            /** Sourceip */
+            sourceIp?: string | null;
+            /** Details */
+            details?: {
+                [key: string]: string | number | boolean | string[] | null;
+            };
+        };
+        /** AuditPage */
+        AuditPage: {
+            /** Items */
+            items: components["schemas"]["AuditItem"][];
+            /**
+             * Nexttoken
+             * @description pass as nextToken for the next page; null after the last
+             */
+            nextToken: string | null;
         };
         /** AutoScalingConfig */
         AutoScalingConfig: {
@@ -953,6 +1032,37 @@ export interface components {
              */
             isSystemToken?: boolean;
         };
+        /** DayUsage */
+        DayUsage: {
+            /** Requests */
+            requests: number;
+            /**
+             * Errors
+             * @description requests answered with a status of 400 or more
+             */
+            errors: number;
+            /** Prompttokens */
+            promptTokens: number;
+            /** Completiontokens */
+            completionTokens: number;
+            /** Totaltokens */
+            totalTokens: number;
+            /**
+             * Avglatencyms
+             * @description mean time to the whole answer
+             */
+            avgLatencyMs: number | null;
+            /**
+             * Avgttftms
+             * @description streams: mean time to the first chunk
+             */
+            avgTtftMs: number | null;
+            /**
+             * Day
+             * @description YYYY-MM-DD (UTC)
+             */
+            day: string;
+        };
         /** DeleteProjectRequest */
         DeleteProjectRequest: {
             /**
@@ -1046,6 +1156,37 @@ export interface components {
              * @default
              */
             comment?: string;
+        };
+        /** GroupUsage */
+        GroupUsage: {
+            /** Requests */
+            requests: number;
+            /**
+             * Errors
+             * @description requests answered with a status of 400 or more
+             */
+            errors: number;
+            /** Prompttokens */
+            promptTokens: number;
+            /** Completiontokens */
+            completionTokens: number;
+            /** Totaltokens */
+            totalTokens: number;
+            /**
+             * Avglatencyms
+             * @description mean time to the whole answer
+             */
+            avgLatencyMs: number | null;
+            /**
+             * Avgttftms
+             * @description streams: mean time to the first chunk
+             */
+            avgTtftMs: number | null;
+            /**
+             * Group
+             * @description a caller group; "(none)" for callers without one
+             */
+            group: string;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -1376,6 +1517,34 @@ export interface components {
          * @enum {string}
          */
         ModelType: "textgen" | "embedding";
+        /** ModelUsage */
+        ModelUsage: {
+            /** Requests */
+            requests: number;
+            /**
+             * Errors
+             * @description requests answered with a status of 400 or more
+             */
+            errors: number;
+            /** Prompttokens */
+            promptTokens: number;
+            /** Completiontokens */
+            completionTokens: number;
+            /** Totaltokens */
+            totalTokens: number;
+            /**
+             * Avglatencyms
+             * @description mean time to the whole answer
+             */
+            avgLatencyMs: number | null;
+            /**
+             * Avgttftms
+             * @description streams: mean time to the first chunk
+             */
+            avgTtftMs: number | null;
+            /** Model */
+            model: string;
+        };
         /** PinSessionRequest */
         PinSessionRequest: {
             /** Pinned */
@@ -1785,11 +1954,123 @@ export interface components {
             /** Allowedgroups */
             allowedGroups?: string[] | null;
         };
+        /** UsagePoint */
+        UsagePoint: {
+            /** Requests */
+            requests: number;
+            /**
+             * Errors
+             * @description requests answered with a status of 400 or more
+             */
+            errors: number;
+            /** Prompttokens */
+            promptTokens: number;
+            /** Completiontokens */
+            completionTokens: number;
+            /** Totaltokens */
+            totalTokens: number;
+            /**
+             * Time
+             * @description start of the hour or day (ISO 8601, UTC)
+             */
+            time: string;
+            /** Model */
+            model: string;
+            /** Userid */
+            userId: string;
+            /** Username */
+            username: string;
+        };
+        /** UsageReport */
+        UsageReport: {
+            /** Start */
+            start: string;
+            /** End */
+            end: string;
+            /**
+             * Interval
+             * @description the timeline's bucket
+             * @enum {string}
+             */
+            interval: "hour" | "day";
+            /**
+             * Userid
+             * @description whose figures these are; null: everyone's
+             */
+            userId: string | null;
+            totals: components["schemas"]["UsageTotals"];
+            /** Byuser */
+            byUser: components["schemas"]["UserUsage"][];
+            /** Bymodel */
+            byModel: components["schemas"]["ModelUsage"][];
+            /** Bygroup */
+            byGroup: components["schemas"]["GroupUsage"][];
+            /** Byday */
+            byDay: components["schemas"]["DayUsage"][];
+            /** Timeline */
+            timeline: components["schemas"]["UsagePoint"][];
+        };
+        /** UsageTotals */
+        UsageTotals: {
+            /** Requests */
+            requests: number;
+            /**
+             * Errors
+             * @description requests answered with a status of 400 or more
+             */
+            errors: number;
+            /** Prompttokens */
+            promptTokens: number;
+            /** Completiontokens */
+            completionTokens: number;
+            /** Totaltokens */
+            totalTokens: number;
+            /**
+             * Avglatencyms
+             * @description mean time to the whole answer
+             */
+            avgLatencyMs: number | null;
+            /**
+             * Avgttftms
+             * @description streams: mean time to the first chunk
+             */
+            avgTtftMs: number | null;
+        };
         /** UserPreferences */
         UserPreferences: {
             /** User */
             user: string;
             preferences: components["schemas"]["Preferences"];
+        };
+        /** UserUsage */
+        UserUsage: {
+            /** Requests */
+            requests: number;
+            /**
+             * Errors
+             * @description requests answered with a status of 400 or more
+             */
+            errors: number;
+            /** Prompttokens */
+            promptTokens: number;
+            /** Completiontokens */
+            completionTokens: number;
+            /** Totaltokens */
+            totalTokens: number;
+            /**
+             * Avglatencyms
+             * @description mean time to the whole answer
+             */
+            avgLatencyMs: number | null;
+            /**
+             * Avgttftms
+             * @description streams: mean time to the first chunk
+             */
+            avgTtftMs: number | null;
+            /** Userid */
+            userId: string;
+            /** Username */
+            username: string;
         };
         /** ValidationError */
         ValidationError: {
@@ -5892,6 +6173,175 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_usage_metrics_usage_get: {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 or unix seconds; default: end minus 7 days */
+                start?: string | null;
+                /** @description ISO 8601 or unix seconds; default: now */
+                end?: string | null;
+                /** @description the timeline's bucket; default: hour for ranges up to 2 days, else day */
+                interval?: ("hour" | "day") | null;
+                /** @description admins: one user's figures; others: only their own id */
+                userId?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_audit_events_audit_get: {
+        parameters: {
+            query?: {
+                pageSize?: number;
+                nextToken?: string | null;
+                /** @description an actor's id or name */
+                actor?: string | null;
+                /** @description an action or its start (token: token.create, token.revoke) */
+                action?: string | null;
+                outcome?: ("success" | "denied" | "failed" | "suppressed") | null;
+                /** @description ISO 8601 or unix seconds; default: end minus 30 days */
+                start?: string | null;
+                /** @description ISO 8601 or unix seconds; default: now */
+                end?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -12,6 +12,7 @@ const local: RuntimeConfig = {
     adminGroup: "admins",
     jwtGroupsProperty: "cognito:groups",
     scopes: ["openid", "profile", "email"],
+    apiGroup: "lisa-api-users",
     passwordLogin: { cognitoEndpoint: "http://127.0.0.1:3", region: "us-east-1" },
   },
 };
@@ -39,6 +40,11 @@ describe("parseRuntimeConfig", () => {
   it("drops trailing slashes from URLs", () => {
     const config = parseRuntimeConfig({ ...local, serveUrl: "http://127.0.0.1:1/v2/serve/", apiUrl: "http://a/" });
     expect([config.serveUrl, config.apiUrl]).toEqual(["http://127.0.0.1:1/v2/serve", "http://a"]);
+  });
+
+  it("reads a config without an API group as admins-only self-service", () => {
+    const { apiGroup: _, ...auth } = local.auth;
+    expect(parseRuntimeConfig({ ...local, auth }).auth.apiGroup).toBe("");
   });
 
   it("names every missing field", () => {

@@ -14,6 +14,7 @@
  *     "adminGroup": "lisa-admins",
  *     "jwtGroupsProperty": "cognito:groups",
  *     "scopes": ["openid", "profile", "email"],
+ *     "apiGroup": "lisa-api-users",
  *     "passwordLogin": { "cognitoEndpoint": "http://127.0.0.1:5000", "region": "us-east-1" }
  *   }
  * }
@@ -66,6 +67,7 @@ export function parseRuntimeConfig(raw: unknown): RuntimeConfig {
       adminGroup: read.text(auth.adminGroup, "auth.adminGroup"),
       jwtGroupsProperty: read.text(auth.jwtGroupsProperty, "auth.jwtGroupsProperty"),
       scopes: read.texts(auth.scopes, "auth.scopes"),
+      apiGroup: typeof auth.apiGroup === "string" ? auth.apiGroup.trim() : "",
       passwordLogin: login && {
         cognitoEndpoint: read.url(login.cognitoEndpoint, "auth.passwordLogin.cognitoEndpoint"),
         region: read.text(login.region, "auth.passwordLogin.region"),

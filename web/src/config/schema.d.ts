@@ -42,6 +42,12 @@ export interface components {
              * @description Every scope the sign-in asks for.
              */
             scopes: string[];
+            /**
+             * Apigroup
+             * @description Its members (and admins) may issue their own API tokens; empty: admins only.
+             * @default
+             */
+            apiGroup?: string;
             /** @default null */
             passwordLogin?: components["schemas"]["PasswordLogin"] | null;
         };
