@@ -9,19 +9,22 @@ through `LastEvaluatedKey` as iterators. Every call uses the one client factory 
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Any, Iterable, Iterator, Mapping
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from core import aws
+from core.errors import InvalidInputError
 
 Item = dict[str, Any]
 _BATCH_WRITE_MAX = 25  # DynamoDB's limit per BatchWriteItem call
+MAX_NESTING = 32  # DynamoDB's limit on nested lists and maps in one attribute
 
 
 class ConditionFailed(Exception):
@@ -41,22 +44,33 @@ _serializer = TypeSerializer()
 _deserializer = _Deserializer()
 
 
-def _decimals(value: Any) -> Any:
+def _decimals(value: Any, depth: int = 0) -> Any:
     # DynamoDB numbers are decimals; boto3 refuses floats, whose repr is the shortest exact decimal.
+    if depth > MAX_NESTING:
+        raise InvalidInputError(f"a value nests deeper than the {MAX_NESTING} levels DynamoDB stores")
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInputError(f"{value} is not a number DynamoDB stores")
         return Decimal(repr(value))
     if isinstance(value, Mapping):
-        return {k: _decimals(v) for k, v in value.items()}
+        return {k: _decimals(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_decimals(v) for v in value]
+        return [_decimals(v, depth + 1) for v in value]
     if isinstance(value, (set, frozenset)):
-        return {_decimals(v) for v in value}
+        return {_decimals(v, depth + 1) for v in value}
     return value
 
 
 def attribute_value(value: Any) -> dict[str, Any]:
-    """One plain value as a DynamoDB attribute value (`"x"` → `{"S": "x"}`)."""
-    return _serializer.serialize(_decimals(value))
+    """One plain value as a DynamoDB attribute value (`"x"` → `{"S": "x"}`).
+
+    Values DynamoDB cannot hold (a number past 38 significant digits or 1e125, NaN, deeper than 32 levels) are
+    refused with InvalidInputError: they come from a caller's free-form JSON (preferences, configuration)."""
+    try:
+        return _serializer.serialize(_decimals(value))
+    except DecimalException:
+        raise InvalidInputError("a number is out of the range DynamoDB stores (at most 38 significant digits, "
+                                "magnitude 1e-130 to 1e126)") from None
 
 
 def to_attributes(item: Mapping[str, Any]) -> dict[str, Any]:

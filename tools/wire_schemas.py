@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 
+from fastapi import FastAPI
 from pydantic.json_schema import models_json_schema
 
 from components.web_config import WebRuntimeConfig
@@ -36,9 +37,14 @@ PLACEHOLDER_PLATFORM = PlatformOutputs.model_validate({
 })
 
 
-def api_document() -> dict:
+def api_document_app() -> FastAPI:
+    """The api app on the placeholder platform (its lifespan, which starts the engine, never runs here)."""
     # model_validate skips the settings sources: defaults only, whatever LISA_* variables this shell has.
-    return create_app(PLACEHOLDER_PLATFORM, ApiSettings.model_validate({})).openapi()
+    return create_app(PLACEHOLDER_PLATFORM, ApiSettings.model_validate({}))
+
+
+def api_document() -> dict:
+    return api_document_app().openapi()
 
 
 def web_config_document() -> dict:

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import LisaError
@@ -31,8 +32,8 @@ from services.identity.authenticator import Authenticator
 log = logging.getLogger("lisa.api")
 
 
-def _error(status: int, error: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": error, "message": message})
+def _error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": error, "message": message}, headers=headers)
 
 
 async def _lisa_error(request: Request, exc: LisaError) -> JSONResponse:
@@ -52,9 +53,18 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
     return _error(422, "ValidationError", "; ".join(p.removeprefix("(root): ") for p in problems))
 
 
-async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     names = {404: "NotFoundError", 405: "MethodNotAllowedError"}
-    return _error(exc.status_code, names.get(exc.status_code, "HTTPError"), str(exc.detail))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # RFC 9110: `Allow` lists every method of the path (the router names one route's)
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return _error(exc.status_code, names.get(exc.status_code, "HTTPError"), str(exc.detail), headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    path = request.url.path
+    return sorted({method for route in iter_route_contexts(request.app.routes)
+                   if route.methods and route.path_regex.match(path) for method in route.methods})
 
 
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:

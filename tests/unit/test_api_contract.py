@@ -18,3 +18,14 @@ def test_body_limits_first_matching_rule_wins():
     assert limits.for_request("PUT", "/session/abc/name") == 10
     assert limits.for_request("POST", "/upload/x/y") == 1000
     assert limits.for_request("POST", "/other") == 10
+
+
+def test_a_method_a_route_does_not_have_answers_405_with_allow_and_lisas_error_body():
+    from fastapi.testclient import TestClient
+
+    from tools.wire_schemas import api_document_app
+
+    response = TestClient(api_document_app()).request("TRACE", "/api-tokens")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    assert response.json() == {"error": "MethodNotAllowedError", "message": "Method Not Allowed"}

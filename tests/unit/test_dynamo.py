@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.dynamo import attribute_value, from_attributes, projection_expression, to_attributes, update_expression
+from core.errors import InvalidInputError
 
 
 def test_plain_values_round_trip():
@@ -40,3 +41,27 @@ def test_update_expression_of_nothing_is_refused():
 
 def test_projection_uses_placeholders_for_reserved_words():
     assert projection_expression(["name", "status"]) == ("#p0, #p1", {"#p0": "name", "#p1": "status"})
+
+
+@pytest.mark.parametrize("value", [1.7976931348623157e308, 10**40, 1e-200, {"deep": [float("nan")]}, float("inf")],
+                         ids=["float-max", "40-digits", "tiny", "nan", "inf"])
+def test_a_number_dynamodb_cannot_hold_is_invalid_input(value):
+    with pytest.raises(InvalidInputError):
+        to_attributes({"preferences": {"x": value}})
+
+
+def test_numbers_at_dynamodbs_limits_are_stored():
+    assert attribute_value(10**37) == {"N": str(10**37)}
+    assert attribute_value(9.9e125) == {"N": "9.9E+125"}
+
+
+def test_nesting_past_dynamodbs_32_levels_is_invalid_input():
+    def nested(levels: int):
+        value: object = "leaf"
+        for _ in range(levels):
+            value = {"k": value}
+        return value
+
+    to_attributes({"v": nested(31)})  # the attribute's map plus 31 levels: DynamoDB's 32
+    with pytest.raises(InvalidInputError):
+        to_attributes({"v": nested(40)})
