@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from core.serve_heartbeats import HEARTBEATS_KEY
+
 Statement = dict[str, Any]
 Document = dict[str, Any]
 
@@ -268,6 +270,9 @@ def serve_task_policy(account: Account, g: ServeGrants) -> Document:
                                         "dynamodb:Query", "dynamodb:Scan"], _tables([g.models_table_arn])),
         statement("ApiTokensRead", ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query"],
                   _tables([g.tokens_table_arn])),
+        # Each worker reports the registry version it routes in the one `#serve` item (core/serve_heartbeats.py).
+        statement("ServeHeartbeat", "dynamodb:UpdateItem", g.models_table_arn,
+                  condition={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [HEARTBEATS_KEY]}}),
         statement("GovernanceAppend", ["dynamodb:BatchWriteItem", "dynamodb:PutItem"],
                   [arn for arn in (g.usage_table_arn, g.audit_table_arn) if arn]) if g.usage_table_arn else None,
         statement("RateLimitBuckets", ["dynamodb:GetItem", "dynamodb:PutItem"],

@@ -55,6 +55,7 @@ def platform_document(
         static_models=config.litellm_config.model_list,
         rate_limits=config.serve_config.rate_limits,
         litellm_settings=config.litellm_config.litellm_settings,
+        max_gpu_instances=config.max_gpu_instances,
         serve_url=serve_url,
         api_url=api_url,
         web_url=web_url,

@@ -152,6 +152,13 @@ class Table:
         attributes = self._write(self._client.update_item, request).get("Attributes")
         return from_attributes(attributes) if attributes is not None else None
 
+    def update_raw(self, key: Mapping[str, Any], expression: str, *, names: Mapping[str, str] | None = None,
+                   values: Mapping[str, Any] | None = None, condition: str | None = None) -> None:
+        """An UpdateItem with an expression of the caller's (nested paths, if_not_exists: beyond `update`)."""
+        request = self._request(key=key, condition=condition, names=names, values=values)
+        request["UpdateExpression"] = expression
+        self._write(self._client.update_item, request)
+
     def delete(self, key: Mapping[str, Any], *, condition: str | None = None, names: Mapping[str, str] | None = None,
                values: Mapping[str, Any] | None = None, return_old: bool = False) -> Item | None:
         """Delete the item; with `return_old`, the item as it was (None when there was none)."""

@@ -19,7 +19,49 @@ class LeaseTimeout(TimeoutError):
     pass
 
 
+class LeaseLost(RuntimeError):
+    """The lease expired and another holder took it, or it could not be renewed before it expired: stop the work."""
+
+
+class Renewal:
+    """Renews a held lease every ttl/3 in a daemon thread until stopped, and says when it was lost.
+
+    A renewal that fails transiently is tried again at the next tick; once no renewal has succeeded for a whole
+    ttl, another holder may have the lease, so it counts as lost as surely as a refused renewal does.
+    """
+
+    def __init__(self, lease: Lease) -> None:
+        self.lease = lease
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{lease.key}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        renewed = time.monotonic()
+        while not self._stop.wait(self.lease.ttl / 3):
+            try:
+                if not self.lease.renew():
+                    self.lost.set()
+                    return
+                renewed = time.monotonic()
+            except Exception:  # noqa: BLE001 (transient: the next tick tries again, within the ttl)
+                if time.monotonic() - renewed >= self.lease.ttl:
+                    self.lost.set()
+                    return
+
+    def check(self) -> None:
+        """Raise LeaseLost if the lease is no longer ours (call between steps of the guarded work)."""
+        if self.lost.is_set():
+            raise LeaseLost(f"the lease {self.lease.key} was lost; the work under it stopped")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 class Lease:
+    """Take it with `acquire()` (or `with lease:`, which also keeps it renewed and releases it at the end)."""
+
     def __init__(self, table: str, name: str, *, key_attribute: str = "modelId", ttl: float = 120.0,
                  timeout: float = 300.0) -> None:
         self.table = Table(table)
@@ -27,6 +69,7 @@ class Lease:
         self.ttl = ttl
         self.timeout = timeout
         self.owner = uuid.uuid4().hex
+        self.renewal: Renewal | None = None
 
     def acquire(self) -> None:
         deadline = time.monotonic() + self.timeout
@@ -39,24 +82,28 @@ class Lease:
             delay = min(delay * 1.5, 0.25)
 
     def renew(self) -> bool:
-        """Push the expiry out by `ttl` again; False when the lease was lost (expired and taken by another)."""
-        return self._try_acquire()
+        """Push the expiry out by `ttl` again; False when the lease is no longer ours (released, or taken over)."""
+        try:
+            self.table.update(self.key, set={"expires": time.time() + self.ttl}, condition="#o = :me",
+                              names={"#o": "owner"}, values={":me": self.owner})
+        except ConditionFailed:
+            return False
+        return True
 
-    def keep_alive(self) -> threading.Event:
-        """Renew every ttl/3 in a daemon thread until the returned event is set (held through long work)."""
-        stop = threading.Event()
+    def keep_alive(self) -> Renewal:
+        """Renew every ttl/3 until the returned Renewal is stopped (held through long work); `.lost` says when not."""
+        self.renewal = Renewal(self)
+        return self.renewal
 
-        def renew_until_stopped() -> None:
-            while not stop.wait(self.ttl / 3):
-                try:
-                    self.renew()
-                except Exception:  # noqa: BLE001 (a missed renewal is retried; the ttl leaves room for two)
-                    pass
-
-        threading.Thread(target=renew_until_stopped, name=f"lease-{self.key}", daemon=True).start()
-        return stop
+    def check(self) -> None:
+        """LeaseLost when the renewal found the lease gone (only while kept alive)."""
+        if self.renewal is not None:
+            self.renewal.check()
 
     def release(self) -> None:
+        if self.renewal is not None:
+            self.renewal.stop()
+            self.renewal = None
         try:
             self.table.delete(self.key, condition="#o = :me", names={"#o": "owner"}, values={":me": self.owner})
         except ConditionFailed:  # expired and taken over: not ours to free
@@ -74,6 +121,7 @@ class Lease:
 
     def __enter__(self) -> Lease:
         self.acquire()
+        self.keep_alive()
         return self
 
     def __exit__(self, *exc: object) -> None:

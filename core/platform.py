@@ -109,6 +109,8 @@ class PlatformOutputs(CamelModel):
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     # The stage's litellmConfig.litellm_settings: how serve calls every LiteLLM-routed model.
     litellm_settings: LiteLLMSettings = Field(default_factory=LiteLLMSettings)
+    # The stage's maxGpuInstances: GPU instances all hosted models together may scale to (checked by the api).
+    max_gpu_instances: int = Field(default=16, ge=1)
     serve_url: str | None = None
     api_url: str | None = None
     web_url: str | None = None

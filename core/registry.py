@@ -116,6 +116,22 @@ class ModelRegistry:
             ) from None
         return record.model_copy(update={"updated_at": now, "status_reason": status_reason or None})
 
+    def set_status(self, model_id: str, status: ModelStatus, *,
+                   expected: set[ModelStatus] | frozenset[ModelStatus], reason: str | None = None) -> None:
+        """Write only the status (and its reason), if the status is still one of `expected`; ConflictError if not."""
+        values = {f":x{i}": s.value for i, s in enumerate(sorted(expected, key=lambda s: s.value))}
+        condition = f"attribute_exists(modelId) AND #status IN ({', '.join(values)})"
+        changes: dict[str, Any] = {"status": status.value, "updatedAt": time.time()}
+        if reason:
+            changes["statusReason"] = reason[:2000]
+        try:
+            self._table.update({"modelId": model_id}, set=changes, remove=() if reason else ("statusReason",),
+                               condition=condition, names={"#status": "status"}, values=values)
+        except ConditionFailed:
+            current = self.get(model_id)  # raises ModelNotFoundError if it is gone
+            raise ConflictError(f"model {model_id} is {current.status.value}, not one of "
+                                f"{', '.join(sorted(s.value for s in expected))}") from None
+
     def delete(self, model_id: str) -> None:
         self._table.delete({"modelId": model_id})
 

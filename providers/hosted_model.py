@@ -398,7 +398,7 @@ class HostedModelProvider(FollowingProvider):
             args = _args(news)
         except ValidationError as exc:
             return CheckResult(news, [CheckFailure(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()])
-        problem = plan.image_pull_problem(args)
+        problem = plan.image_pull_problem(args.container_config.image.base_image, args.hosting.image_repository_arns)
         return CheckResult(news, [CheckFailure("containerConfig.image.baseImage", problem)] if problem else [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

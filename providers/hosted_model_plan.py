@@ -95,11 +95,14 @@ class HostedModelArgs(CamelModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-def check_hosted_spec(spec: ModelSpec) -> None:
+def check_hosted_spec(spec: ModelSpec, image_repository_arns: list[str] | tuple[str, ...] = ()) -> None:
     """What AWS would refuse minutes into a deployment, refused up front (ValueError with the field named)."""
     if not spec.is_hosted:
         return
     instance_shape(spec.instance_type)
+    problem = image_pull_problem(spec.container_config.image.base_image, image_repository_arns)
+    if problem:
+        raise ValueError(f"containerConfig.image.baseImage: {problem}")
     health = spec.load_balancer_config.health_check_config
     if health.timeout >= health.interval:
         raise ValueError(
@@ -112,14 +115,14 @@ def check_hosted_spec(spec: ModelSpec) -> None:
         )
 
 
-def image_pull_problem(args: HostedModelArgs) -> str | None:
-    """Why the model's task could not pull its image, if its image is in a private ECR repository the stage does not
-    name for model images (the execution role may pull only from those, stage config modelImageRepositories)."""
-    match = _ECR_IMAGE.match(args.container_config.image.base_image)
+def image_pull_problem(image: str, image_repository_arns: list[str] | tuple[str, ...]) -> str | None:
+    """Why a model task could not pull `image`, if it is in a private ECR repository the stage does not name for
+    model images (the execution role may pull only from those, stage config modelImageRepositories)."""
+    match = _ECR_IMAGE.match(image)
     if match is None:
         return None  # a public registry: no IAM involved
     account, region, repository = match.groups()
-    allowed = {tuple(arn.split(":", 5)[3:]) for arn in args.hosting.image_repository_arns}  # (region, account, name)
+    allowed = {tuple(arn.split(":", 5)[3:]) for arn in image_repository_arns}  # (region, account, name)
     if (region, account, f"repository/{repository}") in allowed:
         return None
     return (f"the image's ECR repository {repository} ({account}, {region}) is not one the stage lets models pull "

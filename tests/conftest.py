@@ -71,6 +71,23 @@ def moto_endpoint(test_output: Path):
 
 
 @pytest.fixture(scope="session")
+def fault_proxy_session(moto_endpoint: str):
+    from tests.fixtures.fault_proxy import fault_proxy
+
+    with fault_proxy(moto_endpoint) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def faulty_aws(fault_proxy_session, monkeypatch):
+    """This process's AWS calls go through a proxy that refuses what the test names (tests/fixtures/fault_proxy.py);
+    other processes (serve, the CLI, the provider host) keep talking to the emulator directly."""
+    monkeypatch.setenv("LISA_AWS_ENDPOINT_URL", fault_proxy_session.url)
+    yield fault_proxy_session
+    fault_proxy_session.clear()
+
+
+@pytest.fixture(scope="session")
 def stand_in_upstream(test_output: Path):
     """Base URL (ending in /v1) of the stand-in OpenAI-compatible upstream server (tests/fixtures/upstream.py)."""
     with processes.stand_in_upstream(log=test_output / "stand-in-upstream.log") as base_url:

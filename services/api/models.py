@@ -29,6 +29,7 @@ from providers.hosted_model_plan import check_hosted_spec
 from services.api.engine import DeploymentEngine, PreviewFailed
 from core.access import may_use
 from services.api.audit_trail import audit
+from services.api.gpu_quota import check_fits
 from services.identity.dependencies import require_admin, require_user
 from services.identity.principal import Principal
 
@@ -66,12 +67,14 @@ def list_models(request: Request, principal: Principal = Depends(require_user)) 
 @router.post("/models")
 def create_model(spec: ModelSpec, request: Request, dry_run: bool = Query(False, alias="dryRun"),
                  admin: Principal = Admin) -> dict[str, Any]:
+    engine, registry = _engine(request), _registry(request)
+    platform = engine.platform
     try:
-        check_hosted_spec(spec)
+        check_hosted_spec(spec, platform.model_hosting.image_repository_arns)
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from None
-    engine, registry = _engine(request), _registry(request)
     record = ModelRecord.model_validate({**spec.model_dump(by_alias=False), "status": ModelStatus.CREATING})
+    check_fits(registry.list(), record, platform.max_gpu_instances)
     if dry_run:
         try:
             registry.get(spec.model_id)
@@ -114,6 +117,8 @@ def update_model(model_id: str, update: UpdateModelRequest, request: Request,
         updated = apply_update(record, update)
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from None
+    if update.enabled or update.auto_scaling_instance_config is not None:
+        check_fits(registry.list(), updated, engine.platform.max_gpu_instances)
     if dry_run:
         return _preview(engine, updated)
     try:

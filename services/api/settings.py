@@ -48,9 +48,15 @@ class ApiSettings(BaseSettings):
     engine_resume_on_start: bool = True
     # One warm dynamic-provider process for all model stacks instead of one per CLI run (about 1 CPU-s less each).
     engine_shared_provider_host: bool = True
-    # Wait after a model's registration changes before saying InService/Stopped: at least serve's registry poll
-    # (LISA_SERVE_REGISTRY_POLL_S, 0.25 s) plus a read, so that a client who sees the status finds serve agreeing.
-    engine_routing_settle_s: float = Field(default=0.5, ge=0, le=30)
+    # InService/Stopped is said once every serve worker routes the change: each reports the registry version it
+    # routes in the models table (core/serve_heartbeats.py). Past this wait the model is Failed with the reason.
+    engine_routing_ack_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    # A serve worker not heard from for this long is gone (scaled in, crashed) and no longer waited for; serve
+    # reports every LISA_SERVE_HEARTBEAT_S (5 s).
+    engine_serve_stale_s: float = Field(default=30.0, gt=0, le=3600)
+    # How long a job retries AWS calls that fail transiently (throttles, 5xx, lost connections) before the model
+    # is settled Failed with the reason.
+    engine_aws_retry_s: float = Field(default=120.0, gt=0, le=3600)
     # A model's job holds a lease in the models table, renewed every ttl/3: a crashed process's models are taken
     # over (their stale stack lock freed) once its lease runs out.
     engine_lease_ttl_s: float = Field(default=30.0, ge=3, le=3600)

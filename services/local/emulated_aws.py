@@ -273,6 +273,7 @@ def provision(config: StageConfig, *, admin: AdminUser | None = None) -> Platfor
         static_models=config.litellm_config.model_list,
         rate_limits=config.serve_config.rate_limits,
         litellm_settings=config.litellm_config.litellm_settings,
+        max_gpu_instances=config.max_gpu_instances,
     )
 
 

@@ -23,6 +23,7 @@ from services.identity.authenticator import Authenticator
 from services.identity.tokens import TokenInfo, info_from_item, token_key
 from services.serve.catalog import ModelCatalog
 from services.serve.dynamo import AsyncDynamo
+from services.serve.heartbeat import Heartbeat
 from services.serve.inference import Answer
 from services.serve.openai_errors import OpenAIError, as_openai_error, bad_request, error_body, model_not_found
 from services.serve.payloads import parse_request
@@ -105,6 +106,9 @@ class Gateway:
                                     passthrough=settings.passthrough, poll_s=settings.registry_poll_s,
                                     timeout_s=settings.upstream_timeout_s, read_version=self._registry_version,
                                     litellm_settings=platform.litellm_settings)
+        self.heartbeat = Heartbeat(self.dynamo, platform.tables.models, lambda: self.catalog.version,
+                                   interval_s=settings.heartbeat_s)
+        self.catalog.on_routed = self.heartbeat.beat
         self.max_body = settings.max_body_mib << 20
         self.cors = frozenset(settings.cors_origins)
         self.policy = GatewayPolicy(platform, self.authenticator, self.dynamo, usage_flush_s=settings.usage_flush_s)
@@ -175,6 +179,7 @@ class Gateway:
     async def startup(self) -> None:
         await self.authenticator.start()
         await self.catalog.start()
+        self.heartbeat.start()
         self.policy.start()
         # Everything loaded so far lives as long as the process: keep it out of the collector's full passes,
         # which otherwise stall the loop for milliseconds (a p99 killer).
@@ -191,6 +196,7 @@ class Gateway:
 
     async def shutdown(self) -> None:
         await self.catalog.stop()
+        await self.heartbeat.stop()
         await self.policy.close()  # the last usage rows and audit events
         self.upstreams.close()
 

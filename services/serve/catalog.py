@@ -36,8 +36,10 @@ class ModelCatalog:
     def __init__(self, registry: ModelRegistry, static_models: list[LiteLLMModelEntry], upstreams: Upstreams, *,
                  passthrough: bool = True, poll_s: float = 0.5, timeout_s: float = 600.0, meter_streams: bool = True,
                  read_version: Callable[[], Awaitable[int]] | None = None,
-                 litellm_settings: LiteLLMSettings | None = None) -> None:
+                 litellm_settings: LiteLLMSettings | None = None,
+                 on_routed: Callable[[], Awaitable[None]] | None = None) -> None:
         self.registry = registry
+        self.on_routed = on_routed  # told after each rebuild (the heartbeat that tells the api what serve routes)
         self.litellm_settings = litellm_settings or LiteLLMSettings()
         # The poll's one read; by default boto3 in a thread, serve passes an on-loop reader (services/serve/dynamo.py).
         self.read_version = read_version or (lambda: asyncio.to_thread(registry.version))
@@ -68,6 +70,11 @@ class ModelCatalog:
         self._serve(routes)
         self.version = version
         log.info("routing %d models (registry version %d)", len(routes), version)
+        if self.on_routed is not None:
+            try:
+                await self.on_routed()
+            except Exception as exc:  # noqa: BLE001 (the routes are live; the next heartbeat tells the api)
+                log.warning("could not report registry version %d: %s", version, type(exc).__name__)
         return True
 
     def _serve(self, routes: dict[str, Route]) -> None:

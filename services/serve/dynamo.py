@@ -59,6 +59,16 @@ class AsyncDynamo:
             request["ExpressionAttributeValues"] = to_attributes(values)
         await self._call("PutItem", orjson.dumps(request))
 
+    async def update_item(self, table: str, key: dict[str, Any], expression: str, *,
+                          names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> None:
+        """An UpdateItem with the caller's expression; UpstreamError (with DynamoDB's code) when it is refused."""
+        request: dict[str, Any] = {"TableName": table, "Key": to_attributes(key), "UpdateExpression": expression}
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if values:
+            request["ExpressionAttributeValues"] = to_attributes(values)
+        await self._call("UpdateItem", orjson.dumps(request))
+
     async def batch_write(self, table: str, items: list[dict[str, Any]], *, attempts: int = 5) -> None:
         """Put `items` in batches of 25, retrying what DynamoDB leaves unprocessed (with a short backoff)."""
         for start in range(0, len(items), _BATCH_WRITE_MAX):
@@ -83,7 +93,7 @@ class AsyncDynamo:
             code = _error_code(data)
             if code == "ConditionalCheckFailedException":
                 raise ConditionFailed(f"DynamoDB {operation}: the condition did not hold")
-            raise UpstreamError(f"DynamoDB {operation} answered {response.status} ({code})")
+            raise UpstreamError(f"DynamoDB {operation} answered {response.status} ({code})", code=code)
         return orjson.loads(data)
 
     async def _signed_head(self, operation: str, body: bytes) -> bytes:

@@ -22,7 +22,10 @@ class ServeSettings(BaseSettings):
     cors_origins: Origins = Field(default_factory=list)
     upstream_timeout_s: float = Field(default=600.0, gt=0, description="wait for headers, then for each stream chunk")
     connect_timeout_s: float = Field(default=5.0, gt=0)
-    registry_poll_s: float = Field(default=0.25, gt=0)  # one small GetItem per tick: cheap, and keeps new models routable fast
+    registry_poll_s: float = Field(default=0.25, gt=0)
+    # How often this worker reports the registry version it routes (also right after each rebuild): the api says
+    # InService/Stopped once every worker heard from within LISA_ENGINE_SERVE_STALE_S routes the change.
+    heartbeat_s: float = Field(default=5.0, gt=0, le=300)  # one small GetItem per tick: cheap, and keeps new models routable fast
     # Off: every model goes through LiteLLM (a kill switch, and how the LiteLLM path is tested and benchmarked).
     passthrough: bool = True
     jwks_min_refresh_s: float = Field(default=30.0, ge=0, description="least time between two JWKS fetches")

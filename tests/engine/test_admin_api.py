@@ -73,6 +73,12 @@ def _scaling(**capacity):
     return payload
 
 
+def _image(base_image: str):
+    payload = ecs_model(modelId="bad-model")
+    payload["containerConfig"]["image"] = {"baseImage": base_image, "type": "ecr"}
+    return payload
+
+
 BAD_CREATES = {
     "litellm model without a provider prefix": (litellm_model(modelId="bad-model", modelName="titan"), 422, "ValidationError"),
     "hosted model without an instance type": ({k: v for k, v in ecs_model(modelId="bad-model").items()
@@ -83,6 +89,9 @@ BAD_CREATES = {
     "min capacity above max": (_scaling(minCapacity=3, maxCapacity=1), 422, "ValidationError"),
     "unknown instance type": (ecs_model(modelId="bad-model", instanceType="zz9.large"), 400, "InvalidInputError"),
     "health check timeout not below interval": (_lb(interval=30, timeout=30), 400, "InvalidInputError"),
+    "image from an ECR repository the stage does not name": (
+        _image("123456789012.dkr.ecr.us-east-1.amazonaws.com/not-named/vllm:1"), 400, "InvalidInputError"),
+    "more GPU instances than maxGpuInstances": (_scaling(minCapacity=1, maxCapacity=17), 400, "InvalidInputError"),
 }
 
 
@@ -92,6 +101,12 @@ def test_a_bad_create_payload_gets_its_lisa_error_and_writes_nothing(api, output
     assert (response.status_code, response.json()["error"]) == (status, error)
     assert response.json()["message"]
     assert nothing_written(api, outputs, "bad-model")
+
+
+def test_a_create_past_max_gpu_instances_names_the_numbers(api, outputs):
+    response = api.post("/models", headers=ADMIN, json=_scaling(minCapacity=1, maxCapacity=17))
+    assert response.json()["message"].startswith(
+        f"maxGpuInstances is {outputs.max_gpu_instances}: model bad-model may scale to 17 GPU instance(s)")
 
 
 def test_malformed_json_is_an_invalid_input_error(api):

@@ -130,6 +130,14 @@ def test_scale_preview_shows_an_in_place_update_and_writes_nothing(api, second_u
     assert api.get(f"/models/{MODEL}", headers=ADMIN).json()["model"]["autoScalingConfig"]["maxCapacity"] == 1
 
 
+def test_scaling_past_max_gpu_instances_is_refused_with_the_numbers(api, outputs, second_up):
+    body = {"autoScalingInstanceConfig": {"maxCapacity": outputs.max_gpu_instances + 1}}
+    response = api.put(f"/models/{MODEL}", headers=ADMIN, json=body)
+    assert (response.status_code, response.json()["error"]) == (400, "InvalidInputError")
+    assert f"may scale to {outputs.max_gpu_instances + 1} GPU instance(s)" in response.json()["message"]
+    assert api.get(f"/models/{MODEL}", headers=ADMIN).json()["model"]["status"] == "InService"
+
+
 def test_scale_reaches_in_service(scaled):
     assert scaled[0]["status"] == "InService", scaled[0].get("statusReason")
 

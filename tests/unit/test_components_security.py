@@ -11,6 +11,7 @@ import json
 from components.iam_policies import UNSCOPED_ACTIONS
 from components.web_assets import origin as web_origin
 from core import naming
+from core.serve_heartbeats import HEARTBEATS_KEY
 from core.tables import TABLES
 from tests.unit.conftest import PROD_MASTER_KEY, STATIC_MODEL_KEY
 from tests.unit.pulumi_program import ACCOUNT, ProgramRun, is_secret, plain, policy_documents
@@ -300,7 +301,7 @@ def test_no_role_gets_iam_rights_beyond_passing_roles_and_service_linked_roles(a
 def test_the_serve_task_role_writes_only_governance_tables_and_no_secret(any_run):
     doc = policy_documents(any_run)["serve-app-task-policy"]
     stage = any_run.outputs["platform"]["deploymentStage"]
-    writes = [s for s in doc["Statement"] if any(
+    writes = [s for s in doc["Statement"] if s["Sid"] != "ServeHeartbeat" and any(
         a.startswith(("dynamodb:", "secretsmanager:")) and a.split(":")[1].startswith(
             ("Put", "Update", "Delete", "BatchWrite", "Create")) for a in s["Action"])]
     written = {r.split(":table/")[1].split("/")[0] for s in writes for r in s["Resource"]}
@@ -308,6 +309,15 @@ def test_the_serve_task_role_writes_only_governance_tables_and_no_secret(any_run
                        naming.rate_limits_table("lisa", stage)}
     assert not {a for s in writes for a in s["Action"]} & {"dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     assert all(not a.startswith("secretsmanager:Put") for s in doc["Statement"] for a in s["Action"])
+
+
+def test_the_serve_task_role_updates_only_its_heartbeat_item_of_the_models_table(any_run):
+    doc = policy_documents(any_run)["serve-app-task-policy"]
+    stage = any_run.outputs["platform"]["deploymentStage"]
+    [beat] = [s for s in doc["Statement"] if s["Sid"] == "ServeHeartbeat"]
+    assert beat["Action"] == ["dynamodb:UpdateItem"]
+    assert [r.split(":table/")[1] for r in beat["Resource"]] == [naming.models_table("lisa", stage)]
+    assert beat["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [HEARTBEATS_KEY]}}
 
 
 def test_the_serve_task_role_reads_only_its_tables_and_secrets(any_run):

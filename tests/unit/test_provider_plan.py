@@ -272,21 +272,24 @@ def test_containers_on_the_bridge_cannot_reach_the_metadata_address():
 ECR_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/vllm:0.6"
 
 
-def _with_image(image: str, allowed: list[str]) -> HostedModelArgs:
+def _with_image(image: str) -> ModelSpec:
     payload = ecs_model()
     payload["containerConfig"]["image"] = {"baseImage": image, "type": "ecr"}
-    return args_for(payload, hosting=HOSTING.model_copy(update={"image_repository_arns": allowed}))
+    return ModelSpec.model_validate(payload)
 
 
 def test_an_image_from_a_named_ecr_repository_or_a_public_registry_passes():
-    assert plan.image_pull_problem(_with_image(ECR_IMAGE, ["arn:aws:ecr:us-east-1:123456789012:repository/team/vllm"])) is None
-    assert plan.image_pull_problem(_with_image("vllm/vllm-openai:v0.6.0", [])) is None
+    assert plan.image_pull_problem(ECR_IMAGE, ["arn:aws:ecr:us-east-1:123456789012:repository/team/vllm"]) is None
+    assert plan.image_pull_problem("vllm/vllm-openai:v0.6.0", []) is None
+    plan.check_hosted_spec(_with_image(ECR_IMAGE), ["arn:aws:ecr:us-east-1:123456789012:repository/team/vllm"])
 
 
 @pytest.mark.parametrize("allowed", [[], ["arn:aws:ecr:us-east-1:123456789012:repository/team/other"],
                                      ["arn:aws:ecr:eu-west-1:123456789012:repository/team/vllm"]])
 def test_an_image_from_another_ecr_repository_is_refused_before_deploying(allowed):
-    assert "modelImageRepositories" in plan.image_pull_problem(_with_image(ECR_IMAGE, allowed))
+    assert "modelImageRepositories" in plan.image_pull_problem(ECR_IMAGE, allowed)
+    with pytest.raises(ValueError, match="containerConfig.image.baseImage: .*modelImageRepositories"):
+        plan.check_hosted_spec(_with_image(ECR_IMAGE), allowed)
 
 
 def test_naming_another_image_repository_does_not_replace_running_models():

@@ -35,4 +35,6 @@ def build_engine(platform: PlatformOutputs, settings: ApiSettings) -> Deployment
     context = ProgramContext(platform=platform, readiness=readiness, weights_image=settings.model_weights_image)
     return DeploymentEngine(platform, stacks, context, max_jobs=settings.engine_max_jobs,
                             events_per_model=settings.engine_events_per_model, lease_ttl=settings.engine_lease_ttl_s,
-                            routing_settle_s=settings.engine_routing_settle_s)
+                            aws_retry_s=settings.engine_aws_retry_s,
+                            routing_ack_timeout_s=settings.engine_routing_ack_timeout_s,
+                            serve_stale_s=settings.engine_serve_stale_s)

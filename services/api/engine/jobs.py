@@ -11,24 +11,26 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from pulumi import automation as auto
 
-from core import naming
+from core import aws, naming
 from core import secrets as secret_store
 from core.errors import ConflictError, ModelNotFoundError
-from core.leases import Lease, LeaseTimeout
+from core.leases import Lease, LeaseTimeout, Renewal
 from core.models import TRANSITIONAL, ModelRecord, ModelStatus, settle
 from core.platform import PlatformOutputs
 from core.registry import ModelRegistry
+from core.serve_heartbeats import ServeHeartbeats
+from core.transient import retry_transient
 from services.api.engine.events import EventLog, failure_reason, summarize
 from services.api.engine.program import ProgramContext, model_program
 from services.api.engine.stacks import ModelStacks, describe_command_error
 
 log = logging.getLogger("lisa.engine")
+T = TypeVar("T")
 
 _ACTIONS = {
     ModelStatus.CREATING: "create", ModelStatus.UPDATING: "update", ModelStatus.STARTING: "start",
@@ -60,22 +62,28 @@ class _Collector:
 class DeploymentEngine:
     def __init__(self, platform: PlatformOutputs, stacks: ModelStacks, context: ProgramContext, *,
                  max_jobs: int = 16, events_per_model: int = 200, lease_ttl: float = 30.0,
-                 routing_settle_s: float = 0.0) -> None:
+                 aws_retry_s: float = 120.0, routing_ack_timeout_s: float = 60.0,
+                 serve_stale_s: float = 30.0) -> None:
         self.platform = platform
         self.lease_ttl = lease_ttl
-        self.routing_settle_s = routing_settle_s
+        self.aws_retry_s = aws_retry_s
+        self.routing_ack_timeout_s = routing_ack_timeout_s
         self.stacks = stacks
         self.context = context
         self.registry = ModelRegistry(platform.tables.models)
+        self.serve = ServeHeartbeats(platform.tables.models, stale_after=serve_stale_s)
         self.events = EventLog(events_per_model)
         self._pool = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="model-job")
         self._active: dict[str, bool] = {}  # model id → run again when done (a request arrived meanwhile)
         self._changed = threading.Condition()
+        self._closed = False
 
     # scheduling ------------------------------------------------------------------------------------------------
     def submit(self, model_id: str, *, resumed: bool = False) -> None:
         """Reconcile `model_id` in the background (again after the running job, if one is running)."""
         with self._changed:
+            if self._closed:
+                return
             if model_id in self._active:
                 self._active[model_id] = True
                 return
@@ -99,34 +107,53 @@ class DeploymentEngine:
             return self._changed.wait_for(lambda: not self._active, timeout)
 
     def shutdown(self) -> None:
+        with self._changed:
+            self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.stacks.close()
+
+    def _aws(self, model_id: str, what: str, call: Callable[[], T]) -> T:
+        """`call` through transient AWS failures (throttles, 5xx, lost connections) for up to `aws_retry_s`."""
+        def noted(exc: BaseException, delay: float) -> None:
+            self.events.note(model_id, f"AWS refused {what} ({aws.error_code(exc) or type(exc).__name__}); "
+                                       f"trying again in {delay:.1f}s")
+
+        return retry_transient(call, budget_s=self.aws_retry_s, on_retry=noted)
 
     def _run(self, model_id: str, resumed: bool) -> None:
         # Across processes (a rolling deploy briefly runs two api tasks), a model's jobs hold a lease in the models
         # table; a crashed holder's lease runs out after `lease_ttl`, and only then may its stack lock be freed.
         lease = Lease(self.registry.table, f"model-job/{model_id}", ttl=self.lease_ttl, timeout=self.lease_ttl * 3)
         try:
-            lease.acquire()
+            self._aws(model_id, "the model's job lease", lease.acquire)
         except LeaseTimeout:
             self.events.note(model_id, "another control plane is deploying this model; leaving it to that one")
-            with self._changed:
-                self._active.pop(model_id, None)
-                self._changed.notify_all()
+            self._done(model_id)
             return
-        stop = lease.keep_alive()
+        except Exception as exc:  # noqa: BLE001 (AWS kept refusing: the model must not stay transitional)
+            self._give_up(model_id, f"AWS kept refusing the model's job lease: {_describe(exc)}")
+            self._done(model_id)
+            return
+        renewal = lease.keep_alive()
         try:
             while True:
                 try:
-                    self._reconcile(model_id, resumed)
+                    self._reconcile(model_id, resumed, renewal)
                 except Exception:  # noqa: BLE001 (a job must never kill its worker; the record says what happened)
                     log.exception("model %s: the deployment job crashed", model_id)
                 resumed = False
                 if self._finish(model_id):
                     return
         finally:
-            stop.set()
-            lease.release()
+            try:
+                lease.release()
+            except Exception as exc:  # noqa: BLE001 (it expires on its own)
+                log.warning("model %s: could not release the job lease: %s", model_id, _describe(exc))
+
+    def _done(self, model_id: str) -> None:
+        with self._changed:
+            self._active.pop(model_id, None)
+            self._changed.notify_all()
 
     def _finish(self, model_id: str) -> bool:
         """True when no request arrived during the job (the model is done); else the job runs once more."""
@@ -151,11 +178,31 @@ class DeploymentEngine:
         if rerun:
             self.submit(model_id)
 
-    # one job ---------------------------------------------------------------------------------------------------
-    def _reconcile(self, model_id: str, resumed: bool) -> None:
+    def _give_up(self, model_id: str, reason: str) -> None:
+        """Settle a transitional model to Failed with `reason`; if even that write fails, try the job again later
+        (a model must never stay transitional until the next restart)."""
         try:
-            record = self.registry.get(model_id)
+            self._aws(model_id, "the Failed status", lambda: self.registry.set_status(
+                model_id, ModelStatus.FAILED, expected=TRANSITIONAL, reason=reason))
+        except (ConflictError, ModelNotFoundError):
+            return
+        except Exception as exc:  # noqa: BLE001
+            log.error("model %s: could not record Failed (%s); trying again in %.0fs", model_id, _describe(exc),
+                      self.aws_retry_s)
+            timer = threading.Timer(self.aws_retry_s, self.submit, args=(model_id,))
+            timer.daemon = True
+            timer.start()
+            return
+        self.events.note(model_id, f"Failed: {reason}", status=ModelStatus.FAILED.value)
+
+    # one job ---------------------------------------------------------------------------------------------------
+    def _reconcile(self, model_id: str, resumed: bool, renewal: Renewal) -> None:
+        try:
+            record = self._aws(model_id, "reading the model record", lambda: self.registry.get(model_id))
         except ModelNotFoundError:
+            return
+        except Exception as exc:  # noqa: BLE001
+            self._give_up(model_id, f"the deployment job could not read the model record: {_describe(exc)}")
             return
         if record.status not in TRANSITIONAL:
             return
@@ -167,22 +214,48 @@ class DeploymentEngine:
             if resumed:
                 self.stacks.cancel(stack_name)  # the killed process may have left the stack locked
             if record.status is ModelStatus.DELETING:
-                self._delete(record, stack_name, collector)
+                self._unlocked(stack_name, lambda: self._delete(record, stack_name, collector))
                 return
-            self.stacks.up(stack_name, self._program(record), collector)
+            self._unlocked(stack_name, lambda: self.stacks.up(stack_name, self._program(record), collector))
         except Exception as exc:  # noqa: BLE001 (any failure becomes the model's Failed reason)
             reason = failure_reason(collector.errors, describe_command_error(exc))
-            self._settle(record, succeeded=False, reason=f"{action} failed: {reason}")
+            self._settle(record, renewal, succeeded=False, reason=f"{action} failed: {reason}")
             return
-        if record.enabled and self.registry.get_registration(model_id) is None:
+        registration = self._aws(model_id, "reading the registration",
+                                 lambda: self.registry.get_registration(model_id))
+        if record.enabled and registration is None:
             rule = self.context.readiness
-            self._settle(record, succeeded=False, reason=(
+            self._settle(record, renewal, succeeded=False, reason=(
                 f"{action} failed: the model did not become ready within {rule.timeout_seconds}s "
                 f"(readiness rule '{rule.rule}': its tasks must run and pass the load balancer health check)"))
             return
-        # Serve workers poll the registry; InService (or Stopped) is only said once they all route what it means.
-        time.sleep(self.routing_settle_s)
-        self._settle(record, succeeded=True)
+        behind = self._wait_routed(model_id)
+        if behind:
+            self._settle(record, renewal, succeeded=False, reason=f"{action} failed: {behind}")
+            return
+        self._settle(record, renewal, succeeded=True)
+
+    def _unlocked(self, stack_name: str, operation: Callable[[], T]) -> T:
+        """Run a stack operation; if a lock left by a killed run refuses it, free the lock and run it once more.
+        Safe: this process holds the model's job lease, so no other api process is running this stack."""
+        try:
+            return operation()
+        except auto.ConcurrentUpdateError:
+            self.stacks.cancel(stack_name)
+            return operation()
+
+    def _wait_routed(self, model_id: str) -> str | None:
+        """Wait until every serve worker routes what the registration wrote (their heartbeats in the models table
+        say which registry version each routes); why not, when `routing_ack_timeout_s` runs out first."""
+        version = self._aws(model_id, "reading the registry version", self.registry.version)
+        laggards = self.serve.wait_routed(version, self.routing_ack_timeout_s,
+                                          read=lambda: self._aws(model_id, "reading serve's heartbeats",
+                                                                 self.serve.read))
+        if not laggards:
+            return None
+        behind = ", ".join(f"{lag.instance} at {lag.version}" for lag in laggards[:5])
+        return (f"serve did not route the change within {self.routing_ack_timeout_s:g}s: "
+                f"{len(laggards)} worker(s) still below registry version {version} ({behind})")
 
     def _program(self, record: ModelRecord) -> Callable[[], None]:
         return model_program(record, self.context, api_key_secret_id=self.api_key_secret(record.model_id))
@@ -193,13 +266,21 @@ class DeploymentEngine:
         self.registry.delete(record.model_id)
         self.events.note(record.model_id, "deleted")
 
-    def _settle(self, record: ModelRecord, *, succeeded: bool, reason: str | None = None) -> None:
+    def _settle(self, record: ModelRecord, renewal: Renewal, *, succeeded: bool, reason: str | None = None) -> None:
+        if renewal.lost.is_set():
+            # Another api process holds the model now and runs its own job: it settles the status, not us.
+            self.events.note(record.model_id, "the job lease was lost; leaving the model to its new holder")
+            return
         status = settle(record.status, succeeded=succeeded, enabled=record.enabled)
         try:
-            self.registry.update(record.model_copy(update={"status": status}), expected={record.status},
-                                 status_reason=reason)
+            self._aws(record.model_id, f"the {status.value} status", lambda: self.registry.set_status(
+                record.model_id, status, expected={record.status}, reason=reason))
         except (ConflictError, ModelNotFoundError) as exc:
             log.warning("model %s: could not record %s: %s", record.model_id, status, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 (AWS kept refusing: say Failed with why, or retry the job later)
+            self._give_up(record.model_id, f"the deployment finished but its status could not be recorded: "
+                                           f"{_describe(exc)}")
             return
         self.events.note(record.model_id, f"{status.value}" + (f": {reason}" if reason else ""), status=status.value)
 
@@ -241,3 +322,9 @@ class DeploymentEngine:
 
 class PreviewFailed(Exception):
     pass
+
+
+def _describe(exc: BaseException) -> str:
+    code = aws.error_code(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{code}: {text}"[:500] if code and code not in text else text[:500]
