@@ -64,10 +64,10 @@ def connect_sources(urls: Iterable[str | None]) -> list[str]:
 
 
 def content_security_policy(connect: list[str]) -> str:
-    """Scripts, styles and fonts from the UI's own origin only; images also as data: URIs (never from a host a
-    model's answer names); requests only to `connect`; no framing, plugins or foreign form targets."""
+    """Scripts, styles and fonts from the UI's own origin only; images also as data: URIs and blob: URLs (the UI's
+    own copies of images it fetched from the api; never from a host a model's answer names); requests only to `connect`; no framing, plugins or foreign form targets."""
     return "; ".join([
-        "default-src 'self'", "img-src 'self' data:", f"connect-src 'self' {' '.join(connect)}".rstrip(),
+        "default-src 'self'", "img-src 'self' data: blob:", f"connect-src 'self' {' '.join(connect)}".rstrip(),
         "frame-ancestors 'none'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
     ])
 

@@ -5,7 +5,7 @@
     PUT    /project/{projectId}                       body {name} → {"message"} | 404
     DELETE /project/{projectId}?deleteSessions=false  → {"deleted": true} | 404  (its sessions go back to the
                                                         history, or are deleted with `deleteSessions`)
-    PUT    /project/{projectId}/session/{sessionId}   body {"unassign": false} → {"message"} | 404 | 409
+    PUT    /project/{projectId}/session/{sessionId}   body {"unassign": false} → {"message", "version"} | 404 | 409
 
 A project is marked `deleting` before its sessions are moved or deleted, so no session is assigned to it meanwhile
 (409). A session's project is a field of the session item, changed in place with its version (a racing session PUT
@@ -63,6 +63,11 @@ class Project(BaseModel):
 
 class Message(BaseModel):
     message: str
+
+
+class SessionAssigned(Message):
+    sessionId: str
+    version: int = Field(description="the session's new version (its project moved it)")
 
 
 class Deleted(BaseModel):
@@ -149,23 +154,25 @@ async def delete_project(projectId: str, request: Request, deleteSessions: bool 
     return {"deleted": True}
 
 
-@router.put("/project/{projectId}/session/{sessionId}", response_model=Message, responses=errors(404, 409))
+@router.put("/project/{projectId}/session/{sessionId}", response_model=SessionAssigned,
+            responses=errors(404, 409))
 def assign_session(projectId: str, sessionId: str, request: Request,
                    body: AssignSessionRequest = Body(default_factory=AssignSessionRequest),
                    principal: Principal = Depends(require_user)):
     table, sessions = _table(request), session_store(request)
     project_id, session_id = _project_id(projectId), checked_session_id(sessionId)
     if body.unassign:
-        sessions.update_fields(principal.id, session_id, remove=("projectId",))
+        saved = sessions.update_fields(principal.id, session_id, remove=("projectId",))
     else:
         project = _existing(table, principal.id, project_id)
         if project.get("status") == "deleting":
             raise ConflictError("Project is being deleted", param="projectId")
-        sessions.update_fields(principal.id, session_id, set={"projectId": project_id})
+        saved = sessions.update_fields(principal.id, session_id, set={"projectId": project_id})
     try:
         table.update({"userId": principal.id, "projectId": project_id}, set={"lastUpdated": now_iso()},
                      condition="attribute_exists(projectId)")
     except ConditionFailed:
         if not body.unassign:
             raise NotFoundError(f"project {projectId} does not exist", param="projectId") from None
-    return {"message": "Session assignment updated successfully"}
+    return {"message": "Session assignment updated successfully", "sessionId": saved["sessionId"],
+            "version": saved["version"]}

@@ -286,6 +286,17 @@ class SessionStore:
         aws.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
         return key
 
+    def read_image(self, key: str) -> bytes:
+        if not self.bucket:
+            raise NotFoundError("no such image", param="name")
+        try:
+            obj = aws.client("s3").get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if aws.error_code(exc) in ("NoSuchKey", "404"):
+                raise NotFoundError("no such image", param="name") from None
+            raise
+        return obj["Body"].read(self.settings.max_image_bytes + 1)
+
     def presign(self, key: str) -> str:
         return aws.client("s3").generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
                                                        ExpiresIn=self.settings.image_url_expiry_s)

@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
-from core.errors import InvalidInputError
+from core.errors import InvalidInputError, NotFoundError
 from services.api.contract import errors
 from services.api.session_images import decode_image, with_fresh_urls, without_urls
 from services.api.session_store import SessionStore, images_prefix
@@ -189,6 +189,23 @@ def attach_image(sessionId: str, body: AttachImageRequest, request: Request,
     content_type, data = decode_image(str(body.message.image_url.get("url", "")), store.settings.max_image_bytes)
     key = store.put_image(principal.id, session_id, content_type, data)
     return {"statusCode": 200, "body": {"type": "image_url", "image_url": {"url": store.presign(key)}, "s3_key": key}}
+
+
+IMAGE_NAME = re.compile(r"[0-9a-f]{32}\.(png|jpg|gif|webp)")
+IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
+
+
+@router.get("/session/{sessionId}/images/{name}", response_class=Response, responses={
+    **errors(404), 200: {"description": "the image", "content": {t: {} for t in IMAGE_TYPES.values()}}})
+def get_image(sessionId: str, name: str, request: Request, principal: Principal = Depends(require_user)) -> Response:
+    """An image of one's own session, for pages whose policy loads images only from themselves (the UI fetches it
+    with its credentials and shows a blob: URL)."""
+    store, session_id = session_store(request), checked_session_id(sessionId)
+    match = IMAGE_NAME.fullmatch(name)
+    if not match:
+        raise NotFoundError(f"no image {name} in session {session_id}", param="name")
+    data = store.read_image(images_prefix(principal.id, session_id) + name)
+    return Response(data, media_type=IMAGE_TYPES[match.group(1)], headers={"cache-control": "private, max-age=3600"})
 
 
 @router.put("/session/{sessionId}/pin", response_model=SessionSaved, responses=errors(404))

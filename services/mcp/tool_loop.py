@@ -132,6 +132,8 @@ class ToolLoop:
 
     async def _round(self, request: dict[str, Any], model: str) -> tuple[str, list[ToolCallDraft], str | None]:
         text, finish = "", None
+        # The rounds' texts read as paragraphs: "Let me check." then, after the tools, the answer.
+        separator = "\n\n" if self.result.text and not self.result.text.endswith("\n") else ""
         assembler = ToolCallAssembler()
         async for chunk in self.model_stream(request):
             if not self._started:
@@ -149,6 +151,8 @@ class ToolLoop:
                 delta = choice.get("delta") or {}
                 relayed = {k: delta[k] for k in ("content", "reasoning_content") if isinstance(delta.get(k), str)}
                 if relayed.get("content") or relayed.get("reasoning_content"):
+                    if relayed.get("content") and separator:
+                        relayed["content"], separator = separator + relayed["content"], ""
                     text += relayed.get("content", "")
                     await self._emit({"kind": "chunk", "chunk": self._chunk(model, relayed)})
                 if isinstance(delta.get("tool_calls"), list):

@@ -24,10 +24,11 @@ from tests.fixtures.eventually import eventually
 
 WEB = processes.REPO / "web"
 # The stand-in upstream's models (tests/fixtures/upstream.py), registered as LiteLLM-only models: a slow streamer
-# (for Stop), a fast one, and one whose upstream always fails.
+# (for Stop), a fast one, one whose upstream always fails, and one that calls tools.
 DRIP_MODEL = "drip-120"
 FAST_MODEL = "stand-in-chat"
 FAULT_MODEL = "fault-500"
+TOOL_MODEL = "tool-call"  # asks for the tools the user names, then answers with their results
 READY_S = 240.0
 MODEL_READY_S = 120.0
 
@@ -168,7 +169,7 @@ def running_local_stack(upstream: str, output: Path) -> Iterator[LocalStack]:
             )
             add_user(emulator, config["auth"]["authority"].rstrip("/").rsplit("/", 1)[-1], stack.user)
             admin_token = cognito_id_token(emulator, stack.client_id, stack.admin)
-            register_upstream_models(stack.api, admin_token, upstream, [DRIP_MODEL, FAST_MODEL, FAULT_MODEL])
+            register_upstream_models(stack.api, admin_token, upstream, [DRIP_MODEL, FAST_MODEL, FAULT_MODEL, TOOL_MODEL])
             yield stack
         finally:
             processes.stop(proc, timeout=30)

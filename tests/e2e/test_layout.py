@@ -35,9 +35,12 @@ def test_chat_sessions_and_admin_fit_a_375px_screen(new_page, local_stack, scree
     screenshots(page, "mobile-admin-models")
 
 
-def test_the_dark_theme_is_remembered_across_reloads(new_page, local_stack, screenshots):
+def test_the_dark_theme_follows_the_user_across_reloads_and_browsers(new_page, local_stack, screenshots):
     page = new_page()
     sign_in(page, local_stack, local_stack.user)
+    to_light = page.get_by_role("button", name="Switch to light theme")
+    if to_light.is_visible():  # a run before this one left the user's preference at dark
+        to_light.click()
     page.get_by_role("button", name="Switch to dark theme").click()
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
     page.reload()
@@ -46,6 +49,11 @@ def test_the_dark_theme_is_remembered_across_reloads(new_page, local_stack, scre
     expect(page.get_by_text("Ask a question to start.")).to_be_visible()
     expect(page.get_by_role("complementary", name="Sessions").locator("li, p.muted").first).to_be_visible()
     screenshots(page, "chat-dark")
+    other_browser = new_page()  # a fresh context: nothing in its storage; the preference is the user's, server-side
+    sign_in(other_browser, local_stack, local_stack.user)
+    expect(other_browser.locator("html")).to_have_attribute("data-theme", "dark")
+    other_browser.get_by_role("button", name="Switch to light theme").click()  # as the other tests expect it
+    expect(other_browser.locator("html")).to_have_attribute("data-theme", "light")
 
 
 UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea, button')]
@@ -60,7 +68,8 @@ def test_every_control_on_the_main_screens_has_an_accessible_name(new_page, loca
     sign_in(page, local_stack, local_stack.admin)
     page.get_by_role("button", name="Settings").click()
     page.get_by_label("Answer from documents").check()
-    screens = {"chat": None, "documents": "/documents", "models": "/admin/models", "tokens": "/admin/tokens"}
+    screens = {"chat": None, "documents": "/documents", "models": "/admin/models", "tokens": "/admin/tokens",
+               "compare": "/compare", "templates": "/templates", "tools": "/mcp", "configuration": "/admin/configuration"}
     for screen, path in screens.items():
         if path:
             page.goto(local_stack.web + path)

@@ -18,15 +18,6 @@ PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4
                        "AAAABJRU5ErkJggg==")
 
 
-@pytest.fixture(scope="module")
-def api(api_server, as_user):
-    def call(method: str, path: str, who: str | None = "alice", **kwargs) -> requests.Response:
-        client = as_user(who) if who else requests
-        return client.request(method, f"{api_server}{path}", timeout=60, **kwargs)
-
-    return call
-
-
 def new_session(api, who="alice", messages=None) -> str:
     sid = str(uuid.uuid4())
     messages = messages or [{"id": "q1", "role": "user", "content": "What is 2+2?"},
@@ -252,6 +243,10 @@ def test_an_attached_image_is_kept_in_s3_and_read_back_with_a_fresh_url(api, pla
     api("PUT", f"/session/{sid}", json={"messages": messages})
     stored = api("GET", f"/session/{sid}").json()["history"][0]["content"][1]
     assert stored["s3_key"] == part["s3_key"] and requests.get(stored["image_url"]["url"], timeout=10).content == PNG
+    name = part["s3_key"].rsplit("/", 1)[1]
+    through_api = api("GET", f"/session/{sid}/images/{name}")
+    assert through_api.content == PNG and through_api.headers["content-type"] == "image/png"
+    assert api("GET", f"/session/{sid}/images/{name}", "bob").status_code == 404
     api("DELETE", f"/session/{sid}")
     left = aws.client("s3").list_objects_v2(Bucket=outputs.buckets.sessions, Prefix=part["s3_key"])
     assert left.get("KeyCount", 0) == 0

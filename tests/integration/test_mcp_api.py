@@ -11,16 +11,6 @@ import time
 
 import orjson
 import pytest
-import requests
-
-@pytest.fixture(scope="module")
-def api(api_server, as_user):
-    def call(method: str, path: str, who: str | None = "alice", **kwargs) -> requests.Response:
-        client = as_user(who) if who else requests
-        return client.request(method, f"{api_server}{path}", timeout=60, **kwargs)
-
-    return call
-
 
 def create(api, who="alice", **fields) -> dict:
     response = api("POST", "/mcp-server", who, json={"name": "tools", "url": fields.pop("url"), **fields})

@@ -126,6 +126,15 @@ def test_similarity_search_finds_the_answering_document(api, repo, corpus):
 
 
 @only_pgvector
+def test_a_documents_text_can_be_read_for_the_chat(api, repo, corpus):
+    doc = corpus["bread.txt"]
+    text = api("GET", f"/repository/{repo}/{doc['documentId']}/text").json()
+    assert text["text"] == CORPUS["bread.txt"].decode() and (text["fileName"], text["truncated"]) == ("bread.txt", False)
+    assert api("GET", f"/repository/{repo}/{doc['documentId']}/text", "bob").status_code == 200  # an open repository
+    assert api("GET", f"/repository/{repo}/no-such-document/text").status_code == 404
+
+
+@only_pgvector
 def test_similarity_search_by_post_takes_long_queries(api, repo, corpus):
     query = "sourdough starter fermentation " * 200
     docs = api("POST", f"/repository/{repo}/similaritySearch", json={"query": query, "topK": 1}).json()["docs"]

@@ -432,7 +432,7 @@ def test_cloudfront_sends_the_uis_security_headers_with_a_csp_naming_only_its_ap
     config = policy.inputs["securityHeadersConfig"]
     assert config["contentTypeOptions"]["override"] is True and config["frameOptions"]["frameOption"] == "DENY"
     csp = dict(d.strip().split(" ", 1) for d in config["contentSecurityPolicy"]["contentSecurityPolicy"].split(";"))
-    assert csp["default-src"] == "'self'" and csp["img-src"] == "'self' data:" and csp["frame-ancestors"] == "'none'"
+    assert csp["default-src"] == "'self'" and csp["img-src"] == "'self' data: blob:" and csp["frame-ancestors"] == "'none'"
     platform = any_run.outputs["platform"]
     expected = {"'self'", platform["serveUrl"], platform["apiUrl"], web_origin(platform["auth"]["authority"])}
     if platform["auth"].get("userPoolId"):  # Cognito: its token endpoint lives on the hosted UI domain

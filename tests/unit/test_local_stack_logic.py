@@ -207,7 +207,7 @@ def test_web_answers_carry_the_security_headers_with_a_csp_naming_only_the_confi
         headers = web_client.get(path).headers
         assert headers["x-content-type-options"] == "nosniff", path
         csp = dict(d.strip().split(" ", 1) for d in headers["content-security-policy"].split(";"))
-        assert csp["default-src"] == "'self'" and csp["img-src"] == "'self' data:"
+        assert csp["default-src"] == "'self'" and csp["img-src"] == "'self' data: blob:"
         assert csp["frame-ancestors"] == "'none'"
         assert set(csp["connect-src"].split()) == {"'self'", "http://127.0.0.1:8080", "http://127.0.0.1:8081",
                                                    "https://cognito-idp.us-east-1.amazonaws.com",

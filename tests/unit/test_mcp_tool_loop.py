@@ -94,7 +94,7 @@ def test_a_call_then_an_answer_with_text_of_both_rounds_and_usage_summed():
     model, tools = ScriptedModel(), Tools()
     result, events = run(model, tools)
     assert tools.calls == [("echo", {"text": "hi"})]
-    assert result.text == "Checking. Done: echo: hi" and result.finish_reason == "stop" and result.rounds == 2
+    assert result.text == "Checking. \n\nDone: echo: hi" and result.finish_reason == "stop" and result.rounds == 2
     assert result.usage == {"prompt_tokens": 6, "completion_tokens": 4, "total_tokens": 10}
     assert [e["type"] for e in tool_events(events)] == ["tool_call", "tool_result"]
     assert events[0] == {"kind": "started"} and events[-1]["chunk"]["usage"]["total_tokens"] == 10

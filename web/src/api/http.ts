@@ -45,6 +45,16 @@ export class HttpClient {
     return response;
   }
 
+  /** POST a multipart form (a file upload); the answer's JSON. */
+  async upload<T>(path: string, form: FormData, signal?: AbortSignal): Promise<T> {
+    const post = async () =>
+      fetch(this.url(path), { method: "POST", headers: await this.headers(false), body: form, signal });
+    let response = await post();
+    if (response.status === 401 && (await this.reauthenticate())) response = await post();
+    if (!response.ok) throw errorFromBody(response.status, await response.text());
+    return (await response.json()) as T;
+  }
+
   private async fetchOnce(path: string, options: RequestOptions): Promise<Response> {
     const hasBody = options.body !== undefined;
     return fetch(this.url(path, options.query), {

@@ -9,14 +9,21 @@
 import { asObject, asString, isObject, type JsonObject } from "./json";
 
 /** The chat-completions body; with RAG on, the api's repository chat takes the same body plus `topK`/`embeddingModel`. */
+export type ContentPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
+
 export interface ChatRequest {
   model: string;
-  messages: { role: string; content: string }[];
+  messages: { role: string; content: string | ContentPart[] }[];
   stream: boolean;
   stream_options?: { include_usage: boolean };
   temperature?: number;
   top_p?: number;
   max_tokens?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  seed?: number;
+  stop?: string[];
+  reasoning_effort?: string;
   topK?: number;
   embeddingModel?: string;
 }

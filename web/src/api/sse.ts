@@ -2,7 +2,7 @@
  * Server-sent events as OpenAI streams them: `data: <json>` events separated by a blank line, ending with
  * `data: [DONE]`. The parser is incremental because network chunks split events (and lines) anywhere.
  */
-import { asNumber, asObject, asString, parseJson } from "./json";
+import { asNumber, asObject, asString, isObject, parseJson, type JsonObject } from "./json";
 
 export interface Usage {
   prompt_tokens: number;
@@ -89,12 +89,22 @@ export interface ChatDelta {
   error: string | null;
   /** RAG sources the api puts on the first chunk of a repository chat stream. */
   sources: unknown[] | null;
+  /** A tool event of the api's chat with tools (a chunk with empty choices and `tool_event`). */
+  toolEvent: JsonObject | null;
   done: boolean;
 }
 
 /** Interprets one SSE event of a chat-completions stream. */
 export function chatDeltaFromEvent(event: SseEvent): ChatDelta {
-  const empty: ChatDelta = { content: "", finishReason: null, usage: null, error: null, sources: null, done: false };
+  const empty: ChatDelta = {
+    content: "",
+    finishReason: null,
+    usage: null,
+    error: null,
+    sources: null,
+    toolEvent: null,
+    done: false,
+  };
   if (event.data.trim() === "[DONE]") return { ...empty, done: true };
   const chunk = parseJson(event.data);
   if (chunk === undefined) {
@@ -112,6 +122,7 @@ export function chatDeltaFromEvent(event: SseEvent): ChatDelta {
     finishReason: asString(choice.finish_reason) ?? null,
     usage: usageOf(body.usage),
     sources: Array.isArray(body.sources) ? body.sources : null,
+    toolEvent: isObject(body.tool_event) ? body.tool_event : null,
   };
 }
 

@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { BrowserRouter, Route, Routes } from "react-router";
 import { QueryClientProvider } from "@tanstack/react-query";
+import { ChatApiClient } from "../api/chatApi";
 import { LisaApiClient, ServeClient } from "../api/clients";
 import { HttpClient } from "../api/http";
+import { ConfigurationPage } from "../admin/ConfigurationPage";
 import { ModelsPage } from "../admin/ModelsPage";
 import { TokensPage } from "../admin/TokensPage";
 import { createAuthenticator } from "../auth/authenticator";
@@ -10,7 +12,10 @@ import type { AuthUser } from "../auth/claims";
 import { LoginPage } from "../auth/LoginPage";
 import { ChatPage, NewChatRedirect } from "../chat/ChatPage";
 import type { RuntimeConfig } from "../config/runtimeConfig";
+import { ComparePage } from "../compare/ComparePage";
+import { McpServersPage } from "../mcp/McpServersPage";
 import { DocumentsPage } from "../rag/DocumentsPage";
+import { TemplatesPage } from "../templates/TemplatesPage";
 import { Layout } from "./Layout";
 import { createQueryClient } from "./queries";
 import { ServicesContext, useServices, type AppServices } from "./services";
@@ -44,13 +49,15 @@ export function App({ config }: { config: RuntimeConfig }) {
 
   const services = useMemo<AppServices | null>(() => {
     if (!user) return null;
+    const apiHttp = new HttpClient(config.apiUrl, token, reauthenticate);
     return {
       config,
       user,
       token,
       logout,
       serve: new ServeClient(new HttpClient(config.serveUrl, token, reauthenticate)),
-      api: new LisaApiClient(new HttpClient(config.apiUrl, token, reauthenticate)),
+      api: new LisaApiClient(apiHttp),
+      chat: new ChatApiClient(apiHttp),
     };
   }, [config, user, token, logout, reauthenticate]);
 
@@ -82,6 +89,17 @@ function SignedIn() {
             <Route path="chat" element={<NewChatRedirect />} />
             <Route path="chat/:sessionId" element={<ChatPage />} />
             <Route path="documents" element={<DocumentsPage />} />
+            <Route path="compare" element={<ComparePage />} />
+            <Route path="templates" element={<TemplatesPage />} />
+            <Route path="mcp" element={<McpServersPage />} />
+            <Route
+              path="admin/configuration"
+              element={
+                <AdminOnly>
+                  <ConfigurationPage />
+                </AdminOnly>
+              }
+            />
             <Route
               path="admin/models"
               element={

@@ -1,18 +1,41 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { NavLink, Outlet, useNavigate } from "react-router";
 import { newSessionId } from "../chat/ids";
 import { initialTheme, saveTheme, type Theme } from "../ui/theme";
+import { useConfiguration, usePreferences } from "./chatQueries";
 import { useServices } from "./services";
+
+function SystemBanner() {
+  const { configuration } = useConfiguration();
+  const banner = configuration?.systemBanner;
+  if (!banner?.isEnabled || !banner.text) return null;
+  return (
+    <div
+      className="system-banner"
+      role="status"
+      style={{ color: banner.textColor, background: banner.backgroundColor }}
+    >
+      {banner.text}
+    </div>
+  );
+}
 
 export function Layout() {
   const { config, user, logout } = useServices();
   const navigate = useNavigate();
-  const [theme, setTheme] = useState<Theme>(initialTheme);
+  const configuration = useConfiguration();
+  const { preferences, save: savePreferences } = usePreferences();
+  const [localTheme, setLocalTheme] = useState<Theme>(initialTheme);
+  // The theme follows the user across browsers (their preferences); this browser's choice until they load.
+  const saved = preferences?.theme;
+  const theme: Theme = saved === "light" || saved === "dark" ? saved : localTheme;
+  useEffect(() => saveTheme(theme), [theme]);
 
   function toggleTheme() {
     const next = theme === "dark" ? "light" : "dark";
     saveTheme(next);
-    setTheme(next);
+    setLocalTheme(next);
+    savePreferences({ theme: next });
   }
 
   return (
@@ -24,11 +47,15 @@ export function Layout() {
         <span className="brand">{config.title ?? "LISA"}</span>
         <nav aria-label="Main">
           <NavLink to="/chat">Chat</NavLink>
+          {configuration.enabled("enableModelComparisonUtility") ? <NavLink to="/compare">Compare</NavLink> : null}
           <NavLink to="/documents">Documents</NavLink>
+          {configuration.enabled("showPromptTemplateLibrary") ? <NavLink to="/templates">Templates</NavLink> : null}
+          {configuration.enabled("mcpConnections") || user.isAdmin ? <NavLink to="/mcp">Tools</NavLink> : null}
           {user.isAdmin ? (
             <>
               <NavLink to="/admin/models">Models</NavLink>
               <NavLink to="/admin/tokens">API tokens</NavLink>
+              <NavLink to="/admin/configuration">Configuration</NavLink>
             </>
           ) : null}
         </nav>
@@ -53,6 +80,7 @@ export function Layout() {
           </button>
         </div>
       </header>
+      <SystemBanner />
       <main id="main" className="content">
         <Outlet />
       </main>

@@ -1,5 +1,6 @@
 /** What every screen needs once signed in: the runtime config, the user, and the HTTP clients. */
 import { createContext, useContext } from "react";
+import type { ChatApiClient } from "../api/chatApi";
 import type { LisaApiClient, ServeClient } from "../api/clients";
 import type { AuthUser } from "../auth/claims";
 import type { RuntimeConfig } from "../config/runtimeConfig";
@@ -9,6 +10,8 @@ export interface AppServices {
   user: AuthUser;
   serve: ServeClient;
   api: LisaApiClient;
+  /** The chat features of the api (MCP, templates, projects, preferences, configuration, feedback, files). */
+  chat: ChatApiClient;
   token: () => Promise<string | null>;
   logout: () => void;
 }

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Navigate, useLocation, useNavigate, useParams, useSearchParams } from "react-router";
+import type { DocumentText } from "../api/chatApi";
+import { useConfiguration, usePreferences } from "../app/chatQueries";
 import { useServices } from "../app/services";
 import { ApiError, describeError } from "../api/errors";
 import { fromApiSession, toPutSession } from "../sessions/sessionRecords";
@@ -18,6 +20,8 @@ import {
   newConversation,
   regenerate,
   rename,
+  tokensUsed,
+  type Attachment,
   type Conversation,
   type Turn,
 } from "./conversation";
@@ -28,12 +32,42 @@ import { chatModels, chooseModel, embeddingModels } from "./models";
 import { useModels } from "./useModels";
 import { parameterProblems, ragProblems } from "./payload";
 import { runTurn, type Update } from "./runChat";
+import { TemplatePicker } from "./TemplatePicker";
+import { insertDirective } from "./templates";
+import { ToolPicker } from "./ToolPicker";
 
 const LAST_MODEL_KEY = "lisa.lastModel";
+export const SUMMARISE_PROMPT = "Summarise this document.";
 
-function freshConversation(sessionId: string, search: URLSearchParams): Conversation {
+/** What the documents page hands the chat for "Summarise": the document's text, ready to attach. */
+export interface SummariseRequest {
+  summarise: DocumentText;
+}
+
+export function documentAttachment(text: DocumentText): Attachment {
+  return {
+    kind: "document",
+    name: text.fileName,
+    text: text.text,
+    chars: text.chars,
+    totalChars: text.totalChars,
+    truncated: text.truncated,
+    notice: text.notice ?? null,
+  };
+}
+
+function readDataUrl(file: File): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(typeof reader.result === "string" ? reader.result : "");
+    reader.onerror = () => reject(new Error(`${file.name} could not be read`));
+    reader.readAsDataURL(file);
+  });
+}
+
+function freshConversation(sessionId: string, search: URLSearchParams, defaultModel?: string | null): Conversation {
   const c = newConversation(sessionId);
-  c.model = localStorage.getItem(LAST_MODEL_KEY);
+  c.model = defaultModel ?? localStorage.getItem(LAST_MODEL_KEY);
   const repositoryId = search.get("rag");
   if (repositoryId) c.rag = { repositoryId, embeddingModel: search.get("embeddingModel") ?? "", topK: 3 };
   return c;
@@ -64,9 +98,12 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
   const { sessionId } = props;
   const [search] = useSearchParams();
   const navigate = useNavigate();
-  const { api, serve } = useServices();
+  const { api, serve, chat } = useServices();
+  const location = useLocation();
   const { models, loaded: modelsLoaded, error: modelsError, refresh: refreshModels } = useModels();
   const sessions = useSessions();
+  const configuration = useConfiguration();
+  const { preferences, save: savePreferences } = usePreferences();
   // A session this page just created starts empty without asking the api; any other is read from it.
   const [conversation, setConversationState] = useState<Conversation | null>(() =>
     isCreatedHere(sessionId) && !sessions.sessions.some((s) => s.sessionId === sessionId)
@@ -81,6 +118,15 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
   const [showSettings, setShowSettings] = useState(false);
   const [sidebarOpen, setSidebarOpen] = useState(false);
   const [status, setStatus] = useState("");
+  const [draft, setDraft] = useState("");
+  const [attachments, setAttachments] = useState<Attachment[]>(() => {
+    const handed = (location.state as SummariseRequest | null)?.summarise;
+    return handed ? [documentAttachment(handed)] : [];
+  });
+  const [attaching, setAttaching] = useState(false);
+  const [templatesOpen, setTemplatesOpen] = useState(false);
+  const [conflict, setConflict] = useState(false);
+  const summarisePending = useRef(Boolean((location.state as SummariseRequest | null)?.summarise));
   const bottom = useRef<HTMLDivElement>(null);
   const list = useRef<HTMLDivElement>(null);
 
@@ -99,17 +145,29 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
     [replace],
   );
 
+  const setVersion = useCallback(
+    (id: string, version: number) => {
+      if (ref.current?.sessionId === id) apply((c) => ({ ...c, version }));
+    },
+    [apply],
+  );
+
+  /** Saves the session based on the version it was read at; another tab's newer save is not overwritten unasked. */
   const save = useCallback(
-    async (c: Conversation) => {
+    async (c: Conversation, overwrite = false) => {
       if (!c.messages.length) return;
       try {
-        await api.putSession(c.sessionId, toPutSession(forSaving(c)));
-        sessions.saved(c);
+        const body = toPutSession(forSaving(c));
+        const saved = await api.putSession(c.sessionId, overwrite ? { ...body, version: null } : body);
+        setVersion(c.sessionId, saved.version);
+        setConflict(false);
+        sessions.saved({ ...c, version: saved.version });
       } catch (e) {
-        setNotice(`The session could not be saved: ${describeError(e)}`);
+        if (e instanceof ApiError && e.status === 409) setConflict(true);
+        else setNotice(`The session could not be saved: ${describeError(e)}`);
       }
     },
-    [api, sessions],
+    [api, sessions, setVersion],
   );
 
   // Open the session the URL names; an id the api does not know is a new, empty session.
@@ -131,9 +189,9 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
   // A new session takes the last used model if still offered, else the first one.
   useEffect(() => {
     if (!conversation || conversation.messages.length || !modelsLoaded) return;
-    const model = chooseModel(offered, conversation.model);
+    const model = chooseModel(offered, conversation.model ?? preferences?.defaultModel ?? null);
     if (model !== conversation.model) apply((c) => ({ ...c, model }));
-  }, [conversation, offered, modelsLoaded, apply]);
+  }, [conversation, offered, modelsLoaded, apply, preferences]);
 
   // RAG preset from the documents page: fill the embedding model once the list is known.
   useEffect(() => {
@@ -180,6 +238,7 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
     setStatus("Writing the answer…");
     replace(c);
     if (c.model) localStorage.setItem(LAST_MODEL_KEY, c.model);
+    if (c.model && preferences?.defaultModel !== c.model) savePreferences({ defaultModel: c.model });
     const controller = new AbortController();
     abortRef.current = controller;
     const sid = c.sessionId;
@@ -195,6 +254,7 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
     void runTurn({
       serve,
       api,
+      chatApi: chat,
       conversation: c,
       assistantId: turn.assistantId,
       modelStreams: modelStreams(c.model),
@@ -217,9 +277,83 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
     }, 800);
   }
 
+  function send(text: string = draft): boolean {
+    if (!ref.current) return false;
+    const started = startTurn(beginTurn(ref.current, text, new Date(), attachments));
+    if (started) {
+      setDraft("");
+      setAttachments([]);
+    }
+    return started;
+  }
+
+  // "Summarise" from the documents page: the document arrives attached; it is sent once a model is chosen.
+  useEffect(() => {
+    if (summarisePending.current && conversation?.model && !isStreaming(conversation)) {
+      summarisePending.current = false;
+      send(SUMMARISE_PROMPT);
+    }
+  });
+
+  async function attach(files: File[]) {
+    setAttaching(true);
+    try {
+      for (const file of files) {
+        if (file.type.startsWith("image/")) {
+          const url = await readDataUrl(file);
+          const stored = await chat.attachImage(sessionId, url);
+          setAttachments((list) => [...list, { kind: "image", name: file.name, url, s3Key: stored.s3_key as string }]);
+        } else {
+          const text = await chat.documentText(file, ref.current?.model ?? null);
+          setAttachments((list) => [...list, documentAttachment(text)]);
+        }
+      }
+    } catch (e) {
+      setNotice(`The file could not be attached: ${describeError(e)}`);
+    } finally {
+      setAttaching(false);
+    }
+  }
+
+  function summarise(index: number) {
+    const chosen = attachments[index];
+    if (!ref.current || !chosen) return;
+    if (startTurn(beginTurn(ref.current, SUMMARISE_PROMPT, new Date(), [chosen])))
+      setAttachments((list) => list.filter((_, i) => i !== index));
+  }
+
+  async function giveFeedback(messageId: string, rating: "up" | "down" | null, comment: string) {
+    const c = ref.current;
+    if (!c) return;
+    try {
+      if (rating) await chat.giveFeedback(c.sessionId, { messageId, rating, comment });
+      else await chat.withdrawFeedback(c.sessionId, messageId);
+      apply((x) => {
+        const feedback = { ...x.feedback };
+        if (rating) feedback[messageId] = { rating, comment };
+        else delete feedback[messageId];
+        return { ...x, feedback };
+      });
+    } catch (e) {
+      setNotice(`The feedback could not be saved: ${describeError(e)}`);
+    }
+  }
+
+  async function reloadSession() {
+    try {
+      replace(fromApiSession(await api.getSession(sessionId)));
+      setConflict(false);
+    } catch (e) {
+      setNotice(`The session could not be read again: ${describeError(e)}`);
+    }
+  }
+
   async function renameSession(id: string, name: string) {
     try {
-      if (sessions.sessions.some((s) => s.sessionId === id)) await api.renameSession(id, name);
+      if (sessions.sessions.some((s) => s.sessionId === id)) {
+        const saved = await api.renameSession(id, name);
+        setVersion(id, saved.version);
+      }
       sessions.renamed(id, name);
       if (ref.current?.sessionId === id) apply((c) => rename(c, name));
     } catch (e) {
@@ -251,6 +385,8 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
         onClose={() => setSidebarOpen(false)}
         onRename={renameSession}
         onDelete={deleteSession}
+        onVersion={setVersion}
+        onDeletedAll={() => void navigate(`/chat/${newSessionId()}`)}
         search={props.sidebarSearch}
         onSearch={props.onSidebarSearch}
       />
@@ -276,6 +412,18 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
               changeSettings({ model });
             }}
           />
+          {configuration.enabled("mcpConnections") ? (
+            <ToolPicker
+              selected={conversation?.mcpServers ?? []}
+              disabled={!conversation || streaming}
+              onChange={(mcpServers) => changeSettings({ mcpServers })}
+            />
+          ) : null}
+          {configuration.enabled("showPromptTemplateLibrary") ? (
+            <button type="button" disabled={!conversation || streaming} onClick={() => setTemplatesOpen(true)}>
+              Templates
+            </button>
+          ) : null}
           <button
             type="button"
             aria-expanded={showSettings}
@@ -284,6 +432,11 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
           >
             Settings
           </button>
+          {conversation && tokensUsed(conversation) ? (
+            <span className="muted small-text" data-testid="session-tokens" title="tokens used in this session">
+              {tokensUsed(conversation).toLocaleString()} tokens
+            </span>
+          ) : null}
           <Menu label="Export" ariaLabel="Export this session">
             <button
               type="button"
@@ -315,6 +468,7 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
               conversation={conversation}
               modelStreams={modelStreams(conversation.model)}
               onChange={changeSettings}
+              editParameters={configuration.enabled("editKwargs")}
             />
           </div>
         ) : null}
@@ -336,6 +490,17 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
             {notice}
           </p>
         ) : null}
+        {conflict ? (
+          <div className="notice row" role="alert" data-testid="save-conflict">
+            <span>This session was changed in another tab or window, so your last change was not saved.</span>
+            <button type="button" className="small" onClick={() => void reloadSession()}>
+              Load the newer one
+            </button>
+            <button type="button" className="small" onClick={() => ref.current && void save(ref.current, true)}>
+              Keep mine
+            </button>
+          </div>
+        ) : null}
         {conversation?.rag ? (
           <p className="rag-badge">
             Answering from <strong>{conversation.rag.repositoryId}</strong> with{" "}
@@ -355,6 +520,12 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
               busy={streaming}
               onRegenerate={() => ref.current && startTurn(regenerate(ref.current))}
               onEdit={(text) => ref.current && startTurn(editAndResend(ref.current, m.id, text))}
+              feedback={conversation.feedback[m.id]}
+              onFeedback={
+                sessions.sessions.some((s) => s.sessionId === sessionId)
+                  ? (rating, comment) => void giveFeedback(m.id, rating, comment)
+                  : undefined
+              }
             />
           ))}
           <div ref={bottom} />
@@ -363,12 +534,28 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
           {status}
         </p>
         <Composer
+          text={draft}
+          onTextChange={setDraft}
           streaming={streaming}
           disabled={!conversation}
           onStop={stop}
-          onSend={(text) => {
-            return ref.current ? startTurn(beginTurn(ref.current, text)) : false;
+          onSend={() => send()}
+          attachments={attachments}
+          attaching={attaching}
+          canAttach={configuration.enabled("uploadContextDocs")}
+          onAttach={(files) => void attach(files)}
+          onRemoveAttachment={(index) => setAttachments((list) => list.filter((_, i) => i !== index))}
+          onSummarise={summarise}
+          canSummarise={configuration.enabled("documentSummarization")}
+        />
+        <TemplatePicker
+          open={templatesOpen}
+          onClose={() => setTemplatesOpen(false)}
+          onPersona={(text) => {
+            changeSettings({ systemPrompt: text });
+            setNotice("The persona is now this chat's system prompt (see Settings).");
           }}
+          onDirective={(text) => setDraft((d) => insertDirective(d, text))}
         />
       </section>
     </div>

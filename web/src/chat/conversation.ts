@@ -4,6 +4,7 @@
  */
 import type { Usage } from "../api/sse";
 import { newId } from "./ids";
+import type { ToolCallView } from "./toolEvents";
 
 export type Role = "system" | "user" | "assistant";
 
@@ -26,7 +27,26 @@ export interface MessageMeta {
   usage?: Usage | null;
   /** Still streaming (never saved). */
   pending?: boolean;
+  /** The tools the model called for this answer (chat with MCP connections). */
+  toolCalls?: ToolCallView[];
+  /** What went wrong around the tools without stopping the answer (a connection down, the round limit). */
+  toolNotices?: string[];
+  /** Files attached to a question. */
+  attachments?: Attachment[];
 }
+
+/** A document's text put into the question, or an image sent with it (kept in S3 with the session). */
+export type Attachment =
+  | {
+      kind: "document";
+      name: string;
+      text: string;
+      chars: number;
+      totalChars: number;
+      truncated: boolean;
+      notice?: string | null;
+    }
+  | { kind: "image"; name: string; url: string; s3Key: string };
 
 export interface ChatMessage {
   id: string;
@@ -35,11 +55,27 @@ export interface ChatMessage {
   metadata: MessageMeta;
 }
 
+export interface FeedbackState {
+  rating: "up" | "down";
+  comment: string;
+}
+
+export type ReasoningEffort = "minimal" | "low" | "medium" | "high";
+
 export interface ChatParameters {
   temperature: number | null;
   topP: number | null;
   maxTokens: number | null;
   streaming: boolean;
+  presencePenalty: number | null;
+  frequencyPenalty: number | null;
+  seed: number | null;
+  /** Up to four sequences where the model stops. */
+  stop: string[];
+  /** For reasoning models; null: the model's default. */
+  reasoningEffort: ReasoningEffort | null;
+  /** How many past messages go with a question (LISA's chat history buffer); null: all. */
+  historyBuffer: number | null;
 }
 
 export interface RagSettings {
@@ -59,9 +95,26 @@ export interface Conversation {
   messages: ChatMessage[];
   createdAt: string;
   updatedAt: string;
+  /** MCP connections whose tools the model may call; empty: plain chat. */
+  mcpServers: string[];
+  /** Thumbs up or down per answer (messageId). */
+  feedback: Record<string, FeedbackState>;
+  /** The session's version as last read or saved (null: never saved): a save based on an older one is refused. */
+  version: number | null;
 }
 
-export const DEFAULT_PARAMETERS: ChatParameters = { temperature: 0.7, topP: 1, maxTokens: null, streaming: true };
+export const DEFAULT_PARAMETERS: ChatParameters = {
+  temperature: 0.7,
+  topP: 1,
+  maxTokens: null,
+  streaming: true,
+  presencePenalty: null,
+  frequencyPenalty: null,
+  seed: null,
+  stop: [],
+  reasoningEffort: null,
+  historyBuffer: null,
+};
 export const TITLE_LENGTH = 60;
 
 export function newConversation(sessionId: string = newId(), now: Date = new Date()): Conversation {
@@ -76,6 +129,9 @@ export function newConversation(sessionId: string = newId(), now: Date = new Dat
     messages: [],
     createdAt: stamp,
     updatedAt: stamp,
+    mcpServers: [],
+    feedback: {},
+    version: null,
   };
 }
 
@@ -106,9 +162,19 @@ export function isStreaming(conversation: Conversation): boolean {
   return conversation.messages.some((m) => m.metadata.pending);
 }
 
-/** Adds the user's message and an empty assistant message to stream into. */
-export function beginTurn(conversation: Conversation, text: string, now: Date = new Date()): Turn {
-  const user: ChatMessage = { id: newId(), role: "user", content: text, metadata: {} };
+/** Adds the user's message (with its attachments) and an empty assistant message to stream into. */
+export function beginTurn(
+  conversation: Conversation,
+  text: string,
+  now: Date = new Date(),
+  attachments: Attachment[] = [],
+): Turn {
+  const user: ChatMessage = {
+    id: newId(),
+    role: "user",
+    content: text,
+    metadata: attachments.length ? { attachments } : {},
+  };
   const answer = placeholder(conversation.model);
   const title = conversation.title || titleFrom(text);
   return {
@@ -248,4 +314,30 @@ export function forSaving(conversation: Conversation): Conversation {
       return { ...m, metadata: { ...meta, stopped: true } };
     }),
   };
+}
+
+/** Changes the tool calls of an answer as the stream reports them. */
+export function setToolCalls(
+  conversation: Conversation,
+  id: string,
+  change: (calls: ToolCallView[], notices: string[]) => { calls: ToolCallView[]; notices: string[] },
+  now: Date = new Date(),
+): Conversation {
+  return updateMessage(
+    conversation,
+    id,
+    (m) => {
+      const next = change(m.metadata.toolCalls ?? [], m.metadata.toolNotices ?? []);
+      return { ...m, metadata: { ...m.metadata, toolCalls: next.calls, toolNotices: next.notices } };
+    },
+    now,
+  );
+}
+
+/** Prompt + completion tokens of every answer that reported its usage (LISA's totalTokensUsed). */
+export function tokensUsed(conversation: Conversation): number {
+  return conversation.messages.reduce(
+    (sum, m) => sum + (m.metadata.usage ? m.metadata.usage.prompt_tokens + m.metadata.usage.completion_tokens : 0),
+    0,
+  );
 }

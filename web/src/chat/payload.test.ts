@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_PARAMETERS, type ChatMessage } from "./conversation";
-import { buildChatRequest, citationsFromSources, parameterProblems, ragProblems } from "./payload";
+import {
+  buildChatRequest,
+  citationsFromSources,
+  messageContent,
+  parameterErrors,
+  parameterProblems,
+  ragProblems,
+  stopFromText,
+  withinBuffer,
+} from "./payload";
 
 const history: ChatMessage[] = [{ id: "1", role: "user", content: "Hi", metadata: {} }];
 
@@ -38,7 +47,7 @@ describe("buildChatRequest", () => {
   });
 
   it("sends max_tokens only when set and leaves out unset parameters", () => {
-    const parameters = { temperature: null, topP: null, maxTokens: 64, streaming: false };
+    const parameters = { ...DEFAULT_PARAMETERS, temperature: null, topP: null, maxTokens: 64, streaming: false };
     const request = buildChatRequest({ model: "m", systemPrompt: "", history, parameters, modelStreams: true });
     expect(request).toEqual({ model: "m", messages: [{ role: "user", content: "Hi" }], stream: false, max_tokens: 64 });
   });
@@ -63,7 +72,7 @@ describe("parameterProblems", () => {
   });
 
   it("names each value out of range", () => {
-    expect(parameterProblems({ temperature: 3, topP: 0, maxTokens: 1.5, streaming: true })).toHaveLength(3);
+    expect(parameterProblems({ ...DEFAULT_PARAMETERS, temperature: 3, topP: 0, maxTokens: 1.5 })).toHaveLength(3);
   });
 
   it("refuses NaN from an emptied number field", () => {
@@ -100,5 +109,79 @@ describe("citationsFromSources", () => {
 
   it("gives nothing for a missing list", () => {
     expect(citationsFromSources(undefined)).toEqual([]);
+  });
+});
+
+describe("the parameters people expect", () => {
+  it("sends penalties, seed, stop and reasoning effort under OpenAI's names", () => {
+    const parameters = {
+      ...DEFAULT_PARAMETERS,
+      presencePenalty: 0.5,
+      frequencyPenalty: -1,
+      seed: 42,
+      stop: ["END", "###"],
+      reasoningEffort: "low" as const,
+    };
+    const request = buildChatRequest({ model: "m", systemPrompt: "", history, parameters, modelStreams: false });
+    expect(request).toMatchObject({
+      presence_penalty: 0.5,
+      frequency_penalty: -1,
+      seed: 42,
+      stop: ["END", "###"],
+      reasoning_effort: "low",
+    });
+  });
+
+  it("names each bad value by its field", () => {
+    const errors = parameterErrors({
+      ...DEFAULT_PARAMETERS,
+      presencePenalty: 3,
+      frequencyPenalty: -2.5,
+      seed: 1.5,
+      stop: ["a", "b", "c", "d", "e"],
+      historyBuffer: 0,
+    });
+    expect(Object.keys(errors).sort()).toEqual([
+      "frequencyPenalty",
+      "historyBuffer",
+      "presencePenalty",
+      "seed",
+      "stop",
+    ]);
+  });
+
+  it("keeps only the last messages of the history buffer", () => {
+    const long: ChatMessage[] = ["a", "b", "c", "d"].map((id, i) => ({
+      id,
+      role: i % 2 ? "assistant" : "user",
+      content: id,
+      metadata: {},
+    }));
+    expect(withinBuffer(long, 3).map((m) => m.id)).toEqual(["b", "c", "d"]);
+    expect(withinBuffer(long, null)).toHaveLength(4);
+  });
+
+  it("reads stop sequences one per line", () => {
+    expect(stopFromText("END\n\n###")).toEqual(["END", "###"]);
+  });
+});
+
+describe("attachments in a question", () => {
+  it("puts documents in delimiters after the question and images as image parts", () => {
+    const message: ChatMessage = {
+      id: "q",
+      role: "user",
+      content: "Summarise this document.",
+      metadata: {
+        attachments: [
+          { kind: "document", name: "r.pdf", text: "[page 1]\nHello", chars: 15, totalChars: 15, truncated: false },
+          { kind: "image", name: "cat.png", url: "data:image/png;base64,AAA", s3Key: "images/u/s/1.png" },
+        ],
+      },
+    };
+    expect(messageContent(message)).toEqual([
+      { type: "text", text: 'Summarise this document.\n\n<document name="r.pdf">\n[page 1]\nHello\n</document>' },
+      { type: "image_url", image_url: { url: "data:image/png;base64,AAA" } },
+    ]);
   });
 });

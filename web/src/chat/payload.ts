@@ -4,23 +4,66 @@
  * `embeddingModel` added; its answer carries `sources`, which become the citations under the answer.
  */
 import { asNumber, asString, isObject } from "../api/json";
-import type { ChatRequest } from "../api/openai";
-import type { ChatMessage, ChatParameters, Citation, RagSettings } from "./conversation";
+import type { ChatRequest, ContentPart } from "../api/openai";
+import type { Attachment, ChatMessage, ChatParameters, Citation, RagSettings } from "./conversation";
+
+const MAX_STOP = 4;
+const SEED_LIMIT = 2 ** 53 - 1;
+
+function between(value: number | null, low: number, high: number): boolean {
+  return value === null || (Number.isFinite(value) && value >= low && value <= high);
+}
+
+/** What is wrong with each parameter the OpenAI API would refuse, by parameter (shown next to its field). */
+export function parameterErrors(parameters: ChatParameters): Partial<Record<keyof ChatParameters, string>> {
+  const errors: Partial<Record<keyof ChatParameters, string>> = {};
+  const p = parameters;
+  if (!between(p.temperature, 0, 2)) errors.temperature = "Temperature must be between 0 and 2.";
+  if (p.topP !== null && !(Number.isFinite(p.topP) && p.topP > 0 && p.topP <= 1))
+    errors.topP = "Top p must be greater than 0 and at most 1.";
+  if (p.maxTokens !== null && !(Number.isInteger(p.maxTokens) && p.maxTokens >= 1))
+    errors.maxTokens = "Max tokens must be a whole number of at least 1.";
+  if (!between(p.presencePenalty, -2, 2)) errors.presencePenalty = "Presence penalty must be between -2 and 2.";
+  if (!between(p.frequencyPenalty, -2, 2)) errors.frequencyPenalty = "Frequency penalty must be between -2 and 2.";
+  if (p.seed !== null && !(Number.isInteger(p.seed) && Math.abs(p.seed) <= SEED_LIMIT))
+    errors.seed = "Seed must be a whole number.";
+  if (p.stop.length > MAX_STOP) errors.stop = `At most ${MAX_STOP} stop sequences.`;
+  else if (p.stop.some((s) => !s)) errors.stop = "Stop sequences cannot be empty.";
+  if (p.historyBuffer !== null && !(Number.isInteger(p.historyBuffer) && p.historyBuffer >= 1))
+    errors.historyBuffer = "History must be a whole number of messages, at least 1.";
+  return errors;
+}
 
 /** One problem per parameter that the OpenAI API would refuse. */
 export function parameterProblems(parameters: ChatParameters): string[] {
-  const problems: string[] = [];
-  const { temperature, topP, maxTokens } = parameters;
-  if (temperature !== null && !(Number.isFinite(temperature) && temperature >= 0 && temperature <= 2)) {
-    problems.push("Temperature must be between 0 and 2.");
-  }
-  if (topP !== null && !(Number.isFinite(topP) && topP > 0 && topP <= 1)) {
-    problems.push("Top p must be greater than 0 and at most 1.");
-  }
-  if (maxTokens !== null && !(Number.isInteger(maxTokens) && maxTokens >= 1)) {
-    problems.push("Max tokens must be a whole number of at least 1.");
-  }
-  return problems;
+  return Object.values(parameterErrors(parameters));
+}
+
+/** Stop sequences typed one per line. */
+export function stopFromText(text: string): string[] {
+  return text.split("\n").filter((line) => line !== "");
+}
+
+/** The text a question sends: what was typed, then each attached document in delimiters the model can see. */
+export function questionText(content: string, attachments: Attachment[] = []): string {
+  const documents = attachments.filter((a) => a.kind === "document");
+  if (!documents.length) return content;
+  const blocks = documents.map((d) => `<document name="${d.name}">\n${d.text}\n</document>`);
+  return `${content}\n\n${blocks.join("\n\n")}`;
+}
+
+/** A message as the model sees it: text, or content parts when images go with it (OpenAI image parts). */
+export function messageContent(message: ChatMessage): string | ContentPart[] {
+  const attachments = message.metadata.attachments ?? [];
+  const text = questionText(message.content, attachments);
+  const images = attachments.filter((a) => a.kind === "image");
+  if (!images.length) return text;
+  return [{ type: "text", text }, ...images.map((i) => ({ type: "image_url" as const, image_url: { url: i.url } }))];
+}
+
+/** The past messages that go with a question: the last `historyBuffer` of them (all when null). */
+export function withinBuffer(history: ChatMessage[], historyBuffer: number | null): ChatMessage[] {
+  return historyBuffer === null || history.length <= historyBuffer ? history : history.slice(-historyBuffer);
 }
 
 export function ragProblems(rag: RagSettings | null): string[] {
@@ -45,13 +88,21 @@ export function buildChatRequest(options: {
   const { model, systemPrompt, history, parameters, modelStreams, rag } = options;
   const messages: ChatRequest["messages"] = [];
   if (systemPrompt.trim()) messages.push({ role: "system", content: systemPrompt.trim() });
-  for (const m of history) messages.push({ role: m.role, content: m.content });
+  for (const m of withinBuffer(history, parameters.historyBuffer)) {
+    messages.push({ role: m.role, content: messageContent(m) });
+  }
   const stream = parameters.streaming && modelStreams;
   const request: ChatRequest = { model, messages, stream };
   if (stream) request.stream_options = { include_usage: true };
-  if (parameters.temperature !== null) request.temperature = parameters.temperature;
-  if (parameters.topP !== null) request.top_p = parameters.topP;
-  if (parameters.maxTokens !== null) request.max_tokens = parameters.maxTokens;
+  const p = parameters;
+  if (p.temperature !== null) request.temperature = p.temperature;
+  if (p.topP !== null) request.top_p = p.topP;
+  if (p.maxTokens !== null) request.max_tokens = p.maxTokens;
+  if (p.presencePenalty !== null) request.presence_penalty = p.presencePenalty;
+  if (p.frequencyPenalty !== null) request.frequency_penalty = p.frequencyPenalty;
+  if (p.seed !== null) request.seed = p.seed;
+  if (p.stop.length) request.stop = p.stop;
+  if (p.reasoningEffort) request.reasoning_effort = p.reasoningEffort;
   if (rag) {
     request.topK = rag.topK;
     request.embeddingModel = rag.embeddingModel;

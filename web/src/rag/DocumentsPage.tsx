@@ -2,7 +2,9 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useRef, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { keys, queryError, repositoriesQuery, repositoryContentsQuery } from "../app/queries";
+import { useConfiguration } from "../app/chatQueries";
 import { useServices } from "../app/services";
+import type { SummariseRequest } from "../chat/ChatPage";
 import type { RagDocument } from "../api/clients";
 import { ApiError, describeError } from "../api/errors";
 import { newId, newSessionId } from "../chat/ids";
@@ -30,7 +32,8 @@ function size(bytes?: number): string {
 }
 
 export function DocumentsPage() {
-  const { api, token } = useServices();
+  const { api, chat, token } = useServices();
+  const configuration = useConfiguration();
   const client = useQueryClient();
   const navigate = useNavigate();
   const { models, loaded: modelsLoaded } = useModels();
@@ -84,6 +87,22 @@ export function DocumentsPage() {
     );
     if (fileInput.current) fileInput.current.value = "";
     await reload();
+  }
+
+  /** "Summarise": the document's text goes to a new chat, attached, with the question asked at once. */
+  async function summarise(doc: RagDocument) {
+    setError(null);
+    try {
+      const text = await chat.repositoryDocumentText(
+        doc.repositoryId ?? repositoryId,
+        doc.documentId,
+        localStorage.getItem("lisa.lastModel"),
+      );
+      const state: SummariseRequest = { summarise: text };
+      void navigate(`/chat/${newSessionId()}`, { state });
+    } catch (e) {
+      setError(`The document could not be read: ${describeError(e)}`);
+    }
   }
 
   async function remove(doc: RagDocument) {
@@ -230,7 +249,17 @@ export function DocumentsPage() {
                 <td>{size(d.size)}</td>
                 <td>{d.embeddingModel}</td>
                 <td>{d.uploadDate ? new Date(d.uploadDate).toLocaleString() : ""}</td>
-                <td>
+                <td className="row">
+                  {configuration.enabled("documentSummarization") && d.status === "INGESTION_COMPLETED" ? (
+                    <button
+                      type="button"
+                      className="small"
+                      aria-label={`Summarise ${d.documentName}`}
+                      onClick={() => void summarise(d)}
+                    >
+                      Summarise
+                    </button>
+                  ) : null}
                   <ConfirmDeleteButton
                     label={`Delete ${d.documentName}`}
                     title="Delete this document?"

@@ -98,4 +98,41 @@ describe("session records", () => {
       ["assistant", "Hello"],
     ]);
   });
+
+  it("keeps attachments, tools, feedback and the version across a save", () => {
+    const base = { ...newConversation("s2"), model: "m", mcpServers: ["srv1"], version: 4 };
+    const turn = beginTurn(base, "Read these", new Date(), [
+      { kind: "document", name: "r.pdf", text: "[page 1]\nHi", chars: 11, totalChars: 11, truncated: false },
+      { kind: "image", name: "cat.png", url: "data:image/png;base64,AAA", s3Key: "images/u/s2/a.png" },
+    ]);
+    const c = completeTurn(appendDelta(turn.conversation, turn.assistantId, "Done"), turn.assistantId);
+    const put = toPutSession(c);
+    expect(put.version).toBe(4);
+    const question = put.messages[0];
+    expect(question.content).toEqual([
+      { type: "text", text: "Read these" },
+      {
+        type: "image_url",
+        image_url: { url: "data:image/png;base64,AAA" },
+        s3_key: "images/u/s2/a.png",
+        name: "cat.png",
+      },
+    ]);
+    const back = fromApiSession({
+      sessionId: "s2",
+      userId: "u",
+      history: put.messages,
+      name: put.name,
+      model: put.model,
+      configuration: put.configuration ?? {},
+      version: 5,
+      feedback: { [turn.assistantId]: { rating: "down", comment: "too short" } },
+    });
+    expect(back.messages[0].metadata.attachments?.map((a) => a.kind)).toEqual(["document", "image"]);
+    expect([back.version, back.mcpServers, back.feedback[turn.assistantId]]).toEqual([
+      5,
+      ["srv1"],
+      { rating: "down", comment: "too short" },
+    ]);
+  });
 });
