@@ -116,7 +116,8 @@ async def attach_document(request: Request, file: UploadFile = File(...),
     return fitted(name, kind, pages, window, model, settings)
 
 
-@router.get("/repository/{repositoryId}/{documentId}/text", response_model=DocumentText, responses=errors(404))
+@router.get("/repository/{repositoryId}/{documentId}/text", response_model=DocumentText,
+            responses=errors(404, 503))
 def repository_document_text(repositoryId: str, documentId: str, request: Request,
                              model: str | None = Query(default=None, max_length=256),
                              principal: Principal = Depends(require_user)):

@@ -74,7 +74,7 @@ class McpServerUpdate(BaseModel):
                                if v is not None}
         groups = self.allowedGroups
         if groups is None and self.groups is not None:
-            groups = [g.removeprefix("group:") for g in self.groups if g != PUBLIC]
+            groups = [g.removeprefix("group:") for g in self.groups if g != PUBLIC and g.removeprefix("group:")]
         if groups is not None:
             out["allowedGroups"] = sorted(set(groups))
         enabled = self.enabled

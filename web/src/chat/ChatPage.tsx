@@ -30,7 +30,7 @@ import { isCreatedHere, newSessionId } from "./ids";
 import { MessageView } from "./MessageView";
 import { chatModels, chooseModel, embeddingModels } from "./models";
 import { useModels } from "./useModels";
-import { parameterProblems, ragProblems } from "./payload";
+import { defaultsOf, parameterProblems, ragProblems, withDefaults } from "./payload";
 import { runTurn, type Update } from "./runChat";
 import { TemplatePicker } from "./TemplatePicker";
 import { insertDirective } from "./templates";
@@ -185,6 +185,15 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
       });
     return () => controller.abort();
   }, [sessionId, search, api, replace, refreshModels]);
+
+  // A new session starts from the user's default parameters (their preferences), once those are known.
+  const defaultsApplied = useRef(false);
+  useEffect(() => {
+    if (defaultsApplied.current || !preferences || !conversation || conversation.messages.length) return;
+    defaultsApplied.current = true;
+    const defaults = preferences.defaultParameters;
+    if (defaults) apply((c) => ({ ...c, parameters: withDefaults(c.parameters, defaults) }));
+  }, [conversation, preferences, apply]);
 
   // A new session takes the last used model if still offered, else the first one.
   useEffect(() => {
@@ -469,6 +478,10 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
               modelStreams={modelStreams(conversation.model)}
               onChange={changeSettings}
               editParameters={configuration.enabled("editKwargs")}
+              onSaveDefaults={() => {
+                savePreferences({ defaultParameters: defaultsOf(conversation.parameters) });
+                setNotice("New chats start with these parameters.");
+              }}
             />
           </div>
         ) : null}

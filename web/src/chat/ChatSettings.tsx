@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { queryError, repositoriesQuery } from "../app/queries";
+import { usePreferences } from "../app/chatQueries";
 import { useServices } from "../app/services";
 import { ModelPicker } from "../ui/ModelPicker";
 import { RepositoryPicker } from "../ui/RepositoryPicker";
@@ -55,6 +56,8 @@ export function ChatSettings(props: {
   onChange: (change: Partial<Pick<Conversation, "systemPrompt" | "parameters" | "rag">>) => void;
   /** LISA's editKwargs: when off, only the system prompt and the documents choice are offered. */
   editParameters?: boolean;
+  /** Keep these parameters as the user's defaults (their preferences). */
+  onSaveDefaults?: () => void;
 }) {
   const { conversation, modelStreams, onChange } = props;
   const p = conversation.parameters;
@@ -179,6 +182,16 @@ export function ChatSettings(props: {
           </label>
         </>
       ) : null}
+      {props.onSaveDefaults ? (
+        <button
+          type="button"
+          className="small"
+          disabled={Object.keys(errors).length > 0}
+          onClick={props.onSaveDefaults}
+        >
+          Use these parameters for new chats
+        </button>
+      ) : null}
       <RagChoice rag={conversation.rag} onChange={(rag) => onChange({ rag })} />
       {conversation.rag && conversation.mcpServers.length ? (
         <p className="notice small-text">While answering from documents, the chosen tools are not offered.</p>
@@ -196,6 +209,15 @@ function RagChoice(props: { rag: RagSettings | null; onChange: (rag: RagSettings
   const repositories = query.data ?? [];
   const error = queryError(query);
 
+  const { preferences, save: savePreferences } = usePreferences();
+  const remembered = repositories.find((r) => r.repositoryId === preferences?.lastRepository)?.repositoryId;
+
+  function choose(next: RagSettings | null) {
+    if (next?.repositoryId && next.repositoryId !== preferences?.lastRepository)
+      savePreferences({ lastRepository: next.repositoryId });
+    onChange(next);
+  }
+
   function defaultsFor(repositoryId: string): RagSettings {
     const repository = repositories.find((r) => r.repositoryId === repositoryId);
     return { repositoryId, embeddingModel: repositoryEmbeddingModel(repository, embedders), topK: rag?.topK ?? 3 };
@@ -209,7 +231,9 @@ function RagChoice(props: { rag: RagSettings | null; onChange: (rag: RagSettings
           type="checkbox"
           checked={rag !== null}
           disabled={!repositories.length}
-          onChange={(e) => onChange(e.target.checked ? defaultsFor(repositories[0]?.repositoryId ?? "") : null)}
+          onChange={(e) =>
+            choose(e.target.checked ? defaultsFor(remembered ?? repositories[0]?.repositoryId ?? "") : null)
+          }
         />
         Answer from documents
       </label>
@@ -219,7 +243,7 @@ function RagChoice(props: { rag: RagSettings | null; onChange: (rag: RagSettings
           <RepositoryPicker
             repositories={repositories}
             value={rag.repositoryId}
-            onChange={(repositoryId) => onChange(defaultsFor(repositoryId))}
+            onChange={(repositoryId) => choose(defaultsFor(repositoryId))}
           />
           <ModelPicker
             label="Embedding model"

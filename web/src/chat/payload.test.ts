@@ -8,6 +8,7 @@ import {
   parameterProblems,
   ragProblems,
   stopFromText,
+  withDefaults,
   withinBuffer,
 } from "./payload";
 
@@ -183,5 +184,20 @@ describe("attachments in a question", () => {
       { type: "text", text: 'Summarise this document.\n\n<document name="r.pdf">\n[page 1]\nHello\n</document>' },
       { type: "image_url", image_url: { url: "data:image/png;base64,AAA" } },
     ]);
+  });
+});
+
+describe("the user's default parameters", () => {
+  it("take over the built-in ones where set and of the right kind", () => {
+    const merged = withDefaults(DEFAULT_PARAMETERS, {
+      temperature: 0.2,
+      seed: 7,
+      stop: ["END"],
+      topP: "high",
+      streaming: false,
+      reasoningEffort: "low",
+      historyBuffer: null,
+    });
+    expect(merged).toEqual({ ...DEFAULT_PARAMETERS, temperature: 0.2, seed: 7, stop: ["END"], reasoningEffort: "low" });
   });
 });

@@ -39,6 +39,24 @@ export function parameterProblems(parameters: ChatParameters): string[] {
   return Object.values(parameterErrors(parameters));
 }
 
+/** The user's saved defaults (their preferences' `defaultParameters`) over the built-in ones; unset ones stay. */
+export function withDefaults(parameters: ChatParameters, saved: Partial<Record<string, unknown>>): ChatParameters {
+  const next = { ...parameters };
+  for (const key of Object.keys(parameters) as (keyof ChatParameters)[]) {
+    const value = saved[key];
+    if (value === undefined || value === null || key === "streaming") continue;
+    if (key === "stop" ? Array.isArray(value) : typeof value === typeof parameters[key] || parameters[key] === null)
+      (next as Record<string, unknown>)[key] = value;
+  }
+  return next;
+}
+
+/** What the preferences keep of a chat's parameters (all but streaming, which follows the model). */
+export function defaultsOf(parameters: ChatParameters): Record<string, unknown> {
+  const { streaming: _streaming, ...rest } = parameters;
+  return rest;
+}
+
 /** Stop sequences typed one per line. */
 export function stopFromText(text: string): string[] {
   return text.split("\n").filter((line) => line !== "");
