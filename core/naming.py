@@ -47,6 +47,18 @@ def rag_documents_table(deployment: str, stage: str) -> str:
     return f"{prefix(deployment, stage)}-rag-documents"
 
 
+def rag_repositories_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-rag-repositories"
+
+
+def rag_collections_table(deployment: str, stage: str) -> str:
+    return f"{prefix(deployment, stage)}-rag-collections"
+
+
+def repository_stack(deployment: str, stage: str, repository_id: str) -> str:
+    return f"{deployment}-{stage}-repository-{repository_id}"
+
+
 def usage_table(deployment: str, stage: str) -> str:
     return f"{prefix(deployment, stage)}-usage"
 

@@ -24,6 +24,8 @@ class Tables(CamelModel):
     tokens: str
     sessions: str
     rag_documents: str
+    rag_repositories: str
+    rag_collections: str
     usage: str
     audit: str
     rate_limits: str
@@ -118,6 +120,9 @@ class PlatformOutputs(CamelModel):
 
     def model_stack_name(self, model_id: str) -> str:
         return naming.model_stack(self.deployment_name, self.deployment_stage, model_id)
+
+    def repository_stack_name(self, repository_id: str) -> str:
+        return naming.repository_stack(self.deployment_name, self.deployment_stage, repository_id)
 
     def repository(self, repository_id: str) -> RagStoreOutputs | None:
         return next((s for s in self.rag_stores if s.repository.repository_id == repository_id), None)

@@ -54,7 +54,12 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("tokens", naming.tokens_table, "tokenHash",
               indexes=(IndexSpec("byUser", "userId"), IndexSpec("byTokenUUID", "tokenUUID"))),
     TableSpec("sessions", naming.sessions_table, "userId", "sessionId"),
-    TableSpec("ragDocuments", naming.rag_documents_table, "repositoryId", "documentId"),
+    # RAG: documents (each also its ingest job) by collection (LISA's pk "repo#collection") and newest first per
+    # repository (the jobs listing); repositories (LISA's vector-store table) and their collections.
+    TableSpec("ragDocuments", naming.rag_documents_table, "repositoryId", "documentId",
+              indexes=(IndexSpec("byCollection", "pk", "documentId"), IndexSpec("byCreated", "repositoryId", "createdDate"))),
+    TableSpec("ragRepositories", naming.rag_repositories_table, "repositoryId"),
+    TableSpec("ragCollections", naming.rag_collections_table, "repositoryId", "collectionId"),
     # Governance: per-minute usage rows by day (and by user), the audit log by day, shared rate-limit buckets.
     TableSpec("usage", naming.usage_table, "pk", "sk", ttl_attribute="expiresAt",
               indexes=(IndexSpec("byUser", "userId", "sk"),)),

@@ -26,6 +26,7 @@ from services.api import (api_tokens, audit_log, chat_files, configuration, feed
 from services.api.audit_trail import audit, audit_log_for
 from services.api.body_limit import BodyLimitMiddleware, BodyLimits
 from services.api.engine import build_engine
+from services.api.engine.repositories import RepositoryEngine
 from services.api.settings import ApiSettings
 from services.identity.authenticator import Authenticator
 
@@ -102,6 +103,8 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
         app.state.audit.start()
         engine = build_engine(platform, settings)
         app.state.engine = engine
+        # Repository stacks share the model stacks' workspace settings and provider host.
+        app.state.repository_engine = RepositoryEngine(platform, engine.stacks, lambda: getattr(app.state, "rag", None))
         if settings.engine_resume_on_start:
             resumed = engine.resume()
             if resumed:

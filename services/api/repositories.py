@@ -1,70 +1,26 @@
-"""RAG repositories (LISA's `/repository` API): ingest documents, search them, and chat with their sources.
+"""RAG repositories (LISA v6's `/repository` API): repositories and their collections managed at runtime, documents
+ingested, listed, downloaded and deleted, similarity search (vector or hybrid, filtered by metadata), RAG chat.
 
-Repositories come from the stage config (`ragRepositories`). A repository with `allowedGroups` is usable only by
-members of one of those groups (and admins); an empty list means every signed-in user. A repository the caller may
-not use answers 403, an unknown one 404. Errors are LISA's `{"error": "<Type>", "message": "..."}`: 400 bad
-content (empty file, unreadable or encrypted PDF, no text, unknown embedding model, embedding dimension differing
-from the repository's), 403, 404, 413 (file ≥ 50 MiB), 415 (unsupported type), 422 (a field out of range: topK,
-query length, chunk size/overlap).
+Repositories come from the stage config (`ragRepositories`, made by the core stack) or from `POST /repository`
+(admins): each of those is a Pulumi stack of its own (services/api/engine/repositories.py), deployed in the
+background: `CREATE_IN_PROGRESS` → `CREATE_COMPLETE` | `CREATE_FAILED`, updates `UPDATE_*`, deletes
+`DELETE_IN_PROGRESS` → gone (or `DELETE_FAILED`). `?dryRun=true` answers the stack's preview, writing nothing.
 
-Routes:
+Who may do what (LISA's rules, tested as a matrix in tests/integration/test_rag_access.py):
+- a repository is used by admins, RAG admins (`ragAdminGroup`) and the members of its `allowedGroups` (everyone
+  signed in when empty); a collection additionally by the members of its own `allowedGroups`;
+- repositories are created and deleted by admins; updated by admins, and by RAG admins for `pipelines` only;
+- collections are created, changed and deleted by admins and RAG admins;
+- a document is ingested, listed, searched and downloaded by anyone who may use its collection (a download reveals
+  nothing search does not: every chunk is readable there); deleted by its uploader, admins and RAG admins;
+- the embedding model of a collection must be usable by the caller (its allowedGroups) before the api embeds for
+  them with the platform's key.
+Errors are LISA's `{"error", "message"}`: 400 bad input or content, 403, 404, 409 (exists, or busy), 413, 415,
+422 (a field out of range), 503 (RAG not configured).
 
-    GET    /repository                                → 200 [Repository]  the ones the caller may use
-    GET    /repository/{repositoryId}                 → 200 Repository (+ "embeddingModel", "dimension" once ingested)
-    POST   /repository/presigned-url                  body {"fileName": str}
-                                                      → 200 {"key", "url", "fields", "expiresIn", "maxBytes"}
-             then POST the file to `url` as multipart/form-data: every entry of `fields`, then the file as "file";
-             then call /bulk with the returned `key`.
-    POST   /repository/{repositoryId}/bulk            body IngestRequest → 200 {"jobs": [Job]}
-    POST   /repository/{repositoryId}/document        multipart/form-data: "file" (one or more), optional
-                                                      "embeddingModel", "chunkSize", "chunkOverlap" → 200 {"jobs": [Job]}
-    GET    /repository/{repositoryId}/document        → 200 {"documents": [Document], "totalDocuments": n}
-    GET    /repository/{repositoryId}/jobs            → 200 {"jobs": [Job]}   newest first; ingest progress per document
-    GET    /repository/{repositoryId}/{documentId}    → 200 Document | 404
-    DELETE /repository/{repositoryId}/{documentId}    → 200 {"documentIds": [id], "recordsPurged": n}
-    DELETE /repository/{repositoryId}/document        body {"documentIds": [id, ...]} → same, for several
-    GET    /repository/{repositoryId}/similaritySearch?query=...&topK=3&modelName=<embedding model>
-                                                      → 200 {"docs": [{"Document": {"page_content", "metadata"}}]}
-    POST   /repository/{repositoryId}/similaritySearch  body {"query", "topK", "modelName"} → same (long queries)
-    POST   /repository/{repositoryId}/chat/completions  RAG chat, see below
-
-Ingest: the request validates, reads and parses the file and chunks it at once (so a bad file is a 4xx, and nothing
-is stored), checks the embedding model by embedding the first chunk, stores the original in S3, records the document
-with status INGESTION_PENDING and returns. A background job embeds the chunks (through the serve gateway's
-`/v2/serve/embeddings`, so any registered embedding model works) and writes them to the store in one transaction:
-INGESTION_IN_PROGRESS (with `chunksEmbedded` rising) → INGESTION_COMPLETED, or INGESTION_FAILED with `error` and
-nothing of the document left in the store. Deleting a document removes its vectors, its S3 object and its record
-(and stops its job first). A job interrupted by a restart or a crash is resumed from the stored original by an api
-process within about a minute (its record's heartbeat stops; see services/rag/ingest.py).
-A repository's embedding dimension is fixed by its first ingest; a model with another dimension is a 400.
-
-Shapes (JSON, camelCase):
-
-    Repository     {"repositoryId", "type": "pgvector" | "opensearch", "allowedGroups": [str], "chunkSize",
-                    "chunkOverlap", "defaultEmbeddingModel": str | null}
-    IngestRequest  {"keys": [str], "embeddingModel": {"modelName": str} | str (optional: repository default),
-                    "chunkingStrategy": {"type": "fixed", "size": int, "overlap": int} (optional: repository default)}
-                    keys are those returned by /repository/presigned-url for the caller.
-    Job            {"jobId", "documentId", "documentName", "status", "chunks", "chunksEmbedded", "error",
-                    "s3Path", "embeddingModel", "createdDate", "updatedDate"}
-    Document       Job + {"repositoryId", "source" (s3://…), "username", "contentType", "size",
-                    "chunkStrategy": {"type": "fixed", "size", "overlap"}, "uploadDate"}
-    metadata       {"documentId", "documentName", "source", "page" (1-based, PDF only, else null), "chunkIndex",
-                    "similarity_score" (cosine similarity, higher is closer)}
-    topK: 1-100 (default 3); query: 1-10 000 characters. A GET carries the query in the URL, which HTTP servers
-    and load balancers cap (uvicorn refuses request lines over ~80 KB with a plain 400, an ALB answers 414 over
-    16 KB): send long queries with POST.
-
-RAG in chat: `POST /repository/{repositoryId}/chat/completions` takes an OpenAI chat-completions body plus
-`"topK"` (default 3) and `"embeddingModel"` (default: the repository's). The last user message is the search query;
-the top-K chunks go into a system message with numbered sources, and the request goes on to the serve gateway with
-the caller's own credentials (so serve decides which models the caller may use). The answer is OpenAI's
-`chat.completion` object with one extra field, `"sources"`; with `"stream": true` it is OpenAI's SSE stream whose
-first chunk carries `"sources"`, ending with `data: [DONE]`. Any OpenAI client works against it
-(`base_url=<api>/repository/<id>`, extra fields via `extra_body`).
-
-    Source         {"index" (the [n] the prompt cites), "documentId", "documentName", "source", "page", "chunkIndex",
-                    "score", "excerpt" (≤ 300 characters of the chunk)}
+Shapes are LISA's: VectorStoreConfig (+ status), RagCollectionConfig, RagDocument and IngestionJob in snake_case,
+the presigned POST as `{"response": {url, fields}}` for a raw-key body (a JSON `{"fileName"}` body answers
+`{key, url, fields, expiresIn, maxBytes}`), `/bulk` as `{"jobs", "collectionId", "collectionName"}`.
 """
 
 from __future__ import annotations
@@ -72,27 +28,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Literal
+from urllib.parse import unquote
 
 import httpx
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Request
-from starlette.datastructures import UploadFile
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from core.errors import InvalidInputError, ValidationError
 from core.openai_requests import CHAT, check_request
+from core.rag import (ChunkingStrategy, CollectionConfig, RagMetadata, RepositoryConfig, UpdateCollectionRequest,
+                      UpdateRepositoryRequest, VectorStoreStatus)
 from core.schema import describe_validation_errors
+from services.api.audit_trail import audit
+from services.api.contract import errors
+from services.identity.dependencies import require_user
+from services.identity.principal import Principal
 from services.rag.errors import DocumentTooLargeError, GatewayError, ModelRefusedError, StoreUnavailableError
 from services.rag.gateway import ChatGateway, error_message
 from services.rag.retrieval import last_user_query, rag_messages, search_results, sources
-from services.rag.service import RagService
+from services.rag.service import IngestOptions, RagService
 from services.rag.settings import RagSettings
-from services.identity.dependencies import require_user
-from services.identity.principal import Principal
+from services.rag.stores.base import ChunkFilter
 
 log = logging.getLogger("lisa.api.repositories")
 DEFAULT_TOP_K = 3
@@ -106,9 +68,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = RagSettings()
     if platform is not None and (settings.serve_url or platform.serve_url):
         service = RagService(platform, settings, master_key=app.state.authenticator.master_key)
+        await run_in_threadpool(service.sync_stage_repositories)
         app.state.rag = service
         app.state.rag_chat = ChatGateway(service.gateway.base_url, timeout_s=settings.gateway_timeout_s)
         sweeper = asyncio.create_task(_resume_orphans(service, settings.resume_interval_s))
+        deployer = getattr(app.state, "repository_engine", None)
+        if deployer is not None and app.state.settings.engine_resume_on_start:
+            resumed = await run_in_threadpool(deployer.resume)
+            if resumed:
+                log.info("resuming %d repository deployment(s): %s", len(resumed), ", ".join(resumed))
     else:
         log.warning("RAG routes disabled: set LISA_RAG_SERVE_URL (or the platform's serveUrl)")
     try:
@@ -116,6 +84,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if service is not None:
             sweeper.cancel()
+            deployer = getattr(app.state, "repository_engine", None)
+            if deployer is not None:
+                await run_in_threadpool(deployer.shutdown)
             await app.state.rag_chat.aclose()
             await run_in_threadpool(service.close)
 
@@ -141,32 +112,222 @@ def _rag(request: Request) -> RagService:
     return service
 
 
+def _deployer(request: Request):
+    return request.app.state.repository_engine
+
+
+def _preview(request: Request, record, *, new: bool = False) -> dict[str, Any]:
+    from services.api.engine.jobs import PreviewFailed
+
+    try:
+        return {"preview": _deployer(request).preview(record, new=new)}
+    except PreviewFailed as exc:
+        raise InvalidInputError(f"the preview failed: {exc}") from None
+
+
+# wire models ------------------------------------------------------------------------------------------------------
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+RepositoryStatus = Literal["CREATE_IN_PROGRESS", "CREATE_COMPLETE", "CREATE_FAILED", "UPDATE_IN_PROGRESS",
+                           "UPDATE_COMPLETE", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_FAILED",
+                           "DELETE_IN_PROGRESS", "DELETE_FAILED", "UNKNOWN"]
+IngestStatus = Literal["INGESTION_PENDING", "INGESTION_IN_PROGRESS", "INGESTION_COMPLETED", "INGESTION_FAILED",
+                       "DELETE_PENDING", "DELETE_IN_PROGRESS", "DELETE_COMPLETED", "DELETE_FAILED"]
+
+
+class RepositoryView(_Open):
+    """LISA's VectorStoreConfig and its status (+ embeddingModel and dimension of the default collection)."""
+
+    repositoryId: str
+    repositoryName: str | None = None
+    description: str | None = None
+    type: Literal["pgvector", "opensearch"]
+    status: RepositoryStatus
+    statusReason: str | None = None
+    embeddingModelId: str | None = None
+    allowedGroups: list[str] = []
+    metadata: dict[str, Any] = {}
+    source: Literal["stage", "api"] = "api"
+    searchType: Literal["vector", "hybrid"] = "vector"
+    chunkSize: int | None = None
+    chunkOverlap: int | None = None
+    defaultEmbeddingModel: str | None = None
+    embeddingModel: str | None = None
+    dimension: int | None = None
+
+
+class RepositoryAccepted(BaseModel):
+    status: Literal["success"] = "success"
+    repositoryId: str
+    repository: RepositoryView
+
+
+class Preview(BaseModel):
+    preview: dict[str, Any]
+
+
+class RepositoryDeleted(BaseModel):
+    status: Literal["success"] = "success"
+    repositoryId: str
+    executionArn: str | None = None
+
+
+class CollectionView(_Open):
+    collectionId: str
+    repositoryId: str
+    name: str
+    description: str | None = None
+    embeddingModel: str
+    chunkingStrategy: dict[str, Any]
+    allowedGroups: list[str] = []
+    metadata: dict[str, Any] = {}
+    status: Literal["ACTIVE", "ARCHIVED", "DELETED", "DELETE_IN_PROGRESS", "DELETE_FAILED"]
+    default: bool = False
+    createdAt: str | None = None
+    updatedAt: str | None = None
+
+
+class CollectionPage(BaseModel):
+    collections: list[CollectionView]
+    totalCount: int
+    currentPage: int | None = None
+    totalPages: int | None = None
+    lastEvaluatedKey: dict[str, Any] | None = None
+    hasNextPage: bool
+    hasPreviousPage: bool
+
+
+class CollectionDeleted(BaseModel):
+    deleted: bool
+    collectionId: str
+    documentsDeleted: int
+
+
+class ShortJob(BaseModel):
+    jobId: str
+    documentId: str
+    status: IngestStatus
+    s3Path: str
+    documentName: str | None = None
+
+
+class IngestAccepted(BaseModel):
+    jobs: list[ShortJob]
+    collectionId: str
+    collectionName: str
+
+
+class DocumentsDeleted(BaseModel):
+    jobs: list[ShortJob]
+    documentIds: list[str]
+    recordsPurged: int
+
+
+class RagDocument(_Open):
+    """LISA's RagDocument, snake_case (+ status, chunks_embedded, embedding_model, content_type, size)."""
+
+    pk: str
+    document_id: str
+    repository_id: str
+    collection_id: str
+    document_name: str
+    source: str
+    username: str
+    chunk_strategy: dict[str, Any]
+    ingestion_type: Literal["manual", "auto", "existing"]
+    upload_date: int
+    chunks: int
+    metadata: dict[str, Any] = {}
+    status: IngestStatus
+    chunks_embedded: int = 0
+    embedding_model: str
+    content_type: str | None = None
+    size: int | None = None
+    error_message: str | None = None
+
+
+class DocumentPage(BaseModel):
+    documents: list[RagDocument]
+    lastEvaluated: dict[str, str] | None
+    totalDocuments: int
+    hasNextPage: bool
+    hasPreviousPage: bool
+
+
+class IngestionJob(_Open):
+    id: str
+    s3_path: str
+    collection_id: str
+    document_id: str
+    repository_id: str
+    status: IngestStatus
+    created_date: str
+    document_name: str
+    embedding_model: str
+    username: str
+    ingestion_type: str
+    error_message: str | None = None
+    chunks: int = 0
+    chunks_embedded: int = 0
+
+
+class JobPage(BaseModel):
+    jobs: list[IngestionJob]
+    lastEvaluatedKey: dict[str, str] | None
+    hasNextPage: bool
+    hasPreviousPage: bool
+
+
+class PresignedFields(BaseModel):
+    url: str
+    fields: dict[str, str]
+
+
+class PresignedLisa(BaseModel):
+    response: PresignedFields
+
+
+class PresignedUpload(BaseModel):
+    key: str
+    url: str
+    fields: dict[str, str]
+    expiresIn: int
+    maxBytes: int
+
+
+class SearchDocument(BaseModel):
+    page_content: str
+    metadata: dict[str, Any]
+
+
+class SearchHit(BaseModel):
+    Document: SearchDocument
+
+
+class SearchResults(BaseModel):
+    docs: list[SearchHit]
+
+
 class EmbeddingModelRef(BaseModel):
     model_config = ConfigDict(extra="ignore")
     modelName: str = Field(min_length=1, max_length=512)
 
 
-class ChunkingStrategy(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    type: str = "fixed"
-    size: int
-    overlap: int = 0
-
-
 class IngestRequest(BaseModel):
+    """LISA's bulk ingest body; keys are those /repository/presigned-url gave the caller."""
+
     model_config = ConfigDict(extra="ignore")
     keys: list[str] = Field(min_length=1, max_length=100)
+    collectionId: str | None = Field(default=None, max_length=128)
     embeddingModel: EmbeddingModelRef | str | None = None
     chunkingStrategy: ChunkingStrategy | None = None
+    metadata: RagMetadata | None = None
 
     @property
     def model_name(self) -> str | None:
         return self.embeddingModel.modelName if isinstance(self.embeddingModel, EmbeddingModelRef) else self.embeddingModel
-
-
-class PresignedUrlRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    fileName: str = Field(min_length=1, max_length=1024)
 
 
 class DeleteDocumentsRequest(BaseModel):
@@ -174,11 +335,27 @@ class DeleteDocumentsRequest(BaseModel):
     documentIds: list[str] = Field(min_length=1, max_length=1000)
 
 
+class SearchFilter(BaseModel):
+    """Which chunks a search may return: every tag must be on the document, every custom field equal."""
+
+    model_config = ConfigDict(extra="forbid")
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    customFields: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=50)
+    documentIds: list[str] = Field(default_factory=list, max_length=1000)
+
+    def chunk_filter(self) -> ChunkFilter:
+        return ChunkFilter(document_ids=frozenset(self.documentIds), tags=frozenset(self.tags),
+                           fields=tuple(sorted(self.customFields.items())))
+
+
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     query: str | None = None
     topK: int = DEFAULT_TOP_K
+    collectionId: str | None = Field(default=None, max_length=128)
     modelName: str | None = None
+    filter: SearchFilter | None = None
+    searchType: Literal["vector", "hybrid"] | None = None
 
 
 def _parse(model: type[BaseModel], raw: bytes) -> Any:
@@ -198,39 +375,215 @@ def _int(value: str | None, name: str, default: int | None) -> int | None:
         raise ValidationError(f"{name} must be an integer, got {value[:32]!r}", param=name) from None
 
 
-def _jobs(records) -> dict[str, Any]:
-    return {"jobs": [r.job() for r in records]}
+def _filter(raw: str | None) -> ChunkFilter | None:
+    if not raw:
+        return None
+    try:
+        return SearchFilter.model_validate_json(raw).chunk_filter()
+    except PydanticValidationError as exc:
+        raise ValidationError("filter: " + "; ".join(describe_validation_errors(exc.errors())), param="filter") from None
+
+
+def _json_key(raw: str | None, name: str) -> dict[str, str] | None:
+    if not raw:
+        return None
+    try:
+        value = orjson.loads(unquote(raw))
+    except orjson.JSONDecodeError:
+        raise InvalidInputError(f"{name} must be the (URL-encoded) JSON object a previous page returned") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise InvalidInputError(f"{name} must be the JSON object a previous page returned")
+    return value
+
+
+def _accepted(collection, records) -> dict[str, Any]:
+    return {"jobs": [r.job() for r in records], "collectionId": collection.collection_id,
+            "collectionName": collection.name}
+
+
+def _orjson(body: Any) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+DryRun = Query(False, alias="dryRun", description="answer the stack's preview; write nothing")
 
 
 # repositories -----------------------------------------------------------------------------------------------------
-@router.get("/repository")
+@router.get("/repository", response_model=list[RepositoryView], responses=errors(503))
 def list_repositories(request: Request, principal: Principal = Depends(require_user)) -> list[dict[str, Any]]:
     return _rag(request).repositories(principal)
 
 
-@router.post("/repository/presigned-url")
+@router.get("/repository/status", response_model=dict[str, str], responses=errors(503))
+def repository_statuses(request: Request, principal: Principal = Depends(require_user)) -> dict[str, str]:
+    return _rag(request).statuses(principal)
+
+
+@router.post("/repository", response_model=RepositoryAccepted | Preview, responses=errors(409, 503))
+def create_repository(config: RepositoryConfig, request: Request, dry_run: bool = DryRun,
+                      principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    service = _rag(request)
+    record = service.new_repository(principal, config)
+    if dry_run:
+        return _preview(request, record, new=True)
+    record = service.create_repository(record)
+    _deployer(request).submit(record.repository_id)
+    audit(request, principal, "repository.create", record.repository_id, type=record.type)
+    return {"repositoryId": record.repository_id, "repository": service.describe(record)}
+
+
+@router.get("/repository/collections", response_model=CollectionPage, responses=errors(503))
+def list_all_collections(request: Request, pageSize: int = Query(20, ge=1, le=100),
+                         filter: str | None = Query(None, max_length=256),
+                         sortBy: Literal["name", "createdAt", "updatedAt"] = "createdAt",
+                         sortOrder: Literal["asc", "desc"] = "desc",
+                         lastEvaluatedKey: str | None = Query(None, max_length=2048),
+                         principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    start = _json_key(lastEvaluatedKey, "lastEvaluatedKey") if lastEvaluatedKey and not lastEvaluatedKey.isdigit() \
+        else None
+    offset = int((start or {}).get("offset", lastEvaluatedKey if lastEvaluatedKey and lastEvaluatedKey.isdigit() else 0))
+    return _rag(request).all_collections(principal, page_size=pageSize, text=filter, sort_by=sortBy,
+                                         sort_order=sortOrder, offset=max(offset, 0))
+
+
+@router.post("/repository/presigned-url", response_model=PresignedLisa | PresignedUpload, responses=errors(415, 503),
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "text/plain": {"schema": {"type": "string", "minLength": 1, "maxLength": 900}},
+                 "application/json": {"schema": {"type": "object", "required": ["fileName"], "properties": {
+                     "fileName": {"type": "string", "minLength": 1, "maxLength": 1024}}}}}}})
 async def presigned_url(request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    body = _parse(PresignedUrlRequest, await request.body())
-    return await run_in_threadpool(_rag(request).presigned_upload, principal, body.fileName)
+    """LISA: the body is the S3 key (raw), answered `{"response": {url, fields}}`; a JSON `{"fileName"}` body gets a
+    fresh key and `{key, url, fields, expiresIn, maxBytes}`."""
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = raw.decode("utf-8", errors="replace")
+    service = _rag(request)
+    if isinstance(body, dict):
+        name = body.get("fileName")
+        if not isinstance(name, str) or not 1 <= len(name) <= 1024:
+            raise ValidationError("fileName: a file name of 1-1024 characters", param="fileName")
+        return await run_in_threadpool(service.presigned_upload, principal, name)
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInputError("send the S3 key as the body (or JSON {\"fileName\": ...})")
+    post = await run_in_threadpool(service.presigned_upload, principal, body, client_key=True)
+    return {"response": {"url": post["url"], "fields": post["fields"]}}
 
 
-@router.get("/repository/{repositoryId}")
+@router.get("/repository/{repositoryId}", response_model=RepositoryView, responses=errors(404, 503))
 def get_repository(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
     return _rag(request).repository(principal, repositoryId)
 
 
+@router.put("/repository/{repositoryId}", response_model=RepositoryView | Preview, responses=errors(404, 409, 503))
+def update_repository(repositoryId: str, update: UpdateRepositoryRequest, request: Request, dry_run: bool = DryRun,
+                      principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    service = _rag(request)
+    updated = service.updated_repository(principal, repositoryId, update)
+    if dry_run:
+        return _preview(request, updated)
+    stack_changes = updated.source == "api" and "pipelines" in update.changes()
+    status = VectorStoreStatus.UPDATE_IN_PROGRESS if stack_changes else VectorStoreStatus.UPDATE_COMPLETE
+    saved = service.save_repository(updated, status=status, expected={
+        VectorStoreStatus.CREATE_COMPLETE, VectorStoreStatus.UPDATE_COMPLETE, VectorStoreStatus.UPDATE_FAILED})
+    if stack_changes:
+        _deployer(request).submit(repositoryId)
+    audit(request, principal, "repository.update", repositoryId, changes=sorted(update.changes()))
+    return service.describe(saved)
+
+
+@router.delete("/repository/{repositoryId}", response_model=RepositoryDeleted, responses=errors(404, 409, 503))
+def delete_repository(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    _rag(request).begin_delete(principal, repositoryId)
+    _deployer(request).submit(repositoryId)
+    audit(request, principal, "repository.delete", repositoryId)
+    return {"repositoryId": repositoryId}
+
+
+# collections ------------------------------------------------------------------------------------------------------
+@router.get("/repository/{repositoryId}/collection", response_model=CollectionPage, responses=errors(404, 503))
+def list_collections(repositoryId: str, request: Request, page: int = Query(1, ge=1, le=100_000),
+                     pageSize: int = Query(20, ge=1, le=100), filter: str | None = Query(None, max_length=256),
+                     status: Literal["ACTIVE", "ARCHIVED", "DELETED", "DELETE_IN_PROGRESS", "DELETE_FAILED"] | None = None,
+                     sortBy: Literal["name", "createdAt", "updatedAt"] = "createdAt",
+                     sortOrder: Literal["asc", "desc"] = "desc",
+                     principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    return _rag(request).collections(principal, repositoryId, page=page, page_size=pageSize, text=filter,
+                                     status=status, sort_by=sortBy, sort_order=sortOrder)
+
+
+@router.post("/repository/{repositoryId}/collection", response_model=CollectionView,
+             responses=errors(404, 409, 502, 503))
+def create_collection(repositoryId: str, config: CollectionConfig, request: Request,
+                      principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    record = _rag(request).create_collection(principal, repositoryId, config)
+    audit(request, principal, "collection.create", f"{repositoryId}/{record.collection_id}",
+          embeddingModel=record.embedding_model)
+    return record.wire()
+
+
+@router.get("/repository/{repositoryId}/collection/{collectionId}", response_model=CollectionView,
+            responses=errors(404, 503))
+def get_collection(repositoryId: str, collectionId: str, request: Request,
+                   principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    return _rag(request).collection(principal, repositoryId, collectionId).wire()
+
+
+@router.put("/repository/{repositoryId}/collection/{collectionId}", response_model=CollectionView,
+            responses=errors(404, 503))
+def update_collection(repositoryId: str, collectionId: str, update: UpdateCollectionRequest, request: Request,
+                      principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    record = _rag(request).update_collection(principal, repositoryId, collectionId, update)
+    audit(request, principal, "collection.update", f"{repositoryId}/{collectionId}",
+          changes=sorted(update.model_dump(exclude_unset=True)))
+    return record.wire()
+
+
+@router.delete("/repository/{repositoryId}/collection/{collectionId}", response_model=CollectionDeleted,
+               responses=errors(404, 503))
+def delete_collection(repositoryId: str, collectionId: str, request: Request,
+                      principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    result = _rag(request).delete_collection(principal, repositoryId, collectionId)
+    audit(request, principal, "collection.delete", f"{repositoryId}/{collectionId}")
+    return result
+
+
 # ingest -----------------------------------------------------------------------------------------------------------
-@router.post("/repository/{repositoryId}/bulk")
-async def ingest_uploads(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    body = _parse(IngestRequest, await request.body())
+@router.post("/repository/{repositoryId}/bulk", response_model=IngestAccepted, responses=errors(404, 409, 502, 503))
+async def ingest_uploads(repositoryId: str, request: Request, body: IngestRequest = Body(...),
+                         collectionId: str | None = Query(None, max_length=128),
+                         chunkSize: int | None = Query(None), chunkOverlap: int | None = Query(None),
+                         principal: Principal = Depends(require_user)) -> dict[str, Any]:
     strategy = body.chunkingStrategy
-    records = await run_in_threadpool(
-        _rag(request).ingest_uploads, principal, repositoryId, body.keys, model=body.model_name,
-        chunk_size=strategy.size if strategy else None, chunk_overlap=strategy.overlap if strategy else None)
-    return _jobs(records)
+    if strategy is None and chunkSize is not None:  # LISA's legacy query parameters
+        strategy = _strategy(chunkSize, chunkOverlap)
+    options = IngestOptions(collection_id=body.collectionId or collectionId, model=body.model_name, strategy=strategy,
+                            metadata=body.metadata.model_dump(mode="json", by_alias=True) if body.metadata else {})
+    collection, records = await run_in_threadpool(_rag(request).ingest_uploads, principal, repositoryId, body.keys,
+                                                  options)
+    return _accepted(collection, records)
 
 
-@router.post("/repository/{repositoryId}/document")
+def _strategy(size: int, overlap: int | None):
+    from core.rag import FixedChunking
+
+    try:
+        return FixedChunking(size=size, overlap=overlap if overlap is not None else min(51, size // 2))
+    except PydanticValidationError as exc:
+        message = "; ".join(describe_validation_errors(exc.errors()))
+        raise ValidationError(f"chunk {message}", param="chunkSize") from None
+
+
+@router.post("/repository/{repositoryId}/document", response_model=IngestAccepted,
+             responses=errors(404, 409, 415, 502, 503),
+             openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                 "type": "object", "required": ["file"], "properties": {
+                     "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                     "collectionId": {"type": "string"}, "embeddingModel": {"type": "string"},
+                     "chunkSize": {"type": "integer"}, "chunkOverlap": {"type": "integer"},
+                     "chunkingType": {"type": "string", "enum": ["fixed", "none"]},
+                     "metadata": {"type": "string", "description": "JSON {tags, customFields}"}}}}}}})
 async def ingest_files(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
     service = _rag(request)
     limit = service.settings.max_document_bytes
@@ -247,15 +600,29 @@ async def ingest_files(repositoryId: str, request: Request, principal: Principal
                 raise DocumentTooLargeError(f"{upload.filename} is {upload.size} bytes; documents must be smaller "
                                             f"than {limit} bytes")
             files.append((upload.filename or "document", await upload.read(limit)))
-        model = form.get("embeddingModel")
-        records = await run_in_threadpool(
-            service.ingest_files, principal, repositoryId, files,
-            model=model if isinstance(model, str) and model else None,
-            chunk_size=_int(_field(form, "chunkSize"), "chunkSize", None),
-            chunk_overlap=_int(_field(form, "chunkOverlap"), "chunkOverlap", None))
+        size = _int(_field(form, "chunkSize"), "chunkSize", None)
+        if _field(form, "chunkingType") == "none":
+            from core.rag import NoChunking
+
+            strategy = NoChunking(type="none")
+        else:
+            strategy = _strategy(size, _int(_field(form, "chunkOverlap"), "chunkOverlap", None)) if size else None
+        metadata = _field(form, "metadata")
+        options = IngestOptions(collection_id=_field(form, "collectionId") or None,
+                                model=_field(form, "embeddingModel") or None, strategy=strategy,
+                                metadata=_metadata(metadata) if metadata else {})
+        collection, records = await run_in_threadpool(service.ingest_files, principal, repositoryId, files, options)
     finally:
         await form.close()
-    return _jobs(records)
+    return _accepted(collection, records)
+
+
+def _metadata(raw: str) -> dict[str, Any]:
+    try:
+        return RagMetadata.model_validate_json(raw).model_dump(mode="json", by_alias=True)
+    except PydanticValidationError as exc:
+        raise ValidationError("metadata: " + "; ".join(describe_validation_errors(exc.errors())),
+                              param="metadata") from None
 
 
 def _field(form, name: str) -> str | None:
@@ -264,45 +631,84 @@ def _field(form, name: str) -> str | None:
 
 
 # documents --------------------------------------------------------------------------------------------------------
-@router.get("/repository/{repositoryId}/document")
-def list_documents(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    records = _rag(request).documents(principal, repositoryId)
-    return {"documents": [r.model_dump(mode="json") for r in records], "totalDocuments": len(records)}
+@router.get("/repository/{repositoryId}/document", response_model=DocumentPage, responses=errors(404, 503))
+def list_documents(repositoryId: str, request: Request, collectionId: str | None = Query(None, max_length=128),
+                   pageSize: int = Query(10, ge=1, le=100),
+                   lastEvaluatedKeyPk: str | None = Query(None, max_length=512),
+                   lastEvaluatedKeyDocumentId: str | None = Query(None, max_length=128),
+                   lastEvaluatedKeyRepositoryId: str | None = Query(None, max_length=64),
+                   principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    after = None
+    if lastEvaluatedKeyPk or lastEvaluatedKeyDocumentId:
+        if not (lastEvaluatedKeyPk and lastEvaluatedKeyDocumentId):
+            raise InvalidInputError("send both lastEvaluatedKeyPk and lastEvaluatedKeyDocumentId from the last page")
+        after = {"pk": lastEvaluatedKeyPk, "documentId": lastEvaluatedKeyDocumentId,
+                 "repositoryId": lastEvaluatedKeyRepositoryId or repositoryId}
+        if after["repositoryId"] != repositoryId or not after["pk"].startswith(f"{repositoryId}#"):
+            raise InvalidInputError("the lastEvaluatedKey is not of this repository")
+    return _rag(request).documents_page(principal, repositoryId, collectionId, pageSize, after)
 
 
-@router.delete("/repository/{repositoryId}/document")
-async def delete_documents(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    body = _parse(DeleteDocumentsRequest, await request.body())
-    return await run_in_threadpool(_rag(request).delete_documents, principal, repositoryId, body.documentIds)
+@router.delete("/repository/{repositoryId}/document", response_model=DocumentsDeleted, responses=errors(404, 503))
+async def delete_documents(repositoryId: str, request: Request, body: DeleteDocumentsRequest = Body(...),
+                           collectionId: str | None = Query(None, max_length=128),
+                           principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    return await run_in_threadpool(_delete, request, principal, repositoryId, body.documentIds, collectionId)
 
 
-@router.get("/repository/{repositoryId}/jobs")
-def list_jobs(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    return _jobs(_rag(request).documents(principal, repositoryId))
+def _delete(request: Request, principal: Principal, repository_id: str, document_ids: list[str],
+            collection_id: str | None) -> dict[str, Any]:
+    from services.rag.documents import IngestionStatus
+
+    records, purged = _rag(request).delete_documents(principal, repository_id, document_ids, collection_id)
+    if principal.is_rag_admin and any(r.username != principal.id for r in records):
+        audit(request, principal, "document.delete", repository_id, documentIds=[r.document_id for r in records])
+    jobs = [{**r.job(), "status": IngestionStatus.DELETE_COMPLETED.value} for r in records]
+    return {"jobs": jobs, "documentIds": [r.document_id for r in records], "recordsPurged": purged}
+
+
+@router.get("/repository/{repositoryId}/jobs", response_model=JobPage, responses=errors(404, 503))
+def list_jobs(repositoryId: str, request: Request, timeLimit: int = Query(720, ge=1, le=24 * 365),
+              pageSize: int = Query(10, ge=1, le=100), lastEvaluatedKey: str | None = Query(None, max_length=2048),
+              principal: Principal = Depends(require_user)) -> dict[str, Any]:
+    after = _json_key(lastEvaluatedKey, "lastEvaluatedKey")
+    if after is not None and after.get("repositoryId") != repositoryId:
+        raise InvalidInputError("the lastEvaluatedKey is not of this repository")
+    return _rag(request).jobs_page(principal, repositoryId, timeLimit, pageSize, after)
 
 
 # search -----------------------------------------------------------------------------------------------------------
 # Search answers are serialised with orjson directly: FastAPI's encoder is the slowest part of the route otherwise.
-@router.get("/repository/{repositoryId}/similaritySearch")
+@router.get("/repository/{repositoryId}/similaritySearch", response_model=SearchResults, responses=errors(404, 409, 503))
 def similarity_search(repositoryId: str, request: Request, query: str | None = None, topK: str | None = None,
-                      modelName: str | None = None, principal: Principal = Depends(require_user)) -> Response:
+                      collectionId: str | None = Query(None, max_length=128), modelName: str | None = None,
+                      filter: str | None = Query(None, max_length=8192, description="JSON {tags, customFields}"),
+                      searchType: Literal["vector", "hybrid"] | None = None,
+                      principal: Principal = Depends(require_user)) -> Response:
     top_k = _int(topK, "topK", DEFAULT_TOP_K)
-    return _orjson(search_results(_rag(request).search(principal, repositoryId, query, top_k, modelName)))
-
-
-@router.post("/repository/{repositoryId}/similaritySearch")
-async def similarity_search_post(repositoryId: str, request: Request, principal: Principal = Depends(require_user)) -> Response:
-    body = _parse(SearchRequest, await request.body())
-    hits = await run_in_threadpool(_rag(request).search, principal, repositoryId, body.query, body.topK, body.modelName)
+    hits = _rag(request).search(principal, repositoryId, query, top_k, collection_id=collectionId, model=modelName,
+                                chunk_filter=_filter(filter), search_type=searchType)
     return _orjson(search_results(hits))
 
 
-def _orjson(body: Any) -> Response:
-    return Response(orjson.dumps(body), media_type="application/json")
+@router.post("/repository/{repositoryId}/similaritySearch", response_model=SearchResults,
+             responses=errors(404, 409, 503))
+async def similarity_search_post(repositoryId: str, request: Request, body: SearchRequest = Body(...),
+                                 principal: Principal = Depends(require_user)) -> Response:
+    hits = await run_in_threadpool(
+        _rag(request).search, principal, repositoryId, body.query, body.topK, collection_id=body.collectionId,
+        model=body.modelName, chunk_filter=body.filter.chunk_filter() if body.filter else None,
+        search_type=body.searchType)
+    return _orjson(search_results(hits))
 
 
 # RAG chat ---------------------------------------------------------------------------------------------------------
-@router.post("/repository/{repositoryId}/chat/completions")
+@router.post("/repository/{repositoryId}/chat/completions", responses=errors(404, 409, 502, 503),
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                 "type": "object", "required": ["model", "messages"], "properties": {
+                     "model": {"type": "string"}, "messages": {"type": "array", "items": {"type": "object"}},
+                     "topK": {"type": "integer"}, "collectionId": {"type": "string"},
+                     "embeddingModel": {"type": "string"}, "stream": {"type": "boolean"}}}}}}})
 async def rag_chat(repositoryId: str, request: Request, principal: Principal = Depends(require_user)):
     service = _rag(request)
     try:
@@ -313,13 +719,16 @@ async def rag_chat(repositoryId: str, request: Request, principal: Principal = D
         raise InvalidInputError("send an OpenAI chat body with a non-empty messages list", param="messages")
     top_k = body.pop("topK", DEFAULT_TOP_K)
     embedding_model = body.pop("embeddingModel", None)
+    collection_id = body.pop("collectionId", None)
     if not isinstance(top_k, int) or isinstance(top_k, bool):
         raise ValidationError("topK must be an integer", param="topK")
-    if embedding_model is not None and not isinstance(embedding_model, str):
-        raise ValidationError("embeddingModel must be a model id", param="embeddingModel")
+    for name, value in (("embeddingModel", embedding_model), ("collectionId", collection_id)):
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(f"{name} must be a string", param=name)
     check_request(CHAT, body)  # the body goes on to serve: only OpenAI's allow-listed fields, in range
     query = last_user_query(body["messages"])
-    hits = await run_in_threadpool(service.search, principal, repositoryId, query, top_k, embedding_model)
+    hits = await run_in_threadpool(lambda: service.search(principal, repositoryId, query, top_k,
+                                                          collection_id=collection_id, model=embedding_model))
     body["messages"] = rag_messages(body["messages"], hits)
     cited = sources(hits)
     headers = {k: v for k, v in request.headers.items() if k in ("authorization", "api-key")}
@@ -360,13 +769,20 @@ async def _with_sources(response: httpx.Response, cited: list[dict[str, Any]]) -
 
 
 # one document (after the literal routes above, which its path would otherwise shadow) ------------------------------
-@router.get("/repository/{repositoryId}/{documentId}")
+@router.get("/repository/{repositoryId}/{documentId}/download", response_model=str, responses=errors(404, 503))
+def download_document(repositoryId: str, documentId: str, request: Request,
+                      principal: Principal = Depends(require_user)) -> str:
+    """LISA: a presigned GET URL of the original (a JSON string), valid 300 s."""
+    return _rag(request).download_url(principal, repositoryId, documentId)
+
+
+@router.get("/repository/{repositoryId}/{documentId}", response_model=RagDocument, responses=errors(404, 503))
 def get_document(repositoryId: str, documentId: str, request: Request,
                  principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    return _rag(request).document(principal, repositoryId, documentId).model_dump(mode="json")
+    return _rag(request).document(principal, repositoryId, documentId).rag_document()
 
 
-@router.delete("/repository/{repositoryId}/{documentId}")
+@router.delete("/repository/{repositoryId}/{documentId}", response_model=DocumentsDeleted, responses=errors(404, 503))
 def delete_document(repositoryId: str, documentId: str, request: Request,
                     principal: Principal = Depends(require_user)) -> dict[str, Any]:
-    return _rag(request).delete_documents(principal, repositoryId, [documentId])
+    return _delete(request, principal, repositoryId, [documentId], None)

@@ -27,6 +27,10 @@ class IngestionStatus(str, Enum):
     IN_PROGRESS = "INGESTION_IN_PROGRESS"
     COMPLETED = "INGESTION_COMPLETED"
     FAILED = "INGESTION_FAILED"
+    DELETE_PENDING = "DELETE_PENDING"
+    DELETE_IN_PROGRESS = "DELETE_IN_PROGRESS"
+    DELETE_COMPLETED = "DELETE_COMPLETED"
+    DELETE_FAILED = "DELETE_FAILED"
 
 
 UNFINISHED = (IngestionStatus.PENDING, IngestionStatus.IN_PROGRESS)
@@ -39,8 +43,8 @@ def now_iso() -> str:
 class ChunkStrategy(CamelModel):
     model_config = ConfigDict(extra="ignore")
     type: str = "fixed"
-    size: int
-    overlap: int
+    size: int = 0  # 0 for type "none"
+    overlap: int = 0
 
 
 class DocumentRecord(CamelModel):
@@ -48,6 +52,8 @@ class DocumentRecord(CamelModel):
 
     repository_id: str
     document_id: str
+    collection_id: str = "default"
+    pk: str = ""  # LISA's "<repositoryId>#<collectionId>" (the byCollection index)
     job_id: str
     document_name: str
     source: str  # s3://bucket/key of the original file
@@ -60,6 +66,8 @@ class DocumentRecord(CamelModel):
     content_type: str
     size: int
     error: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)  # LISA's {"tags": [...], "customFields": {...}}
+    ingestion_type: str = "manual"  # manual | auto (a pipeline) | existing
     upload_date: str = Field(default_factory=now_iso)
     created_date: str = Field(default_factory=now_iso)
     updated_date: str = Field(default_factory=now_iso)
@@ -70,13 +78,48 @@ class DocumentRecord(CamelModel):
         bucket, _, key = self.source.removeprefix("s3://").partition("/")
         return bucket, key
 
+    def model_post_init(self, _: Any) -> None:
+        if not self.pk:
+            self.pk = collection_key(self.repository_id, self.collection_id)
+
     def job(self) -> dict[str, Any]:
+        """The short job of /bulk and DELETE answers, as LISA: {jobId, documentId, status, s3Path} (+ name)."""
+        return {"jobId": self.job_id, "documentId": self.document_id, "status": self.status.value,
+                "s3Path": self.source, "documentName": self.document_name}
+
+    def rag_document(self) -> dict[str, Any]:
+        """LISA's RagDocument (snake_case), plus the ingest's progress and the file's type and size."""
         return {
-            "jobId": self.job_id, "documentId": self.document_id, "documentName": self.document_name,
-            "status": self.status.value, "chunks": self.chunks, "chunksEmbedded": self.chunks_embedded,
-            "error": self.error, "s3Path": self.source, "embeddingModel": self.embedding_model,
-            "createdDate": self.created_date, "updatedDate": self.updated_date,
+            "pk": self.pk, "document_id": self.document_id, "repository_id": self.repository_id,
+            "collection_id": self.collection_id, "document_name": self.document_name, "source": self.source,
+            "username": self.username, "chunk_strategy": self.chunk_strategy.model_dump(mode="json"),
+            "ingestion_type": self.ingestion_type, "upload_date": _epoch_ms(self.upload_date), "chunks": self.chunks,
+            "metadata": self.metadata, "status": self.status.value, "chunks_embedded": self.chunks_embedded,
+            "embedding_model": self.embedding_model, "content_type": self.content_type, "size": self.size,
+            "error_message": self.error,
         }
+
+    def ingestion_job(self, status: IngestionStatus | None = None, job_type: str = "INGEST") -> dict[str, Any]:
+        """LISA's IngestionJob (snake_case)."""
+        return {
+            "id": self.job_id, "s3_path": self.source, "collection_id": self.collection_id,
+            "document_id": self.document_id, "repository_id": self.repository_id,
+            "chunk_strategy": self.chunk_strategy.model_dump(mode="json"), "embedding_model": self.embedding_model,
+            "username": self.username, "ingestion_type": self.ingestion_type,
+            "status": (status or self.status).value, "created_date": self.created_date, "error_message": self.error,
+            "document_name": self.document_name, "auto": self.ingestion_type == "auto", "metadata": self.metadata,
+            "job_type": job_type, "collection_deletion": False, "s3_paths": [self.source],
+            "document_ids": [self.document_id], "chunks": self.chunks, "chunks_embedded": self.chunks_embedded,
+            "updated_date": self.updated_date,
+        }
+
+
+def collection_key(repository_id: str, collection_id: str) -> str:
+    return f"{repository_id}#{collection_id}"
+
+
+def _epoch_ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def safe_file_name(name: str) -> str:
@@ -120,6 +163,38 @@ class DocumentTable:
     def list(self, repository_id: str) -> list[DocumentRecord]:
         items = self.table.query("repositoryId = :r", values={":r": repository_id}, consistent=True)
         return [DocumentRecord.model_validate(i) for i in items]
+
+    def page(self, repository_id: str, collection_id: str, size: int,
+             after: dict[str, str] | None) -> tuple[list[DocumentRecord], dict[str, str] | None]:
+        """One page of a collection's documents (LISA's order: by document id) and the key to pass for the next."""
+        items = list(self.table.query("pk = :pk", values={":pk": collection_key(repository_id, collection_id)},
+                                      index="byCollection", limit=size + 1, start_key=after))
+        records = [DocumentRecord.model_validate(i) for i in items[:size]]
+        last = records[-1] if len(items) > size else None
+        return records, ({"pk": last.pk, "documentId": last.document_id, "repositoryId": last.repository_id}
+                         if last else None)
+
+    def count(self, repository_id: str, collection_id: str) -> int:
+        return sum(1 for _ in self.table.query("pk = :pk", values={":pk": collection_key(repository_id, collection_id)},
+                                               index="byCollection", projection=["documentId"]))
+
+    def in_collection(self, repository_id: str, collection_id: str) -> list[DocumentRecord]:
+        items = self.table.query("pk = :pk", values={":pk": collection_key(repository_id, collection_id)},
+                                 index="byCollection")
+        return [DocumentRecord.model_validate(i) for i in items]
+
+    def jobs_page(self, repository_id: str, since_iso: str, size: int, after: dict[str, str] | None,
+                  username: str | None) -> tuple[list[DocumentRecord], dict[str, str] | None]:
+        """Newest first, created since `since_iso`, only `username`'s when given."""
+        filter_, values = None, {":r": repository_id, ":since": since_iso}
+        if username is not None:
+            filter_, values[":u"] = "username = :u", username
+        items = list(self.table.query("repositoryId = :r AND createdDate >= :since", values=values, filter=filter_,
+                                      index="byCreated", forward=False, limit=size + 1, start_key=after))
+        records = [DocumentRecord.model_validate(i) for i in items[:size]]
+        last = records[-1] if len(items) > size else None
+        return records, ({"repositoryId": last.repository_id, "documentId": last.document_id,
+                          "createdDate": last.created_date} if last else None)
 
     def unfinished(self) -> list[DocumentRecord]:
         """Records whose ingest had not ended (to resume after a restart)."""

@@ -13,10 +13,8 @@ import logging
 import threading
 from contextlib import closing
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable
 
 from core.errors import LisaError
-from services.rag.catalog import Repository
 from services.rag.chunking import Chunk
 from services.rag.documents import DocumentRecord, DocumentTable, IngestionStatus, Throttle
 from services.rag.gateway import Gateway
@@ -31,16 +29,14 @@ class _Stopped(Exception):
 
 def chunk_records(record: DocumentRecord, chunks: list[Chunk]) -> list[ChunkRecord]:
     return [ChunkRecord(document_id=record.document_id, document_name=record.document_name, source=record.source,
-                        chunk_index=c.index, text=c.text, page=c.page) for c in chunks]
+                        chunk_index=c.index, text=c.text, page=c.page, metadata=record.metadata) for c in chunks]
 
 
 class IngestJobs:
-    def __init__(self, table: DocumentTable, gateway: Gateway, store_of: Callable[[Repository], VectorStore], *,
-                 workers: int = 2, batch: int = 32, concurrency: int = 2, progress_interval_s: float = 1.0,
+    def __init__(self, table: DocumentTable, gateway: Gateway, *, workers: int = 2, batch: int = 32, concurrency: int = 2, progress_interval_s: float = 1.0,
                  heartbeat_s: float = 10.0) -> None:
         self.table = table
         self.gateway = gateway
-        self.store_of = store_of
         self.batch = batch
         self.concurrency = concurrency
         self.progress_interval_s = progress_interval_s
@@ -66,9 +62,9 @@ class IngestJobs:
         with self._lock:
             return document_id in self._running
 
-    def submit(self, repository: Repository, record: DocumentRecord, chunks: list[Chunk]) -> Future:
+    def submit(self, store: VectorStore, record: DocumentRecord, chunks: list[Chunk]) -> Future:
         stop = threading.Event()
-        future = self._pool.submit(self._run, repository, record, chunks, stop)
+        future = self._pool.submit(self._run, store, record, chunks, stop)
         with self._lock:
             self._running[record.document_id] = (future, stop)
             self._records[record.document_id] = record
@@ -106,9 +102,9 @@ class IngestJobs:
             stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _run(self, repository: Repository, record: DocumentRecord, chunks: list[Chunk], stop: threading.Event) -> None:
+    def _run(self, store: VectorStore, record: DocumentRecord, chunks: list[Chunk], stop: threading.Event) -> None:
         try:
-            self._ingest(repository, record, chunks, stop)
+            self._ingest(store, record, chunks, stop)
         except _Stopped:
             log.info("ingest of %s/%s stopped", record.repository_id, record.document_id)
         except LisaError as exc:
@@ -117,10 +113,9 @@ class IngestJobs:
             log.exception("ingest of %s/%s failed", record.repository_id, record.document_id)
             self.table.update(record, status=IngestionStatus.FAILED, error=f"ingest failed ({type(exc).__name__})")
 
-    def _ingest(self, repository: Repository, record: DocumentRecord, chunks: list[Chunk], stop: threading.Event) -> None:
+    def _ingest(self, store: VectorStore, record: DocumentRecord, chunks: list[Chunk], stop: threading.Event) -> None:
         if stop.is_set() or not self.table.update(record, status=IngestionStatus.IN_PROGRESS, chunks_embedded=0):
             raise _Stopped
-        store = self.store_of(repository)
         store.delete_document(record.document_id)  # a resumed job may find what an interrupted one left
         records = chunk_records(record, chunks)
         batches = [records[i:i + self.batch] for i in range(0, len(records), self.batch)]

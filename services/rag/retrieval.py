@@ -94,9 +94,10 @@ def sources(hits: list[Hit]) -> list[dict[str, Any]]:
 
 
 def search_results(hits: list[Hit]) -> dict[str, Any]:
-    """LISA's similarity-search body."""
+    """LISA's similarity-search body; each hit's metadata carries its document's tags and custom fields."""
     return {"docs": [
         {"Document": {"page_content": h.chunk.text, "metadata": {
+            **h.chunk.metadata, "document_id": h.chunk.document_id,
             "documentId": h.chunk.document_id, "documentName": h.chunk.document_name, "source": h.chunk.source,
             "page": h.chunk.page, "chunkIndex": h.chunk.chunk_index, "similarity_score": round(h.score, 6)}}}
         for h in hits

@@ -41,5 +41,12 @@ class RagSettings(BaseSettings):
     hnsw_m: int = Field(default=16, ge=2, le=100)
     hnsw_ef_construction: int = Field(default=64, ge=4, le=1000)
     hnsw_ef_search: int = Field(default=128, ge=1, le=1000)
+    # OpenSearch's Lucene HNSW (benchmarks/rag.py): m and ef_construction at index creation, ef_search per query.
+    opensearch_m: int = Field(default=16, ge=2, le=100)
+    opensearch_ef_construction: int = Field(default=128, ge=4, le=1000)
+    opensearch_ef_search: int = Field(default=100, ge=1, le=1000)
+    # Repositories and collections are read from their tables at most this often per process.
+    catalog_ttl_s: float = Field(default=2.0, ge=0, le=300)
+    download_url_expiry_s: int = Field(default=300, ge=10, le=3600)
     pg_pool_size: int = Field(default=4, ge=1, le=64)
     presigned_url_expiry_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)

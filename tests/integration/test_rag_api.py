@@ -83,10 +83,10 @@ def state(api, stored_chunks, platform, repo: str) -> tuple[int, int, int]:
 @pytest.fixture(scope="module")
 def corpus(api, repo):
     jobs = upload(api, repo, CORPUS).json()["jobs"]
-    docs = {d["documentName"]: d for d in (wait_done(api, repo, j["documentId"]) for j in jobs)}
+    docs = {d["document_name"]: d for d in (wait_done(api, repo, j["documentId"]) for j in jobs)}
     yield docs
     for doc in docs.values():
-        api("DELETE", f"/repository/{repo}/{doc['documentId']}")
+        api("DELETE", f"/repository/{repo}/{doc['document_id']}")
 
 
 def search(api, repo: str, query: str, top_k: int = 3, **params) -> requests.Response:
@@ -112,10 +112,10 @@ def test_a_repository_reports_the_model_its_vectors_come_from(api, repo, corpus)
 
 # Ingest and search -------------------------------------------------------------------------------------------------
 def test_an_upload_becomes_a_completed_job_with_every_chunk_embedded(api, repo, corpus):
-    jobs = {j["documentId"]: j for j in api("GET", f"/repository/{repo}/jobs").json()["jobs"]}
+    jobs = {j["document_id"]: j for j in api("GET", f"/repository/{repo}/jobs").json()["jobs"]}
     for doc in corpus.values():
-        job = jobs[doc["documentId"]]
-        assert job["status"] == "INGESTION_COMPLETED" and job["chunksEmbedded"] == job["chunks"] == 1
+        job = jobs[doc["document_id"]]
+        assert job["status"] == "INGESTION_COMPLETED" and job["chunks_embedded"] == job["chunks"] == 1
 
 
 def test_similarity_search_finds_the_answering_document(api, repo, corpus):
@@ -164,13 +164,14 @@ def test_delete_removes_vectors_object_and_record(api, repo, stored_chunks, plat
     assert deleted["documentIds"] == [job["documentId"]] and deleted["recordsPurged"] > 1
     assert state(api, stored_chunks, platform, repo) == before
     assert api("GET", f"/repository/{repo}/{job['documentId']}").status_code == 404
+    assert deleted["jobs"][0]["status"] == "DELETE_COMPLETED"
 
 
 @only_pgvector
 def test_another_user_may_not_delete_my_document(api, repo, corpus):
-    response = api("DELETE", f"/repository/{repo}/document", "bob", json={"documentIds": [corpus["bread.txt"]["documentId"]]})
+    response = api("DELETE", f"/repository/{repo}/document", "bob", json={"documentIds": [corpus["bread.txt"]["document_id"]]})
     assert response.status_code == 403
-    assert api("GET", f"/repository/{repo}/{corpus['bread.txt']['documentId']}").status_code == 200
+    assert api("GET", f"/repository/{repo}/{corpus['bread.txt']['document_id']}").status_code == 200
 
 
 # RAG in chat -------------------------------------------------------------------------------------------------------
@@ -302,15 +303,15 @@ def test_an_unknown_repository_is_a_404(api, repo, corpus):
 def test_an_unknown_embedding_model_is_a_400_and_stores_nothing(api, repo, stored_chunks, platform, corpus):
     before = state(api, stored_chunks, platform, repo)
     response = upload(api, repo, {"a.txt": b"some text"}, embeddingModel="no-such-model")
-    assert response.status_code == 400 and "unknown embedding model" in response.json()["message"]
+    assert response.status_code == 400 and "holds vectors of minilm" in response.json()["message"]
     assert search(api, repo, "x", modelName="no-such-model").status_code == 400
     assert state(api, stored_chunks, platform, repo) == before and still_searchable(api, repo)
 
 
-def test_an_embedding_model_of_another_dimension_is_a_400(api, repo, stored_chunks, platform, corpus):
+def test_another_embedding_model_than_the_collections_is_a_400(api, repo, stored_chunks, platform, corpus):
     before = state(api, stored_chunks, platform, repo)
     response = upload(api, repo, {"a.txt": b"some text"}, embeddingModel="embed-16")
-    assert response.status_code == 400 and "384" in response.json()["message"]
+    assert response.status_code == 400 and "holds vectors of minilm" in response.json()["message"]
     assert state(api, stored_chunks, platform, repo) == before and still_searchable(api, repo)
 
 

@@ -11,12 +11,22 @@ from core import aws
 from core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from services.rag.documents import IngestionStatus
 from services.rag.errors import DocumentTooLargeError, EmbeddingModelError, UnreadableDocumentError, UnsupportedDocumentError
+from core.rag import CollectionConfig, FixedChunking
 from services.identity.principal import Principal
+from services.rag.service import IngestOptions
 from tests.fixtures.eventually import eventually
 from tests.unit.test_rag_parsing import pdf_bytes
 
 ALICE = Principal(id="alice-id", username="alice", groups=(), is_admin=False, method="token")
 BOB = Principal(id="bob-id", username="bob", groups=(), is_admin=False, method="token")
+ADMIN = Principal(id="admin-id", username="root", groups=("lisa-admins",), is_admin=True, method="token",
+                  is_rag_admin=True)
+
+
+def opts(model: str | None = "minilm", chunk_size: int | None = None, chunk_overlap: int = 0,
+         collection_id: str | None = None) -> IngestOptions:
+    strategy = FixedChunking(size=chunk_size, overlap=chunk_overlap) if chunk_size else None
+    return IngestOptions(collection_id=collection_id, model=model, strategy=strategy)
 PG, OS = "docs", "docs-os"  # the test stage's open pgvector and OpenSearch repositories
 only_pgvector = pytest.mark.parametrize("repo", [PG], indirect=True)
 
@@ -48,7 +58,7 @@ def wait_status(service, record, timeout: float = 60.0):
 
 
 def ingest(service, repo: str, files: dict[str, bytes], who=ALICE, **kwargs):
-    records = service.ingest_files(who, repo, list(files.items()), model="minilm", **kwargs)
+    records = service.ingest_files(who, repo, list(files.items()), opts(**kwargs))[1]
     return [wait_status(service, r) for r in records]
 
 
@@ -57,12 +67,12 @@ def bucket_keys(service) -> set[str]:
     return {o["Key"] for o in listing.get("Contents", [])}
 
 
-def store_of(service, repo: str):
-    return service.catalog.store(service.catalog.repositories[repo])
+def store_of(service, repo: str, collection: str = "minilm"):
+    return service.catalog.store(service.catalog.find(repo), collection)
 
 
 def snapshot(service, repo: str) -> tuple[int, int, set[str]]:
-    """Rows in the repository's store, document records, and objects in the RAG bucket."""
+    """Rows in the repository's default store, document records, and objects in the RAG bucket."""
     return store_of(service, repo).count(), len(service.table.list(repo)), bucket_keys(service)
 
 
@@ -108,7 +118,7 @@ def test_ingest_then_delete_leaves_nothing_behind(rag_service, repo):
                      chunk_overlap=20)
     assert record.status is IngestionStatus.COMPLETED and record.chunks > 1
     result = rag_service.delete_documents(ALICE, repo, [record.document_id])
-    assert result["recordsPurged"] == record.chunks
+    assert result[1] == record.chunks
     assert snapshot(rag_service, repo) == before
 
 
@@ -122,11 +132,15 @@ def test_only_the_uploader_or_an_admin_may_delete_a_document(rag_service, repo, 
 def test_a_failed_ingest_leaves_no_chunk_in_the_store(rag_service, repo, short_input_model):
     # The first chunk is short enough for the model; a later batch is not, so the job fails part-way.
     text = "Short opening line.\n\n" + "\n\n".join("word " * 78 for _ in range(80))
-    records = rag_service.ingest_files(ALICE, repo, [("long.txt", text.encode())], model=short_input_model,
-                                       chunk_size=400, chunk_overlap=0)
+    collection = f"short-{repo}"
+    if rag_service.catalog.find_collection(rag_service.catalog.find(repo), collection) is None:
+        rag_service.create_collection(ADMIN, repo, CollectionConfig(collection_id=collection,
+                                                                     embedding_model=short_input_model))
+    records = rag_service.ingest_files(ALICE, repo, [("long.txt", text.encode())],
+                                       opts(short_input_model, 400, 0, collection_id=collection))[1]
     record = wait_status(rag_service, records[0])
     try:
-        store = store_of(rag_service, repo)
+        store = store_of(rag_service, repo, collection)
         assert record.status is IngestionStatus.FAILED and "input" in record.error
         assert store.count(record.document_id) == 0
     finally:
@@ -136,7 +150,7 @@ def test_a_failed_ingest_leaves_no_chunk_in_the_store(rag_service, repo, short_i
 def test_deleting_a_document_mid_ingest_leaves_nothing(rag_service, repo):
     before = snapshot(rag_service, repo)
     text = "\n\n".join(f"Paragraph {i} is about the history of clocks and timekeeping. " * 4 for i in range(300))
-    record, = rag_service.ingest_files(ALICE, repo, [("clocks.txt", text.encode())], model="minilm")
+    record, = rag_service.ingest_files(ALICE, repo, [("clocks.txt", text.encode())], opts("minilm"))[1]
     rag_service.delete_documents(ALICE, repo, [record.document_id])
     rag_service.jobs.wait(record.document_id, 60)
     assert snapshot(rag_service, repo) == before
@@ -187,7 +201,7 @@ def test_uploads_through_a_presigned_post_are_ingested(rag_service, repo):
     text = b"Volcanoes erupt when magma rises through the crust."
     posted = requests.post(upload["url"], data=upload["fields"], files={"file": ("volcano.txt", text)}, timeout=10)
     assert posted.status_code in (200, 204), posted.text
-    record, = rag_service.ingest_uploads(ALICE, repo, [upload["key"]], model="minilm")
+    record, = rag_service.ingest_uploads(ALICE, repo, [upload["key"]], opts("minilm"))[1]
     try:
         assert wait_status(rag_service, record).status is IngestionStatus.COMPLETED
         assert upload["key"] not in bucket_keys(rag_service)  # moved under the document, not left in uploads/
@@ -199,7 +213,7 @@ def test_uploads_through_a_presigned_post_are_ingested(rag_service, repo):
 def test_another_users_upload_cannot_be_ingested(rag_service, repo):
     upload = rag_service.presigned_upload(ALICE, "mine.txt")
     with pytest.raises(PermissionDeniedError):
-        rag_service.ingest_uploads(BOB, repo, [upload["key"]], model="minilm")
+        rag_service.ingest_uploads(BOB, repo, [upload["key"]], opts("minilm"))[1]
 
 
 # Bad input: a clear error, nothing stored, the repository still searchable. --------------------------------------
@@ -218,7 +232,7 @@ def test_bad_files_are_refused_and_store_nothing(rag_service, repo, corpus, case
     name, data, error = BAD_FILES[case]
     before = snapshot(rag_service, repo)
     with pytest.raises(error) as caught:
-        rag_service.ingest_files(ALICE, repo, [(name, data)], model="minilm")
+        rag_service.ingest_files(ALICE, repo, [(name, data)], opts("minilm"))[1]
     assert 400 <= caught.value.status < 500 and caught.value.message
     assert snapshot(rag_service, repo) == before
     assert rag_service.search(ALICE, repo, "sourdough", 1)[0].chunk.document_name == "bread.txt"
@@ -228,7 +242,7 @@ def test_bad_files_are_refused_and_store_nothing(rag_service, repo, corpus, case
 def test_a_50_mib_file_is_refused_as_too_large(rag_service, repo, corpus):
     before = snapshot(rag_service, repo)
     with pytest.raises(DocumentTooLargeError) as caught:
-        rag_service.ingest_files(ALICE, repo, [("big.txt", b"a" * (50 * 1024 * 1024))], model="minilm")
+        rag_service.ingest_files(ALICE, repo, [("big.txt", b"a" * (50 * 1024 * 1024))], opts("minilm"))[1]
     assert caught.value.status == 413
     assert snapshot(rag_service, repo) == before
 
@@ -237,13 +251,13 @@ def test_a_50_mib_file_is_refused_as_too_large(rag_service, repo, corpus):
 def test_one_bad_file_refuses_the_whole_request(rag_service, repo, corpus):
     before = snapshot(rag_service, repo)
     with pytest.raises(UnreadableDocumentError):
-        rag_service.ingest_files(ALICE, repo, [("fine.txt", b"Fine text."), ("empty.txt", b"")], model="minilm")
+        rag_service.ingest_files(ALICE, repo, [("fine.txt", b"Fine text."), ("empty.txt", b"")], opts("minilm"))[1]
     assert snapshot(rag_service, repo) == before
 
 
 def test_unknown_repository_is_not_found(rag_service):
     with pytest.raises(NotFoundError):
-        rag_service.ingest_files(ALICE, "nope", [("a.txt", b"text")], model="minilm")
+        rag_service.ingest_files(ALICE, "nope", [("a.txt", b"text")], opts("minilm"))[1]
 
 
 def test_a_repository_of_other_groups_is_forbidden(rag_service):
@@ -254,18 +268,19 @@ def test_a_repository_of_other_groups_is_forbidden(rag_service):
 @only_pgvector
 def test_unknown_embedding_model_is_refused(rag_service, repo, corpus):
     before = snapshot(rag_service, repo)
-    with pytest.raises(EmbeddingModelError, match="unknown embedding model"):
-        rag_service.ingest_files(ALICE, repo, [("a.txt", b"some text")], model="no-such-model")
+    with pytest.raises(EmbeddingModelError, match="holds vectors of minilm"):
+        rag_service.ingest_files(ALICE, repo, [("a.txt", b"some text")], opts("no-such-model"))[1]
     with pytest.raises(EmbeddingModelError):
         rag_service.search(ALICE, repo, "some text", 3, model="no-such-model")
     assert snapshot(rag_service, repo) == before
 
 
-def test_a_model_of_another_dimension_is_refused(rag_service, repo, corpus):
+def test_a_collection_refuses_another_embedding_model(rag_service, repo, corpus):
+    # Collections embed with one model (its vectors would not compare); another model needs another collection.
     before = snapshot(rag_service, repo)
-    with pytest.raises(EmbeddingModelError, match="384"):
-        rag_service.ingest_files(ALICE, repo, [("a.txt", b"some text")], model="embed-16")
-    with pytest.raises(EmbeddingModelError, match="384"):
+    with pytest.raises(EmbeddingModelError, match="holds vectors of minilm"):
+        rag_service.ingest_files(ALICE, repo, [("a.txt", b"some text")], opts("embed-16"))[1]
+    with pytest.raises(EmbeddingModelError, match="holds vectors of minilm"):
         rag_service.search(ALICE, repo, "some text", 3, model="embed-16")
     assert snapshot(rag_service, repo) == before
 

@@ -83,48 +83,18 @@ export type PutSession = Declared<BodyOf<"/session/{sessionId}", "put">, PutSess
 type SessionPut = Declared<AnswerOf<"/session/{sessionId}", "put">, SessionSaved>;
 type SessionRenamed = Declared<AnswerOf<"/session/{sessionId}/name", "put">, SessionSaved>;
 
-/** Until the api declares them: the `/repository` shapes of services/api/repositories.py. */
-interface RepositoryStandIn {
-  repositoryId: string;
-  type: "pgvector" | "opensearch";
-  allowedGroups: string[];
-  chunkSize: number;
-  chunkOverlap: number;
-  defaultEmbeddingModel: string | null;
-  embeddingModel?: string | null;
-  dimension?: number | null;
-}
-interface IngestJobStandIn {
-  jobId: string;
-  documentId: string;
-  documentName: string;
-  status: "INGESTION_PENDING" | "INGESTION_IN_PROGRESS" | "INGESTION_COMPLETED" | "INGESTION_FAILED";
-  chunks?: number | null;
-  chunksEmbedded?: number | null;
-  error?: string | null;
-  embeddingModel?: string | null;
-  createdDate?: string;
-  updatedDate?: string;
-}
-interface RagDocumentStandIn extends IngestJobStandIn {
-  repositoryId: string;
-  source?: string;
-  contentType?: string;
-  size?: number;
-  uploadDate?: string;
-}
-export type Repository = Declared<AnswerOf<"/repository", "get">, RepositoryStandIn[]>[number];
-type DocumentList = Declared<
-  AnswerOf<"/repository/{repositoryId}/document", "get">,
-  { documents: RagDocumentStandIn[] }
->;
-type JobList = Declared<AnswerOf<"/repository/{repositoryId}/jobs", "get">, { jobs: IngestJobStandIn[] }>;
-export type UploadAnswer = Declared<
-  AnswerOf<"/repository/{repositoryId}/document", "post">,
-  { jobs: IngestJobStandIn[] }
->;
+/** The `/repository` shapes of services/api/repositories.py (LISA's: documents and jobs in snake_case). */
+export type Repository = AnswerOf<"/repository", "get">[number];
+export type NewRepository = BodyOf<"/repository", "post">;
+type DocumentList = AnswerOf<"/repository/{repositoryId}/document", "get">;
+export type DocumentPage = DocumentList;
+export type DocumentPageKey = NonNullable<DocumentList["lastEvaluated"]>;
+type JobList = AnswerOf<"/repository/{repositoryId}/jobs", "get">;
+export type UploadAnswer = AnswerOf<"/repository/{repositoryId}/document", "post">;
 export type RagDocument = DocumentList["documents"][number];
 export type IngestJob = JobList["jobs"][number];
+export type Collection = AnswerOf<"/repository/{repositoryId}/collection", "get">["collections"][number];
+export type NewCollection = BodyOf<"/repository/{repositoryId}/collection", "post">;
 export type IngestStatus = IngestJob["status"];
 
 export interface ModelEvent {
@@ -233,18 +203,53 @@ export class LisaApiClient {
   async listRepositories(signal?: AbortSignal): Promise<Repository[]> {
     return (await this.http.json<Repository[]>("/repository", { signal })) ?? [];
   }
-  async listDocuments(repositoryId: string, signal?: AbortSignal): Promise<RagDocument[]> {
-    return (
-      (
-        await this.http.json<DocumentList>(`/repository/${encodeURIComponent(repositoryId)}/document`, {
-          signal,
-        })
-      ).documents ?? []
-    );
+  createRepository(payload: NewRepository): Promise<unknown> {
+    return this.http.json("/repository", { method: "POST", body: payload });
+  }
+  deleteRepository(repositoryId: string): Promise<unknown> {
+    return this.http.json(`/repository/${encodeURIComponent(repositoryId)}`, { method: "DELETE" });
+  }
+  async listCollections(repositoryId: string, signal?: AbortSignal): Promise<Collection[]> {
+    const path = `/repository/${encodeURIComponent(repositoryId)}/collection?pageSize=100`;
+    return (await this.http.json<AnswerOf<"/repository/{repositoryId}/collection", "get">>(path, { signal }))
+      .collections;
+  }
+  createCollection(repositoryId: string, payload: NewCollection): Promise<Collection> {
+    return this.http.json(`/repository/${encodeURIComponent(repositoryId)}/collection`, {
+      method: "POST",
+      body: payload,
+    });
+  }
+  deleteCollection(repositoryId: string, collectionId: string): Promise<unknown> {
+    const path = `/repository/${encodeURIComponent(repositoryId)}/collection/${encodeURIComponent(collectionId)}`;
+    return this.http.json(path, { method: "DELETE" });
+  }
+  /** One page of a collection's documents (LISA's paging: the last page's key asks for the next). */
+  listDocuments(
+    repositoryId: string,
+    collectionId: string,
+    after: DocumentPageKey | null,
+    signal?: AbortSignal,
+  ): Promise<DocumentPage> {
+    const query = new URLSearchParams({ pageSize: "20" });
+    if (collectionId) query.set("collectionId", collectionId);
+    if (after) {
+      query.set("lastEvaluatedKeyPk", after.pk ?? "");
+      query.set("lastEvaluatedKeyDocumentId", after.documentId ?? "");
+      query.set("lastEvaluatedKeyRepositoryId", after.repositoryId ?? "");
+    }
+    return this.http.json<DocumentPage>(`/repository/${encodeURIComponent(repositoryId)}/document?${query}`, {
+      signal,
+    });
   }
   async listJobs(repositoryId: string, signal?: AbortSignal): Promise<IngestJob[]> {
-    return (
-      (await this.http.json<JobList>(`/repository/${encodeURIComponent(repositoryId)}/jobs`, { signal })).jobs ?? []
+    const path = `/repository/${encodeURIComponent(repositoryId)}/jobs?pageSize=50&timeLimit=24`;
+    return (await this.http.json<JobList>(path, { signal })).jobs ?? [];
+  }
+  /** A short-lived presigned URL of the document's original (any member of its collection may ask). */
+  downloadUrl(repositoryId: string, documentId: string): Promise<string> {
+    return this.http.json<string>(
+      `/repository/${encodeURIComponent(repositoryId)}/${encodeURIComponent(documentId)}/download`,
     );
   }
   deleteDocument(repositoryId: string, documentId: string): Promise<unknown> {

@@ -197,6 +197,41 @@ export interface paths {
         /** List Repositories */
         get: operations["list_repositories_repository_get"];
         put?: never;
+        /** Create Repository */
+        post: operations["create_repository_repository_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/repository/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Repository Statuses */
+        get: operations["repository_statuses_repository_status_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/repository/collections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List All Collections */
+        get: operations["list_all_collections_repository_collections_get"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -213,7 +248,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Presigned Url */
+        /**
+         * Presigned Url
+         * @description LISA: the body is the S3 key (raw), answered `{"response": {url, fields}}`; a JSON `{"fileName"}` body gets a
+         *     fresh key and `{key, url, fields, expiresIn, maxBytes}`.
+         */
         post: operations["presigned_url_repository_presigned_url_post"];
         delete?: never;
         options?: never;
@@ -230,9 +269,48 @@ export interface paths {
         };
         /** Get Repository */
         get: operations["get_repository_repository__repositoryId__get"];
-        put?: never;
+        /** Update Repository */
+        put: operations["update_repository_repository__repositoryId__put"];
         post?: never;
+        /** Delete Repository */
+        delete: operations["delete_repository_repository__repositoryId__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/repository/{repositoryId}/collection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Collections */
+        get: operations["list_collections_repository__repositoryId__collection_get"];
+        put?: never;
+        /** Create Collection */
+        post: operations["create_collection_repository__repositoryId__collection_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/repository/{repositoryId}/collection/{collectionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Collection */
+        get: operations["get_collection_repository__repositoryId__collection__collectionId__get"];
+        /** Update Collection */
+        put: operations["update_collection_repository__repositoryId__collection__collectionId__put"];
+        post?: never;
+        /** Delete Collection */
+        delete: operations["delete_collection_repository__repositoryId__collection__collectionId__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -320,6 +398,26 @@ export interface paths {
         put?: never;
         /** Rag Chat */
         post: operations["rag_chat_repository__repositoryId__chat_completions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/repository/{repositoryId}/{documentId}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Document
+         * @description LISA: a presigned GET URL of the original (a JSON string), valid 300 s.
+         */
+        get: operations["download_document_repository__repositoryId___documentId__download_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -890,6 +988,100 @@ export interface components {
             /** Model */
             model?: string | null;
         };
+        /**
+         * CollectionConfig
+         * @description LISA's RagCollectionConfig (POST /repository/{id}/collection).
+         */
+        CollectionConfig: {
+            /** Collectionid */
+            collectionId?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Embeddingmodel */
+            embeddingModel?: string | null;
+            /** Chunkingstrategy */
+            chunkingStrategy?: (components["schemas"]["FixedChunking"] | components["schemas"]["NoChunking"]) | null;
+            /** Allowedgroups */
+            allowedGroups?: string[];
+            metadata?: components["schemas"]["RagMetadata"];
+            /** Pipelines */
+            pipelines?: components["schemas"]["PipelineConfig"][];
+        };
+        /** CollectionDeleted */
+        CollectionDeleted: {
+            /** Deleted */
+            deleted: boolean;
+            /** Collectionid */
+            collectionId: string;
+            /** Documentsdeleted */
+            documentsDeleted: number;
+        };
+        /** CollectionPage */
+        CollectionPage: {
+            /** Collections */
+            collections: components["schemas"]["CollectionView"][];
+            /** Totalcount */
+            totalCount: number;
+            /** Currentpage */
+            currentPage?: number | null;
+            /** Totalpages */
+            totalPages?: number | null;
+            /** Lastevaluatedkey */
+            lastEvaluatedKey?: {
+                [key: string]: unknown;
+            } | null;
+            /** Hasnextpage */
+            hasNextPage: boolean;
+            /** Haspreviouspage */
+            hasPreviousPage: boolean;
+        };
+        /** CollectionView */
+        CollectionView: {
+            /** Collectionid */
+            collectionId: string;
+            /** Repositoryid */
+            repositoryId: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description?: string | null;
+            /** Embeddingmodel */
+            embeddingModel: string;
+            /** Chunkingstrategy */
+            chunkingStrategy: {
+                [key: string]: unknown;
+            };
+            /**
+             * Allowedgroups
+             * @default []
+             */
+            allowedGroups?: string[];
+            /**
+             * Metadata
+             * @default {}
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ACTIVE" | "ARCHIVED" | "DELETED" | "DELETE_IN_PROGRESS" | "DELETE_FAILED";
+            /**
+             * Default
+             * @default false
+             */
+            default?: boolean;
+            /** Createdat */
+            createdAt?: string | null;
+            /** Updatedat */
+            updatedAt?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** Configuration */
         Configuration: {
             /**
@@ -1084,6 +1276,11 @@ export interface components {
              */
             day: string;
         };
+        /** DeleteDocumentsRequest */
+        DeleteDocumentsRequest: {
+            /** Documentids */
+            documentIds: string[];
+        };
         /** DeleteProjectRequest */
         DeleteProjectRequest: {
             /**
@@ -1098,6 +1295,21 @@ export interface components {
             message: string;
             /** Tokenuuid */
             tokenUUID: string;
+        };
+        /** DocumentPage */
+        DocumentPage: {
+            /** Documents */
+            documents: components["schemas"]["RagDocument"][];
+            /** Lastevaluated */
+            lastEvaluated: {
+                [key: string]: string;
+            } | null;
+            /** Totaldocuments */
+            totalDocuments: number;
+            /** Hasnextpage */
+            hasNextPage: boolean;
+            /** Haspreviouspage */
+            hasPreviousPage: boolean;
         };
         /** DocumentText */
         DocumentText: {
@@ -1122,6 +1334,20 @@ export interface components {
              * @description set when the text was cut to fit
              */
             notice?: string | null;
+        };
+        /** DocumentsDeleted */
+        DocumentsDeleted: {
+            /** Jobs */
+            jobs: components["schemas"]["ShortJob"][];
+            /** Documentids */
+            documentIds: string[];
+            /** Recordspurged */
+            recordsPurged: number;
+        };
+        /** EmbeddingModelRef */
+        EmbeddingModelRef: {
+            /** Modelname */
+            modelName: string;
         };
         /** ErrorBody */
         ErrorBody: {
@@ -1177,6 +1403,24 @@ export interface components {
              * @default
              */
             comment?: string;
+        };
+        /** FixedChunking */
+        FixedChunking: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "fixed";
+            /**
+             * Size
+             * @default 512
+             */
+            size?: number;
+            /**
+             * Overlap
+             * @default 51
+             */
+            overlap?: number;
         };
         /** GroupUsage */
         GroupUsage: {
@@ -1234,6 +1478,85 @@ export interface components {
          * @enum {string}
          */
         InferenceContainer: "tgi" | "tei" | "vllm";
+        /** IngestAccepted */
+        IngestAccepted: {
+            /** Jobs */
+            jobs: components["schemas"]["ShortJob"][];
+            /** Collectionid */
+            collectionId: string;
+            /** Collectionname */
+            collectionName: string;
+        };
+        /**
+         * IngestRequest
+         * @description LISA's bulk ingest body; keys are those /repository/presigned-url gave the caller.
+         */
+        IngestRequest: {
+            /** Keys */
+            keys: string[];
+            /** Collectionid */
+            collectionId?: string | null;
+            /** Embeddingmodel */
+            embeddingModel?: components["schemas"]["EmbeddingModelRef"] | string | null;
+            /** Chunkingstrategy */
+            chunkingStrategy?: (components["schemas"]["FixedChunking"] | components["schemas"]["NoChunking"]) | null;
+            metadata?: components["schemas"]["RagMetadata"] | null;
+        };
+        /** IngestionJob */
+        IngestionJob: {
+            /** Id */
+            id: string;
+            /** S3 Path */
+            s3_path: string;
+            /** Collection Id */
+            collection_id: string;
+            /** Document Id */
+            document_id: string;
+            /** Repository Id */
+            repository_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "INGESTION_PENDING" | "INGESTION_IN_PROGRESS" | "INGESTION_COMPLETED" | "INGESTION_FAILED" | "DELETE_PENDING" | "DELETE_IN_PROGRESS" | "DELETE_COMPLETED" | "DELETE_FAILED";
+            /** Created Date */
+            created_date: string;
+            /** Document Name */
+            document_name: string;
+            /** Embedding Model */
+            embedding_model: string;
+            /** Username */
+            username: string;
+            /** Ingestion Type */
+            ingestion_type: string;
+            /** Error Message */
+            error_message?: string | null;
+            /**
+             * Chunks
+             * @default 0
+             */
+            chunks?: number;
+            /**
+             * Chunks Embedded
+             * @default 0
+             */
+            chunks_embedded?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** JobPage */
+        JobPage: {
+            /** Jobs */
+            jobs: components["schemas"]["IngestionJob"][];
+            /** Lastevaluatedkey */
+            lastEvaluatedKey: {
+                [key: string]: string;
+            } | null;
+            /** Hasnextpage */
+            hasNextPage: boolean;
+            /** Haspreviouspage */
+            hasPreviousPage: boolean;
+        };
         /** LoadBalancerConfig */
         LoadBalancerConfig: {
             healthCheckConfig?: components["schemas"]["LoadBalancerHealthCheckConfig"];
@@ -1566,10 +1889,49 @@ export interface components {
             /** Model */
             model: string;
         };
+        /** NoChunking */
+        NoChunking: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "none";
+        };
         /** PinSessionRequest */
         PinSessionRequest: {
             /** Pinned */
             pinned: boolean;
+        };
+        /**
+         * PipelineConfig
+         * @description LISA's automatic ingestion: objects under s3Bucket/s3Prefix are ingested (and, with autoRemove, removed).
+         */
+        PipelineConfig: {
+            /** S3Bucket */
+            s3Bucket: string;
+            /**
+             * S3Prefix
+             * @default
+             */
+            s3Prefix?: string;
+            /**
+             * Trigger
+             * @default event
+             * @enum {string}
+             */
+            trigger?: "event" | "daily";
+            /**
+             * Autoremove
+             * @default true
+             */
+            autoRemove?: boolean;
+            /** Collectionid */
+            collectionId?: string | null;
+            /** Embeddingmodel */
+            embeddingModel?: string | null;
+            /** Chunkingstrategy */
+            chunkingStrategy?: (components["schemas"]["FixedChunking"] | components["schemas"]["NoChunking"]) | null;
+            metadata?: components["schemas"]["RagMetadata"];
         };
         /** Preferences */
         Preferences: {
@@ -1582,6 +1944,41 @@ export interface components {
             lastRepository?: string | null;
         } & {
             [key: string]: unknown;
+        };
+        /** PresignedFields */
+        PresignedFields: {
+            /** Url */
+            url: string;
+            /** Fields */
+            fields: {
+                [key: string]: string;
+            };
+        };
+        /** PresignedLisa */
+        PresignedLisa: {
+            response: components["schemas"]["PresignedFields"];
+        };
+        /** PresignedUpload */
+        PresignedUpload: {
+            /** Key */
+            key: string;
+            /** Url */
+            url: string;
+            /** Fields */
+            fields: {
+                [key: string]: string;
+            };
+            /** Expiresin */
+            expiresIn: number;
+            /** Maxbytes */
+            maxBytes: number;
+        };
+        /** Preview */
+        Preview: {
+            /** Preview */
+            preview: {
+                [key: string]: unknown;
+            };
         };
         /** Project */
         Project: {
@@ -1696,15 +2093,297 @@ export interface components {
              */
             version?: number | null;
         };
+        /**
+         * RagDocument
+         * @description LISA's RagDocument, snake_case (+ status, chunks_embedded, embedding_model, content_type, size).
+         */
+        RagDocument: {
+            /** Pk */
+            pk: string;
+            /** Document Id */
+            document_id: string;
+            /** Repository Id */
+            repository_id: string;
+            /** Collection Id */
+            collection_id: string;
+            /** Document Name */
+            document_name: string;
+            /** Source */
+            source: string;
+            /** Username */
+            username: string;
+            /** Chunk Strategy */
+            chunk_strategy: {
+                [key: string]: unknown;
+            };
+            /**
+             * Ingestion Type
+             * @enum {string}
+             */
+            ingestion_type: "manual" | "auto" | "existing";
+            /** Upload Date */
+            upload_date: number;
+            /** Chunks */
+            chunks: number;
+            /**
+             * Metadata
+             * @default {}
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "INGESTION_PENDING" | "INGESTION_IN_PROGRESS" | "INGESTION_COMPLETED" | "INGESTION_FAILED" | "DELETE_PENDING" | "DELETE_IN_PROGRESS" | "DELETE_COMPLETED" | "DELETE_FAILED";
+            /**
+             * Chunks Embedded
+             * @default 0
+             */
+            chunks_embedded?: number;
+            /** Embedding Model */
+            embedding_model: string;
+            /** Content Type */
+            content_type?: string | null;
+            /** Size */
+            size?: number | null;
+            /** Error Message */
+            error_message?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * RagMetadata
+         * @description LISA's metadata of repositories, collections and documents: tags, and named fields of simple values.
+         */
+        RagMetadata: {
+            /** Tags */
+            tags?: string[];
+            /** Customfields */
+            customFields?: {
+                [key: string]: string | number | boolean;
+            };
+        };
         /** RenameSessionRequest */
         RenameSessionRequest: {
             /** Name */
             name: string;
         };
+        /** RepositoryAccepted */
+        RepositoryAccepted: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status?: "success";
+            /** Repositoryid */
+            repositoryId: string;
+            repository: components["schemas"]["RepositoryView"];
+        };
+        /**
+         * RepositoryConfig
+         * @description LISA's VectorStoreConfig (POST /repository). Beyond LISA: `chunkingStrategy` of the default collection,
+         *     `searchType`, the repository's default for similarity search.
+         */
+        RepositoryConfig: {
+            /** Repositoryid */
+            repositoryId: string;
+            /** Repositoryname */
+            repositoryName?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Embeddingmodelid */
+            embeddingModelId?: string | null;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "pgvector" | "opensearch";
+            /** Allowedgroups */
+            allowedGroups?: string[];
+            metadata?: components["schemas"]["RagMetadata"];
+            /** Pipelines */
+            pipelines?: components["schemas"]["PipelineConfig"][];
+            rdsConfig?: components["schemas"]["RepositoryRdsConfig"] | null;
+            opensearchConfig?: components["schemas"]["RepositoryOpenSearchConfig"] | null;
+            /** Chunkingstrategy */
+            chunkingStrategy?: components["schemas"]["FixedChunking"] | components["schemas"]["NoChunking"];
+            /**
+             * Searchtype
+             * @default vector
+             * @enum {string}
+             */
+            searchType?: "vector" | "hybrid";
+        };
+        /** RepositoryDeleted */
+        RepositoryDeleted: {
+            /**
+             * Status
+             * @default success
+             * @constant
+             */
+            status?: "success";
+            /** Repositoryid */
+            repositoryId: string;
+            /** Executionarn */
+            executionArn?: string | null;
+        };
+        /**
+         * RepositoryOpenSearchConfig
+         * @description LISA's opensearchConfig: `endpoint` names an existing domain; without it the platform's shared domain.
+         */
+        RepositoryOpenSearchConfig: {
+            /** Endpoint */
+            endpoint?: string | null;
+        };
+        /**
+         * RepositoryRdsConfig
+         * @description LISA's rdsConfig: `dbHost` names an existing database (password in `passwordSecretId`); without it the
+         *     repository gets an RDS instance of its own. No rdsConfig: the platform's shared database.
+         */
+        RepositoryRdsConfig: {
+            /**
+             * Username
+             * @default postgres
+             */
+            username?: string;
+            /** Passwordsecretid */
+            passwordSecretId?: string | null;
+            /** Dbhost */
+            dbHost?: string | null;
+            /**
+             * Dbname
+             * @default postgres
+             */
+            dbName?: string;
+            /**
+             * Dbport
+             * @default 5432
+             */
+            dbPort?: number;
+            /**
+             * Instanceclass
+             * @default db.t4g.medium
+             */
+            instanceClass?: string;
+        };
+        /**
+         * RepositoryView
+         * @description LISA's VectorStoreConfig and its status (+ embeddingModel and dimension of the default collection).
+         */
+        RepositoryView: {
+            /** Repositoryid */
+            repositoryId: string;
+            /** Repositoryname */
+            repositoryName?: string | null;
+            /** Description */
+            description?: string | null;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "pgvector" | "opensearch";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "CREATE_IN_PROGRESS" | "CREATE_COMPLETE" | "CREATE_FAILED" | "UPDATE_IN_PROGRESS" | "UPDATE_COMPLETE" | "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" | "UPDATE_FAILED" | "DELETE_IN_PROGRESS" | "DELETE_FAILED" | "UNKNOWN";
+            /** Statusreason */
+            statusReason?: string | null;
+            /** Embeddingmodelid */
+            embeddingModelId?: string | null;
+            /**
+             * Allowedgroups
+             * @default []
+             */
+            allowedGroups?: string[];
+            /**
+             * Metadata
+             * @default {}
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Source
+             * @default api
+             * @enum {string}
+             */
+            source?: "stage" | "api";
+            /**
+             * Searchtype
+             * @default vector
+             * @enum {string}
+             */
+            searchType?: "vector" | "hybrid";
+            /** Chunksize */
+            chunkSize?: number | null;
+            /** Chunkoverlap */
+            chunkOverlap?: number | null;
+            /** Defaultembeddingmodel */
+            defaultEmbeddingModel?: string | null;
+            /** Embeddingmodel */
+            embeddingModel?: string | null;
+            /** Dimension */
+            dimension?: number | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** Saved */
         Saved: {
             /** Status */
             status: string;
+        };
+        /** SearchDocument */
+        SearchDocument: {
+            /** Page Content */
+            page_content: string;
+            /** Metadata */
+            metadata: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * SearchFilter
+         * @description Which chunks a search may return: every tag must be on the document, every custom field equal.
+         */
+        SearchFilter: {
+            /** Tags */
+            tags?: string[];
+            /** Customfields */
+            customFields?: {
+                [key: string]: string | number | boolean;
+            };
+            /** Documentids */
+            documentIds?: string[];
+        };
+        /** SearchHit */
+        SearchHit: {
+            Document: components["schemas"]["SearchDocument"];
+        };
+        /** SearchRequest */
+        SearchRequest: {
+            /** Query */
+            query?: string | null;
+            /**
+             * Topk
+             * @default 3
+             */
+            topK?: number;
+            /** Collectionid */
+            collectionId?: string | null;
+            /** Modelname */
+            modelName?: string | null;
+            filter?: components["schemas"]["SearchFilter"] | null;
+            /** Searchtype */
+            searchType?: ("vector" | "hybrid") | null;
+        };
+        /** SearchResults */
+        SearchResults: {
+            /** Docs */
+            docs: components["schemas"]["SearchHit"][];
         };
         /** Session */
         Session: {
@@ -1858,6 +2537,22 @@ export interface components {
             /** Count */
             count: number;
         };
+        /** ShortJob */
+        ShortJob: {
+            /** Jobid */
+            jobId: string;
+            /** Documentid */
+            documentId: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "INGESTION_PENDING" | "INGESTION_IN_PROGRESS" | "INGESTION_COMPLETED" | "INGESTION_FAILED" | "DELETE_PENDING" | "DELETE_IN_PROGRESS" | "DELETE_COMPLETED" | "DELETE_FAILED";
+            /** S3Path */
+            s3Path: string;
+            /** Documentname */
+            documentName?: string | null;
+        };
         /** SystemBanner */
         SystemBanner: {
             /**
@@ -1974,6 +2669,26 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * UpdateCollectionRequest
+         * @description PUT /repository/{id}/collection/{collectionId}: the embedding model cannot change (its vectors would not
+         *     match), nor the id.
+         */
+        UpdateCollectionRequest: {
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Chunkingstrategy */
+            chunkingStrategy?: (components["schemas"]["FixedChunking"] | components["schemas"]["NoChunking"]) | null;
+            /** Allowedgroups */
+            allowedGroups?: string[] | null;
+            metadata?: components["schemas"]["RagMetadata"] | null;
+            /** Pipelines */
+            pipelines?: components["schemas"]["PipelineConfig"][] | null;
+            /** Status */
+            status?: ("ACTIVE" | "ARCHIVED") | null;
+        };
+        /**
          * UpdateModelRequest
          * @description LISA's UpdateModel payload: metadata, capacity, or enable/disable (the last two are mutually exclusive).
          */
@@ -1986,6 +2701,25 @@ export interface components {
             autoScalingInstanceConfig?: components["schemas"]["AutoScalingInstanceConfig"] | null;
             /** Allowedgroups */
             allowedGroups?: string[] | null;
+        };
+        /**
+         * UpdateRepositoryRequest
+         * @description LISA's UpdateVectorStoreRequest: RAG admins may change `pipelines` only; admins anything listed.
+         */
+        UpdateRepositoryRequest: {
+            /** Repositoryname */
+            repositoryName?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Allowedgroups */
+            allowedGroups?: string[] | null;
+            metadata?: components["schemas"]["RagMetadata"] | null;
+            /** Pipelines */
+            pipelines?: components["schemas"]["PipelineConfig"][] | null;
+            /** Chunkingstrategy */
+            chunkingStrategy?: (components["schemas"]["FixedChunking"] | components["schemas"]["NoChunking"]) | null;
+            /** Searchtype */
+            searchType?: ("vector" | "hybrid") | null;
         };
         /** UsagePoint */
         UsagePoint: {
@@ -3143,14 +3877,174 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["RepositoryView"][];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
-    presigned_url_repository_presigned_url_post: {
+    create_repository_repository_post: {
+        parameters: {
+            query?: {
+                /** @description answer the stack's preview; write nothing */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RepositoryConfig"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepositoryAccepted"] | components["schemas"]["Preview"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    repository_statuses_repository_status_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -3166,8 +4060,259 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        [key: string]: unknown;
+                        [key: string]: string;
                     };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_all_collections_repository_collections_get: {
+        parameters: {
+            query?: {
+                pageSize?: number;
+                filter?: string | null;
+                sortBy?: "name" | "createdAt" | "updatedAt";
+                sortOrder?: "asc" | "desc";
+                lastEvaluatedKey?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionPage"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    presigned_url_repository_presigned_url_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/plain": string;
+                "application/json": {
+                    fileName: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresignedLisa"] | components["schemas"]["PresignedUpload"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3189,32 +4334,820 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RepositoryView"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_repository_repository__repositoryId__put: {
+        parameters: {
+            query?: {
+                /** @description answer the stack's preview; write nothing */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                repositoryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateRepositoryRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepositoryView"] | components["schemas"]["Preview"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_repository_repository__repositoryId__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                repositoryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepositoryDeleted"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_collections_repository__repositoryId__collection_get: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+                filter?: string | null;
+                status?: ("ACTIVE" | "ARCHIVED" | "DELETED" | "DELETE_IN_PROGRESS" | "DELETE_FAILED") | null;
+                sortBy?: "name" | "createdAt" | "updatedAt";
+                sortOrder?: "asc" | "desc";
+            };
+            header?: never;
+            path: {
+                repositoryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionPage"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_collection_repository__repositoryId__collection_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                repositoryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CollectionConfig"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionView"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_collection_repository__repositoryId__collection__collectionId__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                repositoryId: string;
+                collectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionView"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_collection_repository__repositoryId__collection__collectionId__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                repositoryId: string;
+                collectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateCollectionRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionView"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_collection_repository__repositoryId__collection__collectionId__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                repositoryId: string;
+                collectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CollectionDeleted"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
     ingest_uploads_repository__repositoryId__bulk_post: {
         parameters: {
-            query?: never;
+            query?: {
+                collectionId?: string | null;
+                chunkSize?: number | null;
+                chunkOverlap?: number | null;
+            };
             header?: never;
             path: {
                 repositoryId: string;
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IngestRequest"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -3222,25 +5155,110 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["IngestAccepted"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
     list_documents_repository__repositoryId__document_get: {
         parameters: {
-            query?: never;
+            query?: {
+                collectionId?: string | null;
+                pageSize?: number;
+                lastEvaluatedKeyPk?: string | null;
+                lastEvaluatedKeyDocumentId?: string | null;
+                lastEvaluatedKeyRepositoryId?: string | null;
+            };
             header?: never;
             path: {
                 repositoryId: string;
@@ -3255,18 +5273,79 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["DocumentPage"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3280,7 +5359,21 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    file: string[];
+                    collectionId?: string;
+                    embeddingModel?: string;
+                    chunkSize?: number;
+                    chunkOverlap?: number;
+                    /** @enum {string} */
+                    chunkingType?: "fixed" | "none";
+                    /** @description JSON {tags, customFields} */
+                    metadata?: string;
+                };
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -3288,32 +5381,126 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["IngestAccepted"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
     delete_documents_repository__repositoryId__document_delete: {
         parameters: {
-            query?: never;
+            query?: {
+                collectionId?: string | null;
+            };
             header?: never;
             path: {
                 repositoryId: string;
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteDocumentsRequest"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -3321,25 +5508,90 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["DocumentsDeleted"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
     };
     list_jobs_repository__repositoryId__jobs_get: {
         parameters: {
-            query?: never;
+            query?: {
+                timeLimit?: number;
+                pageSize?: number;
+                lastEvaluatedKey?: string | null;
+            };
             header?: never;
             path: {
                 repositoryId: string;
@@ -3354,18 +5606,79 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["JobPage"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3375,7 +5688,11 @@ export interface operations {
             query?: {
                 query?: string | null;
                 topK?: string | null;
+                collectionId?: string | null;
                 modelName?: string | null;
+                /** @description JSON {tags, customFields} */
+                filter?: string | null;
+                searchType?: ("vector" | "hybrid") | null;
             };
             header?: never;
             path: {
@@ -3391,16 +5708,88 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SearchResults"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3414,7 +5803,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SearchRequest"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -3422,16 +5815,88 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SearchResults"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3445,7 +5910,18 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    model: string;
+                    messages: Record<string, never>[];
+                    topK?: number;
+                    collectionId?: string;
+                    embeddingModel?: string;
+                    stream?: boolean;
+                };
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -3456,13 +5932,189 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An upstream failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    download_document_repository__repositoryId___documentId__download_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                repositoryId: string;
+                documentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3485,18 +6137,79 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RagDocument"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3519,18 +6232,79 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["DocumentsDeleted"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

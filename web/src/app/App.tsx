@@ -16,6 +16,7 @@ import { ComparePage } from "../compare/ComparePage";
 import { McpServersPage } from "../mcp/McpServersPage";
 import { DocumentsPage } from "../rag/DocumentsPage";
 import { TemplatesPage } from "../templates/TemplatesPage";
+import { RepositoriesPage } from "../rag/RepositoriesPage";
 import { Layout } from "./Layout";
 import { createQueryClient } from "./queries";
 import { ServicesContext, useServices, type AppServices } from "./services";
@@ -105,6 +106,14 @@ function SignedIn() {
               element={
                 <AdminOnly>
                   <ModelsPage />
+                </AdminOnly>
+              }
+            />
+            <Route
+              path="admin/repositories"
+              element={
+                <AdminOnly>
+                  <RepositoriesPage />
                 </AdminOnly>
               }
             />

@@ -54,6 +54,7 @@ export function Layout() {
           {user.isAdmin ? (
             <>
               <NavLink to="/admin/models">Models</NavLink>
+              <NavLink to="/admin/repositories">Repositories</NavLink>
               <NavLink to="/admin/tokens">API tokens</NavLink>
               <NavLink to="/admin/configuration">Configuration</NavLink>
             </>

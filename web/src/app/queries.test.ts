@@ -18,9 +18,16 @@ const model = (status: ModelRecord["status"]): ModelRecord => ({
 });
 
 const job = (status: IngestJob["status"]): IngestJob => ({
-  jobId: "j",
-  documentId: "d",
-  documentName: "a.txt",
+  id: "j",
+  s3_path: "s3://b/a.txt",
+  collection_id: "c",
+  document_id: "d",
+  repository_id: "r",
+  document_name: "a.txt",
+  created_date: "2026-01-01T00:00:00Z",
+  embedding_model: "m",
+  username: "u",
+  ingestion_type: "manual",
   status,
 });
 
@@ -37,7 +44,21 @@ describe("modelRecordsPollMs", () => {
 });
 
 describe("ingestPollMs", () => {
-  const document = (status: IngestJob["status"]): RagDocument => ({ ...job(status), repositoryId: "r" });
+  const document = (status: IngestJob["status"]): RagDocument => ({
+    pk: "r#c",
+    document_id: "d",
+    repository_id: "r",
+    collection_id: "c",
+    document_name: "a.txt",
+    source: "s3://b/a.txt",
+    username: "u",
+    chunk_strategy: { type: "fixed", size: 512, overlap: 51 },
+    ingestion_type: "manual",
+    upload_date: 0,
+    chunks: 1,
+    embedding_model: "m",
+    status,
+  });
 
   it("polls while a job or a document is still being ingested", () => {
     expect(ingestPollMs({ documents: [], jobs: [job("INGESTION_PENDING")] })).toBe(INGEST_POLL_MS);

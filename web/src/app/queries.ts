@@ -5,7 +5,7 @@
  * slow or not at all otherwise, and never while the tab is hidden.
  */
 import { QueryClient, queryOptions } from "@tanstack/react-query";
-import type { LisaApiClient, RagDocument, IngestJob, ServeClient } from "../api/clients";
+import type { DocumentPageKey, LisaApiClient, RagDocument, IngestJob, ServeClient } from "../api/clients";
 import { describeError } from "../api/errors";
 import { isTransitional } from "../admin/modelPayload";
 import type { ModelRecord } from "../api/clients";
@@ -27,6 +27,7 @@ export const keys = {
   sessions: ["api", "sessions"] as const,
   repositories: ["api", "repositories"] as const,
   documents: (repositoryId: string) => ["api", "repositories", repositoryId, "documents"] as const,
+  collections: (repositoryId: string) => ["api", "repositories", repositoryId, "collections"] as const,
 };
 
 export function createQueryClient(): QueryClient {
@@ -50,6 +51,15 @@ export function modelRecordsPollMs(records: ModelRecord[] | undefined): number {
 export interface RepositoryContents {
   documents: RagDocument[];
   jobs: IngestJob[];
+  totalDocuments?: number;
+  next?: DocumentPageKey | null;
+}
+
+export const REPOSITORIES_CHANGING_POLL_MS = 2000;
+
+/** Repositories poll while one is being created, updated or deleted (its stack is deploying). */
+export function repositoriesPollMs(repositories: { status: string }[] | undefined): number | false {
+  return repositories?.some((r) => r.status.endsWith("_IN_PROGRESS")) ? REPOSITORIES_CHANGING_POLL_MS : false;
 }
 
 export function ingestPollMs(contents: RepositoryContents | undefined): number | false {
@@ -100,18 +110,41 @@ export function sessionsQuery(api: LisaApiClient) {
 }
 
 export function repositoriesQuery(api: LisaApiClient) {
-  return queryOptions({ queryKey: keys.repositories, queryFn: ({ signal }) => api.listRepositories(signal) });
+  return queryOptions({
+    queryKey: keys.repositories,
+    queryFn: ({ signal }) => api.listRepositories(signal),
+    refetchInterval: (query) => repositoriesPollMs(query.state.data),
+  });
 }
 
-export function repositoryContentsQuery(api: LisaApiClient, repositoryId: string) {
+export function collectionsQuery(api: LisaApiClient, repositoryId: string) {
   return queryOptions({
-    queryKey: keys.documents(repositoryId),
+    queryKey: keys.collections(repositoryId),
+    queryFn: ({ signal }) => api.listCollections(repositoryId, signal),
+    enabled: repositoryId !== "",
+  });
+}
+
+/** One page of a collection's documents and the repository's recent jobs. */
+export function repositoryContentsQuery(
+  api: LisaApiClient,
+  repositoryId: string,
+  collectionId = "",
+  after: DocumentPageKey | null = null,
+) {
+  return queryOptions({
+    queryKey: [...keys.documents(repositoryId), collectionId, after?.documentId ?? ""] as const,
     queryFn: async ({ signal }): Promise<RepositoryContents> => {
-      const [documents, jobs] = await Promise.all([
-        api.listDocuments(repositoryId, signal),
+      const [page, jobs] = await Promise.all([
+        api.listDocuments(repositoryId, collectionId, after, signal).catch(() => null),
         api.listJobs(repositoryId, signal),
       ]);
-      return { documents, jobs };
+      return {
+        documents: page?.documents ?? [],
+        jobs,
+        totalDocuments: page?.totalDocuments ?? 0,
+        next: page?.lastEvaluated ?? null,
+      };
     },
     enabled: repositoryId !== "",
     refetchInterval: (query) => ingestPollMs(query.state.data),

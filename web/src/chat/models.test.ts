@@ -80,6 +80,7 @@ describe("repositoryEmbeddingModel", () => {
   const repository = (fields: Partial<Repository>): Repository => ({
     repositoryId: "r",
     type: "pgvector",
+    status: "CREATE_COMPLETE",
     allowedGroups: [],
     chunkSize: 512,
     chunkOverlap: 51,

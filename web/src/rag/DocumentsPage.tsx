@@ -1,11 +1,11 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useRef, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
-import { keys, queryError, repositoriesQuery, repositoryContentsQuery } from "../app/queries";
+import { collectionsQuery, keys, queryError, repositoriesQuery, repositoryContentsQuery } from "../app/queries";
 import { useConfiguration } from "../app/chatQueries";
 import { useServices } from "../app/services";
 import type { SummariseRequest } from "../chat/ChatPage";
-import type { RagDocument } from "../api/clients";
+import type { DocumentPageKey, RagDocument } from "../api/clients";
 import { ApiError, describeError } from "../api/errors";
 import { newId, newSessionId } from "../chat/ids";
 import { embeddingModels, repositoryEmbeddingModel } from "../chat/models";
@@ -22,6 +22,11 @@ interface Upload {
   progress: number;
   error: string | null;
   problems: string[];
+}
+
+function documentTags(doc: RagDocument): string[] {
+  const tags = (doc.metadata as { tags?: unknown } | undefined)?.tags;
+  return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === "string") : [];
 }
 
 function size(bytes?: number): string {
@@ -49,7 +54,20 @@ export function DocumentsPage() {
     pickedModel?.repositoryId === repositoryId ? pickedModel.model : repositoryEmbeddingModel(repository, embedders);
   const [chunkSize, setChunkSize] = useState("");
   const [chunkOverlap, setChunkOverlap] = useState("");
-  const contents = useQuery(repositoryContentsQuery(api, repositoryId));
+  const [tags, setTags] = useState("");
+  const collectionList = useQuery(collectionsQuery(api, repositoryId));
+  const collections = collectionList.data ?? [];
+  const [pickedCollection, setPickedCollection] = useState<{ repositoryId: string; id: string } | null>(null);
+  const collectionId =
+    (pickedCollection?.repositoryId === repositoryId ? pickedCollection.id : "") ||
+    collections.find((c) => c.default)?.collectionId ||
+    collections[0]?.collectionId ||
+    "";
+  const collection = collections.find((c) => c.collectionId === collectionId);
+  // LISA's paging: the keys of the pages before this one (to go back) and of this one.
+  const [pages, setPages] = useState<(DocumentPageKey | null)[]>([null]);
+  const after = pages[pages.length - 1] ?? null;
+  const contents = useQuery(repositoryContentsQuery(api, repositoryId, collectionId, after));
   const documents = contents.data?.documents ?? [];
   const jobs = contents.data?.jobs ?? [];
   const [uploads, setUploads] = useState<Upload[]>([]);
@@ -74,7 +92,12 @@ export function DocumentsPage() {
             url: api.documentUploadUrl(repositoryId),
             token: await token(),
             file,
-            embeddingModel: embeddingModel || undefined,
+            collectionId: collection ? collectionId : undefined,
+            tags: tags
+              .split(",")
+              .map((t) => t.trim())
+              .filter(Boolean),
+            embeddingModel: collection ? undefined : embeddingModel || undefined,
             chunkSize: chunkSize ? Number(chunkSize) : undefined,
             chunkOverlap: chunkOverlap ? Number(chunkOverlap) : undefined,
             onProgress: (progress) => patch({ progress }),
@@ -94,8 +117,8 @@ export function DocumentsPage() {
     setError(null);
     try {
       const text = await chat.repositoryDocumentText(
-        doc.repositoryId ?? repositoryId,
-        doc.documentId,
+        doc.repository_id,
+        doc.document_id,
         localStorage.getItem("lisa.lastModel"),
       );
       const state: SummariseRequest = { summarise: text };
@@ -108,11 +131,25 @@ export function DocumentsPage() {
   async function remove(doc: RagDocument) {
     setError(null);
     try {
-      await api.deleteDocument(doc.repositoryId ?? repositoryId, doc.documentId);
+      await api.deleteDocument(doc.repository_id, doc.document_id);
     } catch (e) {
       setError(describeError(e));
     }
     await reload();
+  }
+
+  async function download(doc: RagDocument) {
+    setError(null);
+    try {
+      window.open(await api.downloadUrl(doc.repository_id, doc.document_id), "_blank", "noopener");
+    } catch (e) {
+      setError(describeError(e));
+    }
+  }
+
+  function chooseRepository(id: string) {
+    setRepositoryId(id);
+    setPages([null]);
   }
 
   const pendingJobs = jobs.filter((j) => !ingestDone(j.status) || j.status === "INGESTION_FAILED");
@@ -125,7 +162,24 @@ export function DocumentsPage() {
       </p>
       <ErrorBox error={error} />
       <div className="grid3">
-        <RepositoryPicker repositories={repositories} value={repositoryId} onChange={setRepositoryId} />
+        <RepositoryPicker repositories={repositories} value={repositoryId} onChange={chooseRepository} />
+        <label>
+          Collection
+          <select
+            value={collectionId}
+            onChange={(e) => {
+              setPickedCollection({ repositoryId, id: e.target.value });
+              setPages([null]);
+            }}
+          >
+            {collections.length ? null : <option value="">(the first upload makes the default)</option>}
+            {collections.map((c) => (
+              <option key={c.collectionId} value={c.collectionId}>
+                {c.name} ({c.embeddingModel})
+              </option>
+            ))}
+          </select>
+        </label>
         <ModelPicker
           label="Embedding model"
           models={embedders}
@@ -172,7 +226,8 @@ export function DocumentsPage() {
               Chunk size
               <input
                 type="number"
-                min={64}
+                min={100}
+                max={10000}
                 placeholder={String(repository?.chunkSize ?? "")}
                 value={chunkSize}
                 onChange={(e) => setChunkSize(e.target.value)}
@@ -190,6 +245,10 @@ export function DocumentsPage() {
             </label>
           </div>
         </details>
+        <label>
+          Tags (comma-separated, searchable as a filter)
+          <input value={tags} onChange={(e) => setTags(e.target.value)} placeholder="finance, policy" />
+        </label>
         <button type="submit" className="primary" disabled={!repositoryId}>
           Upload
         </button>
@@ -210,16 +269,21 @@ export function DocumentsPage() {
           <h2>Ingest</h2>
           <ul className="jobs">
             {pendingJobs.map((j) => (
-              <li key={j.jobId} data-testid="ingest-job">
-                <strong>{j.documentName}</strong>: {ingestProgress(j)}
-                {j.error ? <span className="error-text"> — {j.error}</span> : null}
+              <li key={j.id} data-testid="ingest-job">
+                <strong>{j.document_name}</strong>: {ingestProgress(j)}
+                {j.error_message ? <span className="error-text"> — {j.error_message}</span> : null}
               </li>
             ))}
           </ul>
         </div>
       ) : null}
 
-      <h2>In {repositoryId || "this repository"}</h2>
+      <h2>
+        In {collection?.name ?? repositoryId ?? "this repository"}
+        {contents.data?.totalDocuments ? (
+          <span className="muted small-text"> ({contents.data.totalDocuments} documents)</span>
+        ) : null}
+      </h2>
       <div className="table-wrap">
         <table>
           <thead>
@@ -227,7 +291,7 @@ export function DocumentsPage() {
               <th scope="col">Document</th>
               <th scope="col">Status</th>
               <th scope="col">Size</th>
-              <th scope="col">Embedding model</th>
+              <th scope="col">Tags</th>
               <th scope="col">Uploaded</th>
               <th scope="col">
                 <span className="sr-only">Actions</span>
@@ -243,30 +307,38 @@ export function DocumentsPage() {
               </tr>
             ) : null}
             {documents.map((d) => (
-              <tr key={d.documentId} data-testid="document-row">
-                <td>{d.documentName}</td>
+              <tr key={d.document_id} data-testid="document-row">
+                <td>{d.document_name}</td>
                 <td data-testid="document-status">{ingestProgress(d)}</td>
-                <td>{size(d.size)}</td>
-                <td>{d.embeddingModel}</td>
-                <td>{d.uploadDate ? new Date(d.uploadDate).toLocaleString() : ""}</td>
+                <td>{size(d.size ?? undefined)}</td>
+                <td>{documentTags(d).join(", ")}</td>
+                <td>{d.upload_date ? new Date(d.upload_date).toLocaleString() : ""}</td>
                 <td className="row">
                   {configuration.enabled("documentSummarization") && d.status === "INGESTION_COMPLETED" ? (
                     <button
                       type="button"
                       className="small"
-                      aria-label={`Summarise ${d.documentName}`}
+                      aria-label={`Summarise ${d.document_name}`}
                       onClick={() => void summarise(d)}
                     >
                       Summarise
                     </button>
                   ) : null}
+                  <button
+                    type="button"
+                    className="small"
+                    onClick={() => void download(d)}
+                    aria-label={`Download ${d.document_name}`}
+                  >
+                    Download
+                  </button>
                   <ConfirmDeleteButton
-                    label={`Delete ${d.documentName}`}
+                    label={`Delete ${d.document_name}`}
                     title="Delete this document?"
                     onConfirm={() => remove(d)}
                   >
                     <p>
-                      “{d.documentName}” and its vectors will be removed from {repositoryId}.
+                      “{d.document_name}” and its vectors will be removed from {repositoryId}.
                     </p>
                   </ConfirmDeleteButton>
                 </td>
@@ -274,6 +346,21 @@ export function DocumentsPage() {
             ))}
           </tbody>
         </table>
+      </div>
+      <div className="pager" aria-label="Pages">
+        <button type="button" disabled={pages.length < 2} onClick={() => setPages((p) => p.slice(0, -1))}>
+          Previous page
+        </button>
+        <button
+          type="button"
+          disabled={!contents.data?.next}
+          onClick={() => {
+            const next = contents.data?.next;
+            if (next) setPages((p) => [...p, next]);
+          }}
+        >
+          Next page
+        </button>
       </div>
     </section>
   );

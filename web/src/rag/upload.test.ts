@@ -3,7 +3,7 @@ import { ingestDone, ingestProgress } from "./upload";
 
 describe("ingest status", () => {
   it("counts embedded chunks while in progress", () => {
-    expect(ingestProgress({ status: "INGESTION_IN_PROGRESS", chunks: 40, chunksEmbedded: 12 })).toBe(
+    expect(ingestProgress({ status: "INGESTION_IN_PROGRESS", chunks: 40, chunks_embedded: 12 })).toBe(
       "Embedding 12 of 40 chunks",
     );
   });

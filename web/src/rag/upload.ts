@@ -9,14 +9,19 @@ export interface UploadOptions {
   embeddingModel?: string;
   chunkSize?: number;
   chunkOverlap?: number;
+  collectionId?: string;
+  /** LISA's document metadata: tags (and custom fields), searchable as a filter. */
+  tags?: string[];
   onProgress: (fraction: number) => void;
   signal?: AbortSignal;
 }
 
 export function uploadDocument(options: UploadOptions): Promise<UploadAnswer["jobs"]> {
-  const { url, token, file, embeddingModel, chunkSize, chunkOverlap, onProgress, signal } = options;
+  const { url, token, file, embeddingModel, chunkSize, chunkOverlap, collectionId, tags, onProgress, signal } = options;
   const form = new FormData();
   form.append("file", file, file.name);
+  if (collectionId) form.append("collectionId", collectionId);
+  if (tags?.length) form.append("metadata", JSON.stringify({ tags }));
   if (embeddingModel) form.append("embeddingModel", embeddingModel);
   if (chunkSize) form.append("chunkSize", String(chunkSize));
   if (chunkOverlap !== undefined) form.append("chunkOverlap", String(chunkOverlap));
@@ -66,11 +71,11 @@ function chunks(n: number): string {
 export function ingestProgress(job: {
   status: string;
   chunks?: number | null;
-  chunksEmbedded?: number | null;
+  chunks_embedded?: number | null;
 }): string {
   const label = INGEST_LABELS[job.status] ?? job.status;
   if (job.status === "INGESTION_IN_PROGRESS" && job.chunks)
-    return `${label} ${job.chunksEmbedded ?? 0} of ${chunks(job.chunks)}`;
+    return `${label} ${job.chunks_embedded ?? 0} of ${chunks(job.chunks)}`;
   if (job.status === "INGESTION_COMPLETED" && job.chunks != null) return `${label} (${chunks(job.chunks)})`;
   return label;
 }
