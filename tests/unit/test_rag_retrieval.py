@@ -65,8 +65,14 @@ def test_sources_number_like_the_prompt_and_carry_citations():
 def test_search_results_have_lisas_shape():
     doc = search_results(HITS)["docs"][0]["Document"]
     assert doc["page_content"] == "Press the red button to stop."
-    assert doc["metadata"] == {"documentId": "d1", "documentName": "manual.pdf", "source": "s3://b/manual.pdf",
-                               "page": 3, "chunkIndex": 4, "similarity_score": 0.83}
+    assert doc["metadata"] == {"document_id": "d1", "documentId": "d1", "documentName": "manual.pdf",
+                               "source": "s3://b/manual.pdf", "page": 3, "chunkIndex": 4, "similarity_score": 0.83}
+
+
+def test_search_hits_carry_their_documents_tags_and_fields():
+    tagged = Hit(ChunkRecord("d", "a.md", "s3://b/a.md", 0, "x", metadata={"tags": ["t"], "customFields": {"k": 1}}), 0.5)
+    metadata = search_results([tagged])["docs"][0]["Document"]["metadata"]
+    assert (metadata["tags"], metadata["customFields"], metadata["document_id"]) == (["t"], {"k": 1}, "d")
 
 
 @pytest.mark.parametrize("query", [None, "", "  \n"])
