@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from core import aws
 from core.errors import NotFoundError
 from core.registry import ModelRegistry
+from services.api.app_state import shared
 from services.api.contract import errors
 from services.identity.dependencies import require_user
 from services.identity.principal import Principal
@@ -77,10 +78,7 @@ def fitted(file_name: str, kind: str, pages: list[Page], context_window: int, mo
 
 
 def _settings(request: Request) -> ChatFileSettings:
-    settings = getattr(request.app.state, "chat_file_settings", None)
-    if settings is None:
-        settings = request.app.state.chat_file_settings = ChatFileSettings()
-    return settings
+    return shared(request, "chat_file_settings", ChatFileSettings)
 
 
 def context_window(request: Request, model: str | None, settings: ChatFileSettings) -> int:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.errors import InvalidInputError
+from services.api.app_state import shared
 from services.api.configuration_store import ConfigurationStore
 from services.api.contract import errors
 from services.identity.dependencies import require_admin, require_user
@@ -72,10 +73,8 @@ class Saved(BaseModel):
 
 
 def configuration_store(request: Request) -> ConfigurationStore:
-    store = getattr(request.app.state, "configuration", None)
-    if store is None:
-        store = request.app.state.configuration = ConfigurationStore(request.app.state.platform.tables.configuration)
-    return store
+    return shared(request, "configuration",
+                  lambda: ConfigurationStore(request.app.state.platform.tables.configuration))
 
 
 def _scope(scope: str) -> str:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from core.errors import InvalidInputError
+from services.api.app_state import shared
 from services.api.contract import errors
 from services.api.mcp_server_store import PUBLIC, McpServerStore, can_use, check_sharing
 from services.identity.dependencies import require_user
@@ -131,17 +132,11 @@ class McpTestResult(BaseModel):
 
 
 def mcp_settings(request: Request) -> McpSettings:
-    settings = getattr(request.app.state, "mcp_settings", None)
-    if settings is None:
-        settings = request.app.state.mcp_settings = McpSettings()
-    return settings
+    return shared(request, "mcp_settings", McpSettings)
 
 
 def mcp_store(request: Request) -> McpServerStore:
-    store = getattr(request.app.state, "mcp_servers", None)
-    if store is None:
-        store = request.app.state.mcp_servers = McpServerStore(request.app.state.platform)
-    return store
+    return shared(request, "mcp_servers", lambda: McpServerStore(request.app.state.platform))
 
 
 def checked_server_id(server_id: str) -> str:

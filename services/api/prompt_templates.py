@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.errors import InvalidInputError
+from services.api.app_state import shared
 from services.api.contract import errors
 from services.api.prompt_template_store import PUBLIC, PromptTemplateStore, check_groups, view
 from services.identity.dependencies import require_user
@@ -90,11 +91,8 @@ class Deleted(BaseModel):
 
 
 def _store(request: Request) -> PromptTemplateStore:
-    store = getattr(request.app.state, "prompt_templates", None)
-    if store is None:
-        store = PromptTemplateStore(request.app.state.platform.tables.prompt_templates)
-        request.app.state.prompt_templates = store
-    return store
+    return shared(request, "prompt_templates",
+                  lambda: PromptTemplateStore(request.app.state.platform.tables.prompt_templates))
 
 
 def _id(template_id: str) -> str:

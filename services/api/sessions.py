@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from core.errors import InvalidInputError, NotFoundError
+from services.api.app_state import shared
 from services.api.contract import errors
 from services.api.session_images import decode_image, with_fresh_urls, without_urls
 from services.api.session_store import SessionStore, images_prefix
@@ -136,12 +137,9 @@ class SessionsDeleted(BaseModel):
 
 
 def session_store(request: Request) -> SessionStore:
-    store = getattr(request.app.state, "sessions", None)
-    if store is None:
-        platform = request.app.state.platform
-        store = request.app.state.sessions = SessionStore(platform.tables.sessions, platform.buckets.sessions,
-                                                          feedback_table=platform.tables.feedback)
-    return store
+    platform = request.app.state.platform
+    return shared(request, "sessions", lambda: SessionStore(platform.tables.sessions, platform.buckets.sessions,
+                                                            feedback_table=platform.tables.feedback))
 
 
 def checked_session_id(session_id: str) -> str:

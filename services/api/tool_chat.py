@@ -44,6 +44,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.errors import ConflictError, InvalidInputError, LisaError, NotFoundError, PermissionDeniedError
 from core.openai_requests import CHAT, check_request
+from services.api.app_state import shared
 from services.api.contract import errors
 from services.api.mcp_approvals import ApprovalStore, UserApprover
 from services.api.mcp_server_store import can_see, can_use
@@ -109,22 +110,19 @@ class ApprovalStatus(BaseModel):
 
 
 def _gateway(request: Request) -> ChatGateway:
-    gateway = getattr(request.app.state, "tool_chat_gateway", None)
-    if gateway is None:
+    def build() -> ChatGateway:
         settings = RagSettings()
         url = settings.serve_url or request.app.state.platform.serve_url
         if not url:
             raise StoreUnavailableError("chat with tools needs the serve gateway: set LISA_RAG_SERVE_URL")
-        gateway = request.app.state.tool_chat_gateway = ChatGateway(url, timeout_s=settings.gateway_timeout_s)
-    return gateway
+        return ChatGateway(url, timeout_s=settings.gateway_timeout_s)
+
+    return shared(request, "tool_chat_gateway", build)
 
 
 def _approvals(request: Request) -> ApprovalStore:
-    store = getattr(request.app.state, "mcp_approval_store", None)
-    if store is None:
-        store = request.app.state.mcp_approval_store = ApprovalStore(request.app.state.platform.tables.mcp_approvals,
-                                                                     mcp_settings(request))
-    return store
+    return shared(request, "mcp_approval_store",
+                  lambda: ApprovalStore(request.app.state.platform.tables.mcp_approvals, mcp_settings(request)))
 
 
 def _servers(request: Request, principal: Principal, ids: list[str]) -> list[dict[str, Any]]:

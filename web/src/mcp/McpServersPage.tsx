@@ -1,11 +1,12 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import type { McpServer, McpServerRequest, McpTestResult } from "../api/chatApi";
-import { describeError } from "../api/errors";
 import { chatKeys, mcpServersQuery } from "../app/chatQueries";
 import { queryError } from "../app/queries";
 import { useServices } from "../app/services";
+import { ErrorBox } from "../ui/ConfirmDialog";
 import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
+import { useAction, useEditor } from "../ui/useAction";
 
 interface HeaderRow {
   name: string;
@@ -90,25 +91,10 @@ export function McpServersPage() {
   const client = useQueryClient();
   const query = useQuery(mcpServersQuery(chat));
   const servers = query.data ?? [];
-  const [editing, setEditing] = useState<string | null>(null);
-  const [draft, setDraft] = useState<Draft>(EMPTY);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { editing, draft, set, start, reset } = useEditor<Draft, string>(EMPTY);
+  const { busy, error, run } = useAction();
   const [tests, setTests] = useState<Record<string, McpTestResult>>({});
   const reload = () => client.invalidateQueries({ queryKey: chatKeys.mcpServers });
-  const set = (change: Partial<Draft>) => setDraft((d) => ({ ...d, ...change }));
-
-  async function run(action: () => Promise<void>) {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(false);
-    }
-  }
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -116,8 +102,7 @@ export function McpServersPage() {
       const body = requestOf(draft, user.isAdmin);
       if (editing) await chat.updateMcpServer(editing, body);
       else await chat.createMcpServer(body);
-      setEditing(null);
-      setDraft(EMPTY);
+      reset();
       await reload();
     });
   };
@@ -135,11 +120,7 @@ export function McpServersPage() {
         Connect MCP servers; in a chat, choose them under <strong>Tools</strong> and the model may call their tools.
         Headers (API keys) are stored encrypted and never shown again.
       </p>
-      {(error ?? queryError(query)) ? (
-        <p className="error-box" role="alert">
-          {error ?? queryError(query)}
-        </p>
-      ) : null}
+      <ErrorBox error={error ?? queryError(query)} />
       <form className="card form-grid" onSubmit={submit} aria-label={editing ? "Edit connection" : "New connection"}>
         <h2>{editing ? "Edit connection" : "New connection"}</h2>
         <label>
@@ -251,13 +232,7 @@ export function McpServersPage() {
             Test connection
           </button>
           {editing ? (
-            <button
-              type="button"
-              onClick={() => {
-                setEditing(null);
-                setDraft(EMPTY);
-              }}
-            >
+            <button type="button" onClick={reset}>
               Cancel
             </button>
           ) : null}
@@ -294,14 +269,7 @@ export function McpServersPage() {
                 </button>
                 {s.isOwner || user.isAdmin ? (
                   <>
-                    <button
-                      type="button"
-                      className="small"
-                      onClick={() => {
-                        setEditing(s.id);
-                        setDraft(draftOf(s));
-                      }}
-                    >
+                    <button type="button" className="small" onClick={() => start(s.id, draftOf(s))}>
                       Edit
                     </button>
                     <ConfirmDeleteButton

@@ -2,12 +2,12 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router";
 import type { SessionSummary } from "../api/clients";
-import { describeError } from "../api/errors";
 import { chatKeys, projectsQuery, useConfiguration } from "../app/chatQueries";
 import { keys } from "../app/queries";
 import { useServices } from "../app/services";
 import { ConfirmDialog } from "../ui/ConfirmDialog";
 import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
+import { useAction } from "../ui/useAction";
 import { groupSessions } from "./sessionGroups";
 import { searchByTitle, sessionTitle } from "./sessionRecords";
 import { useSessions } from "./useSessions";
@@ -39,7 +39,7 @@ export function SessionSidebar(props: {
   const projects = projectsQ.data ?? [];
   const [editing, setEditing] = useState<string | null>(null);
   const [draft, setDraft] = useState("");
-  const [failure, setFailure] = useState<string | null>(null);
+  const { error: failure, run } = useAction();
   const [deleteAllOpen, setDeleteAllOpen] = useState(false);
   const [folderName, setFolderName] = useState<string | null>(null);
   const shown = searchByTitle(sessions, props.search);
@@ -50,14 +50,7 @@ export function SessionSidebar(props: {
       list.map((s) => (s.sessionId === sessionId ? { ...s, ...change } : s)),
     );
 
-  async function act(what: string, action: () => Promise<void>) {
-    setFailure(null);
-    try {
-      await action();
-    } catch (e) {
-      setFailure(`${what}: ${describeError(e)}`);
-    }
-  }
+  const act = (what: string, action: () => Promise<void>) => run(action, what);
 
   async function commitRename(sessionId: string) {
     setEditing(null);

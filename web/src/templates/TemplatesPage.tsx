@@ -1,12 +1,13 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import type { PromptTemplate } from "../api/chatApi";
-import { describeError } from "../api/errors";
 import { chatKeys, templatesQuery } from "../app/chatQueries";
 import { queryError } from "../app/queries";
 import { useServices } from "../app/services";
 import { templateVariables } from "../chat/templates";
+import { ErrorBox } from "../ui/ConfirmDialog";
 import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
+import { useAction, useEditor } from "../ui/useAction";
 import { TemplateFilter } from "./TemplateFilter";
 
 interface Draft {
@@ -48,20 +49,9 @@ export function TemplatesPage() {
   const [q, setQ] = useState("");
   const query = useQuery(templatesQuery(chat, shared, q));
   const templates = query.data ?? [];
-  const [editing, setEditing] = useState<PromptTemplate | null>(null);
-  const [draft, setDraft] = useState<Draft>(EMPTY);
-  const [error, setError] = useState<string | null>(null);
-  const set = (change: Partial<Draft>) => setDraft((d) => ({ ...d, ...change }));
+  const { editing, draft, set, start, reset } = useEditor<Draft, PromptTemplate>(EMPTY);
+  const { error, run } = useAction();
   const reload = () => client.invalidateQueries({ queryKey: chatKeys.allTemplates });
-
-  async function run(action: () => Promise<void>) {
-    setError(null);
-    try {
-      await action();
-    } catch (e) {
-      setError(describeError(e));
-    }
-  }
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -69,8 +59,7 @@ export function TemplatesPage() {
       const body = { title: draft.title.trim(), body: draft.body, type: draft.type, groups: groupsOf(draft) };
       if (editing) await chat.updateTemplate(editing.id, { ...body, revision: editing.revision });
       else await chat.createTemplate(body);
-      setEditing(null);
-      setDraft(EMPTY);
+      reset();
       await reload();
     });
   };
@@ -83,11 +72,7 @@ export function TemplatesPage() {
         A persona becomes a chat's system prompt; a directive is inserted into your message. Write{" "}
         <code>{"{{name}}"}</code> for a blank the chat asks you to fill in.
       </p>
-      {(error ?? queryError(query)) ? (
-        <p className="error-box" role="alert">
-          {error ?? queryError(query)}
-        </p>
-      ) : null}
+      <ErrorBox error={error ?? queryError(query)} />
       <form className="card form-grid" onSubmit={submit} aria-label={editing ? "Edit template" : "New template"}>
         <h2>{editing ? `Edit “${editing.title}” (revision ${editing.revision})` : "New template"}</h2>
         <label>
@@ -125,13 +110,7 @@ export function TemplatesPage() {
             {editing ? "Save as a new revision" : "Add template"}
           </button>
           {editing ? (
-            <button
-              type="button"
-              onClick={() => {
-                setEditing(null);
-                setDraft(EMPTY);
-              }}
-            >
+            <button type="button" onClick={reset}>
               Cancel
             </button>
           ) : null}
@@ -150,14 +129,7 @@ export function TemplatesPage() {
               </span>
               {t.isOwner ? (
                 <span className="row">
-                  <button
-                    type="button"
-                    className="small"
-                    onClick={() => {
-                      setEditing(t);
-                      setDraft(draftOf(t));
-                    }}
-                  >
+                  <button type="button" className="small" onClick={() => start(t, draftOf(t))}>
                     Edit
                   </button>
                   <ConfirmDeleteButton
