@@ -128,9 +128,9 @@ def test_similarity_search_finds_the_answering_document(api, repo, corpus):
 @only_pgvector
 def test_a_documents_text_can_be_read_for_the_chat(api, repo, corpus):
     doc = corpus["bread.txt"]
-    text = api("GET", f"/repository/{repo}/{doc['documentId']}/text").json()
+    text = api("GET", f"/repository/{repo}/{doc['document_id']}/text").json()
     assert text["text"] == CORPUS["bread.txt"].decode() and (text["fileName"], text["truncated"]) == ("bread.txt", False)
-    assert api("GET", f"/repository/{repo}/{doc['documentId']}/text", "bob").status_code == 200  # an open repository
+    assert api("GET", f"/repository/{repo}/{doc['document_id']}/text", "bob").status_code == 200  # an open repository
     assert api("GET", f"/repository/{repo}/no-such-document/text").status_code == 404
 
 
