@@ -101,12 +101,13 @@ def cognito_id_token(emulator: str, client_id: str, user: User) -> str:
     return response.json()["AuthenticationResult"]["IdToken"]
 
 
-def add_user(emulator: str, pool_id: str, user: User) -> None:
+def add_user(emulator: str, pool_id: str, user: User, groups: tuple[str, ...] = ()) -> None:
     # In a child process: core.aws takes the endpoint from the environment, which this test session must not change.
-    code = "import sys; from services.local.emulated_aws import ensure_user; ensure_user(*sys.argv[1:4])"
+    code = ("import sys; from services.local.emulated_aws import ensure_user; "
+            "ensure_user(*sys.argv[1:4], groups=sys.argv[4:])")
     env = {**os.environ, "LISA_AWS_ENDPOINT_URL": emulator, "AWS_ACCESS_KEY_ID": "testing",
            "AWS_SECRET_ACCESS_KEY": "testing", "LISA_REGION": "us-east-1"}
-    subprocess.run([sys.executable, "-c", code, pool_id, user.username, user.password], cwd=processes.REPO, env=env,
+    subprocess.run([sys.executable, "-c", code, pool_id, user.username, user.password, *groups], cwd=processes.REPO, env=env,
                    check=True, capture_output=True, timeout=60)
 
 

@@ -14,6 +14,9 @@ import { ChatPage, NewChatRedirect } from "../chat/ChatPage";
 import type { RuntimeConfig } from "../config/runtimeConfig";
 import { ComparePage } from "../compare/ComparePage";
 import { McpServersPage } from "../mcp/McpServersPage";
+import { AuditPage } from "../governance/AuditPage";
+import { MyTokensPage } from "../governance/MyTokensPage";
+import { MyUsageRoute, UsageRoute } from "../governance/UsageRoutes";
 import { DocumentsPage } from "../rag/DocumentsPage";
 import { TemplatesPage } from "../templates/TemplatesPage";
 import { RepositoriesPage } from "../rag/RepositoriesPage";
@@ -122,6 +125,24 @@ function SignedIn() {
               element={
                 <AdminOnly>
                   <TokensPage />
+                </AdminOnly>
+              }
+            />
+            <Route path="account/tokens" element={<MyTokensPage />} />
+            <Route path="account/usage" element={<MyUsageRoute />} />
+            <Route
+              path="admin/usage"
+              element={
+                <AdminOnly>
+                  <UsageRoute />
+                </AdminOnly>
+              }
+            />
+            <Route
+              path="admin/audit"
+              element={
+                <AdminOnly>
+                  <AuditPage />
                 </AdminOnly>
               }
             />

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { NavLink, Outlet, useNavigate } from "react-router";
 import { newSessionId } from "../chat/ids";
+import { AccountMenu } from "../governance/AccountMenu";
 import { initialTheme, saveTheme, type Theme } from "../ui/theme";
 import { useConfiguration, usePreferences } from "./chatQueries";
 import { useServices } from "./services";
@@ -53,6 +54,8 @@ export function Layout() {
           {configuration.enabled("mcpConnections") || user.isAdmin ? <NavLink to="/mcp">Tools</NavLink> : null}
           {user.isAdmin ? (
             <>
+              <NavLink to="/admin/usage">Usage</NavLink>
+              <NavLink to="/admin/audit">Audit</NavLink>
               <NavLink to="/admin/models">Models</NavLink>
               <NavLink to="/admin/repositories">Repositories</NavLink>
               <NavLink to="/admin/tokens">API tokens</NavLink>
@@ -73,9 +76,7 @@ export function Layout() {
           >
             {theme === "dark" ? "☀" : "☾"}
           </button>
-          <span className="user-name" title={user.groups.join(", ")} data-testid="username">
-            {user.username}
-          </span>
+          <AccountMenu />
           <button type="button" onClick={logout}>
             Sign out
           </button>

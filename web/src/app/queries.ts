@@ -4,8 +4,9 @@
  * change keeps its object (no re-render). Polling follows the data: fast while the server is changing something,
  * slow or not at all otherwise, and never while the tab is hidden.
  */
-import { QueryClient, queryOptions } from "@tanstack/react-query";
+import { keepPreviousData, QueryClient, queryOptions } from "@tanstack/react-query";
 import type { DocumentPageKey, LisaApiClient, RagDocument, IngestJob, ServeClient } from "../api/clients";
+import { fetchAudit, fetchUsage, type AuditQuery, type UsageQuery } from "../api/governance";
 import { describeError } from "../api/errors";
 import { isTransitional } from "../admin/modelPayload";
 import type { ModelRecord } from "../api/clients";
@@ -18,6 +19,7 @@ export const MODELS_SETTLED_POLL_MS = 10_000;
 export const SERVE_MODELS_POLL_MS = 10_000;
 export const MODEL_EVENTS_POLL_MS = 2000;
 export const INGEST_POLL_MS = 1000;
+export const USAGE_POLL_MS = 60_000; // serve writes usage every few seconds; a minute is fresh enough for charts
 
 export const keys = {
   serveModels: ["serve", "models"] as const,
@@ -28,6 +30,8 @@ export const keys = {
   repositories: ["api", "repositories"] as const,
   documents: (repositoryId: string) => ["api", "repositories", repositoryId, "documents"] as const,
   collections: (repositoryId: string) => ["api", "repositories", repositoryId, "collections"] as const,
+  usage: (query: UsageQuery) => ["api", "usage", query] as const,
+  audit: (query: AuditQuery) => ["api", "audit", query] as const,
 };
 
 export function createQueryClient(): QueryClient {
@@ -148,5 +152,24 @@ export function repositoryContentsQuery(
     },
     enabled: repositoryId !== "",
     refetchInterval: (query) => ingestPollMs(query.state.data),
+  });
+}
+
+/** Usage totals and timeline; the previous figures stay on screen while another range loads. */
+export function usageQuery(api: LisaApiClient, query: UsageQuery) {
+  return queryOptions({
+    queryKey: keys.usage(query),
+    queryFn: ({ signal }) => fetchUsage(api.http, query, signal),
+    placeholderData: keepPreviousData,
+    refetchInterval: USAGE_POLL_MS,
+  });
+}
+
+/** One page of the audit log (admins). */
+export function auditPageQuery(api: LisaApiClient, query: AuditQuery) {
+  return queryOptions({
+    queryKey: keys.audit(query),
+    queryFn: ({ signal }) => fetchAudit(api.http, query, signal),
+    placeholderData: keepPreviousData,
   });
 }
