@@ -32,6 +32,7 @@ UNSCOPED_ACTIONS: dict[str, str] = {
     "ec2:DescribeSecurityGroups": "read-only Describe",
     "ec2:DescribeImages": "read-only Describe",
     "ec2:DescribeInstanceTypes": "read-only Describe",
+    "ec2:DescribeInstanceTypeOfferings": "read-only Describe (the instance types the region offers)",
     "ec2:DescribeInstances": "read-only Describe",
     "autoscaling:DescribeAutoScalingGroups": "read-only Describe",
     "autoscaling:DescribeScalingActivities": "read-only Describe",
@@ -357,6 +358,7 @@ def control_plane_task_policy(account: Account, g: ControlPlaneGrants) -> Docume
         statement("ReadOnlyDescribe", [
             "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeSubnets",
             "ec2:DescribeSecurityGroups", "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeInstances",
+            "ec2:DescribeInstanceTypeOfferings",
             "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities",
             "ecs:DescribeCapacityProviders", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions",
             "logs:DescribeLogGroups",

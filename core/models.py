@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import ConfigDict, Field, SecretStr, model_validator
 
+from core.schedules import SchedulingConfig
 from core.schema import CamelModel
 
 MODEL_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
@@ -79,6 +80,8 @@ class AutoScalingConfig(CamelModel):
     cooldown: NonNegativeInt = 420
     default_instance_warmup: NonNegativeInt = 180
     metric_config: MetricConfig = Field(default_factory=MetricConfig)
+    # LISA keeps a model's start/stop schedule here (PUT /models/{id}/schedule sets it).
+    scheduling: SchedulingConfig | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> AutoScalingConfig:
@@ -109,6 +112,13 @@ def check_capacity(minimum: int, maximum: int, desired: int | None) -> None:
         raise ValueError(f"desiredCapacity ({desired}) must be between minCapacity ({minimum}) and maxCapacity ({maximum})")
 
 
+class ModelFeature(CamelModel):
+    """LISA's model features (e.g. {"name": "summarization", "overview": "…"}), shown in the model library."""
+
+    name: str = Field(min_length=1, max_length=128)
+    overview: str = Field(default="", max_length=2048)
+
+
 class ModelSpec(CamelModel):
     """LISA's CreateModel payload. A model without `containerConfig` is LiteLLM-only: no infrastructure is made."""
 
@@ -129,6 +139,8 @@ class ModelSpec(CamelModel):
     load_balancer_config: LoadBalancerConfig | None = None
     # LISA's contextWindow (tokens): the chat fits attached documents to it.
     context_window: int | None = Field(default=None, ge=1, le=100_000_000)
+    model_description: str | None = Field(default=None, max_length=4096)
+    features: list[ModelFeature] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
     def _hosting_fields(self) -> ModelSpec:
@@ -166,10 +178,59 @@ class AutoScalingInstanceConfig(CamelModel):
     min_capacity: PositiveInt | None = None
     max_capacity: PositiveInt | None = None
     desired_capacity: PositiveInt | None = None
+    cooldown: NonNegativeInt | None = None
+    default_instance_warmup: Annotated[int, Field(ge=1, le=3600)] | None = None
+
+
+class ContainerImageUpdate(CamelModel):
+    """A new image for the model container (e.g. the inference server's next tag)."""
+
+    base_image: str = Field(min_length=1, max_length=512)
+    type: Literal["asset", "ecr", "registry", "external"] | None = None
+
+
+class ContainerConfigUpdate(CamelModel):
+    """LISA's updatable container settings (its flat health-check fields), plus the image. Each given field replaces
+    the current one; `environment` replaces the whole environment."""
+
+    image: ContainerImageUpdate | None = None
+    environment: dict[str, str] | None = None
+    shared_memory_size: Annotated[int, Field(ge=0, le=1_048_576)] | None = None
+    health_check_command: list[str] | str | None = None
+    health_check_interval: Annotated[int, Field(ge=5, le=300)] | None = None
+    health_check_timeout: Annotated[int, Field(ge=2, le=120)] | None = None
+    health_check_start_period: Annotated[int, Field(ge=0, le=300)] | None = None
+    health_check_retries: Annotated[int, Field(ge=1, le=10)] | None = None
+
+    def applied_to(self, current: ContainerConfig) -> ContainerConfig:
+        health = current.health_check_config
+        command = self.health_check_command
+        if isinstance(command, str):
+            command = ["CMD-SHELL", command]  # LISA's rule for a plain command
+        image = current.image
+        if self.image is not None:
+            image = ContainerImage(base_image=self.image.base_image, type=self.image.type or current.image.type)
+        return ContainerConfig(
+            image=image,
+            shared_memory_size=_given(self.shared_memory_size, current.shared_memory_size),
+            environment=dict(_given(self.environment, current.environment)),
+            health_check_config=ContainerHealthCheckConfig(
+                command=_given(command, health.command) or health.command,
+                interval=_given(self.health_check_interval, health.interval),
+                timeout=_given(self.health_check_timeout, health.timeout),
+                start_period=_given(self.health_check_start_period, health.start_period),
+                retries=_given(self.health_check_retries, health.retries),
+            ),
+        )
+
+
+def _given(value, current):
+    return current if value is None else value
 
 
 class UpdateModelRequest(CamelModel):
-    """LISA's UpdateModel payload: metadata, capacity, or enable/disable (the last two are mutually exclusive)."""
+    """LISA's UpdateModel payload: metadata, capacity, container settings, or enable/disable (the last and capacity
+    are mutually exclusive). Beyond LISA: `instanceType` and `inferenceContainer`, which replace the hosted model."""
 
     streaming: bool | None = None
     model_type: ModelType | None = None
@@ -177,27 +238,81 @@ class UpdateModelRequest(CamelModel):
     auto_scaling_instance_config: AutoScalingInstanceConfig | None = None
     allowed_groups: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = Field(default=None,
                                                                                               max_length=100)
+    model_description: str | None = Field(default=None, max_length=4096)
+    features: list[ModelFeature] | None = Field(default=None, max_length=50)
+    context_window: int | None = Field(default=None, ge=1, le=100_000_000)
+    container_config: ContainerConfigUpdate | None = None
+    instance_type: str | None = Field(default=None, pattern=INSTANCE_TYPE_PATTERN)
+    inference_container: InferenceContainer | None = None
 
     @model_validator(mode="after")
     def _exclusive(self) -> UpdateModelRequest:
-        if all(v is None for v in (self.streaming, self.model_type, self.enabled, self.auto_scaling_instance_config,
-                                   self.allowed_groups)):
+        if all(getattr(self, name) is None for name in type(self).model_fields):
             raise ValueError("the update names nothing to change")
         return self
 
     @property
     def is_metadata_only(self) -> bool:
-        return self.enabled is None and self.auto_scaling_instance_config is None
+        return all(getattr(self, name) is None for name in _DEPLOYED_UPDATE_FIELDS)
+
+
+# What an update must deploy (the stack changes); the rest lives in the record (and the registration, which the
+# engine rewrites only when what serve routes by changes).
+_DEPLOYED_UPDATE_FIELDS = ("enabled", "auto_scaling_instance_config", "container_config", "instance_type",
+                           "inference_container")
+# Fields neither serve nor AWS holds: changing only these rewrites the record, with no deployment.
+RECORD_ONLY_FIELDS = frozenset({"model_description", "features", "context_window"})
+
+
+class DriftDifference(CamelModel):
+    """One property where AWS differs from the declaration (`actual` None: the part is gone)."""
+
+    part: str
+    property: str = ""
+    expected: Any = None
+    actual: Any = None
+
+
+class ResourceDrift(CamelModel):
+    resource: str  # the resource's name in the model's stack: `model` (HostedModel) or `registration`
+    type: str
+    differences: list[DriftDifference] = Field(default_factory=list)
+
+
+class DriftReport(CamelModel):
+    """What a refresh of the model's stack found, per resource and property (without changing anything)."""
+
+    model_id: str
+    checked_at: float
+    drifted: bool
+    resources: list[ResourceDrift] = Field(default_factory=list)
+
+    @property
+    def summary(self) -> DriftSummary:
+        return DriftSummary(checked_at=self.checked_at, drifted=self.drifted,
+                            differences=sum(len(r.differences) for r in self.resources))
+
+
+class DriftSummary(CamelModel):
+    """The last drift check of a model, as listed with it (the badge)."""
+
+    checked_at: float
+    drifted: bool
+    differences: int = 0
 
 
 class ModelRecord(ModelSpec):
     """A model as the admin API lists it: the spec plus its lifecycle state."""
+
+    # As an answer every field is there (defaults included), so its schema says they are required.
+    model_config = ConfigDict(**ModelSpec.model_config, json_schema_serialization_defaults_required=True)
 
     status: ModelStatus = ModelStatus.CREATING
     status_reason: str | None = None
     enabled: bool = True
     created_at: float | None = None
     updated_at: float | None = None
+    drift: DriftSummary | None = None
 
     @property
     def spec(self) -> ModelSpec:
@@ -219,24 +334,47 @@ def apply_update(record: ModelRecord, request: UpdateModelRequest) -> ModelRecor
     changes.update(model_type=model_type, streaming=streaming)
     if request.allowed_groups is not None:
         changes["allowed_groups"] = list(dict.fromkeys(request.allowed_groups))
+    for name in ("model_description", "features", "context_window"):
+        if getattr(request, name) is not None:
+            changes[name] = getattr(request, name)
     if request.enabled is not None:
         changes["enabled"] = request.enabled
+    hosted_only = {"autoScalingInstanceConfig": request.auto_scaling_instance_config,
+                   "containerConfig": request.container_config, "instanceType": request.instance_type,
+                   "inferenceContainer": request.inference_container}
+    named = [name for name, value in hosted_only.items() if value is not None]
+    if named and not record.is_hosted:
+        raise ValueError(f"{', '.join(named)}: only models with containerConfig have hosting to change")
     if request.auto_scaling_instance_config is not None:
-        if record.auto_scaling_config is None:
-            raise ValueError("autoScalingInstanceConfig: only models with containerConfig have capacity to scale")
-        asic = request.auto_scaling_instance_config
-        current = record.auto_scaling_config
-        minimum = asic.min_capacity or current.min_capacity
-        maximum = asic.max_capacity or current.max_capacity
-        desired = asic.desired_capacity
-        if desired is None and current.desired_capacity is not None:
-            # Keep the old desired count, raised to the new minimum / lowered to the new maximum (LISA's rule).
-            desired = min(max(current.desired_capacity, minimum), maximum)
-        check_capacity(minimum, maximum, desired)
-        changes["auto_scaling_config"] = current.model_copy(
-            update={"min_capacity": minimum, "max_capacity": maximum, "desired_capacity": desired}
-        )
+        changes["auto_scaling_config"] = _scaled(record.auto_scaling_config, request.auto_scaling_instance_config)
+    if request.container_config is not None:
+        changes["container_config"] = request.container_config.applied_to(record.container_config)
+    if request.instance_type is not None:
+        changes["instance_type"] = request.instance_type
+    if request.inference_container is not None:
+        changes["inference_container"] = request.inference_container
     return record.model_copy(update=changes)
+
+
+def deploys(before: ModelRecord, after: ModelRecord) -> bool:
+    """Whether going from `before` to `after` changes the model's stack (else only its record changes)."""
+    fields = (set(ModelSpec.model_fields) - RECORD_ONLY_FIELDS - {"api_key"}) | {"enabled"}
+    return any(getattr(before, f) != getattr(after, f) for f in fields)
+
+
+def _scaled(current: AutoScalingConfig, asic: AutoScalingInstanceConfig) -> AutoScalingConfig:
+    minimum = asic.min_capacity or current.min_capacity
+    maximum = asic.max_capacity or current.max_capacity
+    desired = asic.desired_capacity
+    if desired is None and current.desired_capacity is not None:
+        # Keep the old desired count, raised to the new minimum / lowered to the new maximum (LISA's rule).
+        desired = min(max(current.desired_capacity, minimum), maximum)
+    check_capacity(minimum, maximum, desired)
+    return current.model_copy(update={
+        "min_capacity": minimum, "max_capacity": maximum, "desired_capacity": desired,
+        "cooldown": _given(asic.cooldown, current.cooldown),
+        "default_instance_warmup": _given(asic.default_instance_warmup, current.default_instance_warmup),
+    })
 
 
 # Lifecycle: which action is allowed from which status, and where it leads.

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.dynamo import ConditionFailed, Table
 from core.errors import ConflictError, ModelAlreadyExistsError, ModelNotFoundError
-from core.models import ModelRecord, ModelSpec, ModelStatus, ModelType
+from core.models import DriftReport, ModelRecord, ModelSpec, ModelStatus, ModelType
 
 VERSION_KEY = "#registry"
 
@@ -48,6 +48,7 @@ def _record_from_item(item: dict[str, Any]) -> ModelRecord:
         enabled=item.get("enabled", True),
         created_at=item.get("createdAt"),
         updated_at=item.get("updatedAt"),
+        drift=DriftReport.model_validate_json(item["drift"]).summary if item.get("drift") else None,
     )
     return ModelRecord.model_validate(data)
 
@@ -131,6 +132,29 @@ class ModelRegistry:
             current = self.get(model_id)  # raises ModelNotFoundError if it is gone
             raise ConflictError(f"model {model_id} is {current.status.value}, not one of "
                                 f"{', '.join(sorted(s.value for s in expected))}") from None
+
+    # drift and reconcile -----------------------------------------------------------------------------------------
+    def record_drift(self, report: DriftReport) -> None:
+        """Keep the last drift check of a model (listed with it; the full report read by `last_drift`)."""
+        try:
+            self._table.update({"modelId": report.model_id}, set={"drift": report.model_dump_json(by_alias=True)},
+                               condition="attribute_exists(modelId)")
+        except ConditionFailed:
+            raise ModelNotFoundError(report.model_id) from None
+
+    def last_drift(self, model_id: str) -> DriftReport | None:
+        item = self._table.get({"modelId": model_id}, consistent=True, projection=["drift"])
+        return DriftReport.model_validate_json(item["drift"]) if item and item.get("drift") else None
+
+    def request_refresh(self, model_id: str) -> None:
+        """The model's next deployment refreshes first (a reconcile): set with the Updating status."""
+        self._table.update({"modelId": model_id}, set={"refreshRequested": True}, condition="attribute_exists(modelId)")
+
+    def take_refresh_request(self, model_id: str) -> bool:
+        """Whether a refresh was requested, clearing the request (the deployment about to run honours it)."""
+        old = self._table.update({"modelId": model_id}, remove=("refreshRequested",),
+                                 condition="attribute_exists(modelId)", returns="UPDATED_OLD")
+        return bool((old or {}).get("refreshRequested"))
 
     def delete(self, model_id: str) -> None:
         self._table.delete({"modelId": model_id})

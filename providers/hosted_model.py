@@ -17,11 +17,12 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 from pulumi import ResourceOptions
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 from pydantic import ValidationError
 
 from core import aws
 from providers import cluster_capacity
+from providers.drift import drift
 from providers import hosted_model_plan as plan
 from providers.hosted_model_plan import HostedModelArgs, HostedModelNames
 from providers.instance_types import instance_shape
@@ -89,22 +90,47 @@ def _auto_scaling_group(args: HostedModelArgs, launch_template_id: str) -> str:
     else:
         asg.update_auto_scaling_group(
             **plan.auto_scaling_group_sizes(args), LaunchTemplate=request["LaunchTemplate"],
-            VPCZoneIdentifier=request["VPCZoneIdentifier"],
+            VPCZoneIdentifier=request["VPCZoneIdentifier"], DefaultInstanceWarmup=request["DefaultInstanceWarmup"],
         )
     return _describe_asg(request["AutoScalingGroupName"])["AutoScalingGroupARN"]
 
 
 def _capacity_provider(args: HostedModelArgs, asg_arn: str, lease_table: str) -> str:
     ecs, request = aws.client("ecs"), plan.capacity_provider_args(args, asg_arn)
-    found = ecs.describe_capacity_providers(capacityProviders=[request["name"]]).get("capacityProviders", [])
-    if not any(p.get("status", "ACTIVE") == "ACTIVE" for p in found):
+    found = [p for p in ecs.describe_capacity_providers(capacityProviders=[request["name"]]).get("capacityProviders", [])
+             if p.get("status", "ACTIVE") == "ACTIVE"]
+    if not found:
         ecs.create_capacity_provider(**request)
+    else:
+        wanted = request["autoScalingGroupProvider"]["managedScaling"]
+        current = found[0].get("autoScalingGroupProvider", {}).get("managedScaling", {})
+        if current.get("instanceWarmupPeriod") != wanted["instanceWarmupPeriod"]:
+            ecs.update_capacity_provider(name=request["name"], autoScalingGroupProvider={"managedScaling": wanted})
     cluster_capacity.attach(lease_table, args.hosting.cluster_name, request["name"])
     return request["name"]
 
 
+def _describe_task_definition(arn: str) -> dict[str, Any] | None:
+    try:
+        return aws.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    except ClientError as exc:
+        if _code(exc) in {"ClientException", "InvalidParameterException"}:
+            return None
+        raise
+
+
 def _task_definition(args: HostedModelArgs) -> str:
-    return aws.client("ecs").register_task_definition(**plan.task_definition_args(args))["taskDefinition"]["taskDefinitionArn"]
+    """The service's current revision when it holds what the spec asks (an update that changes no container setting
+    registers nothing), else a new revision."""
+    request = plan.task_definition_args(args)
+    service = _describe_service(args)
+    if service is not None:
+        current = _describe_task_definition(service["taskDefinition"])
+        expected = plan.expected_state(args, None)["taskDefinition"]
+        if current is not None and not drift({"t": expected}, {"t": {"status": current.get("status"),
+                                                                         **plan.observed_task_definition(current)}}):
+            return service["taskDefinition"]
+    return aws.client("ecs").register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
 
 
 def _family_revisions(family: str, status: str = "ACTIVE") -> list[str]:
@@ -132,12 +158,20 @@ def _target_group_arn(name: str) -> str | None:
     return groups[0]["TargetGroupArn"] if groups else None
 
 
+_HEALTH_CHECK_KEYS = ("HealthCheckPath", "HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds",
+                      "HealthyThresholdCount", "UnhealthyThresholdCount")
+
+
 def _target_group(args: HostedModelArgs) -> str:
     request = plan.target_group_args(args)
+    elb = aws.client("elbv2")
     existing = _target_group_arn(request["Name"])
-    if existing:
-        return existing
-    return aws.client("elbv2").create_target_group(**request)["TargetGroups"][0]["TargetGroupArn"]
+    if not existing:
+        return elb.create_target_group(**request)["TargetGroups"][0]["TargetGroupArn"]
+    current = elb.describe_target_groups(TargetGroupArns=[existing])["TargetGroups"][0]
+    if any(current.get(k) != request[k] for k in _HEALTH_CHECK_KEYS):
+        elb.modify_target_group(TargetGroupArn=existing, **{k: request[k] for k in _HEALTH_CHECK_KEYS})
+    return existing
 
 
 def _rules(listener_arn: str) -> list[dict[str, Any]]:
@@ -194,6 +228,8 @@ def _service(args: HostedModelArgs, task_definition_arn: str, target_group_arn: 
     return ecs.update_service(
         cluster=request["cluster"], service=request["serviceName"], taskDefinition=task_definition_arn,
         desiredCount=request["desiredCount"], capacityProviderStrategy=request["capacityProviderStrategy"],
+        deploymentConfiguration=request["deploymentConfiguration"],
+        healthCheckGracePeriodSeconds=request["healthCheckGracePeriodSeconds"],
     )["service"]["serviceArn"]
 
 
@@ -211,6 +247,17 @@ def _service_counts(args: HostedModelArgs, target_group_arn: str) -> tuple[int, 
     return service.get("desiredCount", 0), service.get("runningCount", 0), healthy
 
 
+def _rolled_out(args: HostedModelArgs) -> bool:
+    """The service's newest deployment is complete (a rollout that failed raises, naming the circuit breaker)."""
+    service = _describe_service(args) or {}
+    primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), None)
+    if primary is None or "rolloutState" not in primary:
+        return True  # nothing rolling (or an ECS that does not say)
+    if primary["rolloutState"] == "FAILED":
+        raise RuntimeError(f"the ECS rollout failed and was rolled back: {primary.get('rolloutStateReason', '')}")
+    return primary["rolloutState"] == "COMPLETED"
+
+
 def wait_until_ready(args: HostedModelArgs, target_group_arn: str) -> bool:
     """Whether the model became ready under its readiness rule (see `plan.Readiness`) before the timeout."""
     wanted = plan.capacity(args).desired
@@ -222,7 +269,7 @@ def wait_until_ready(args: HostedModelArgs, target_group_arn: str) -> bool:
     deadline = time.monotonic() + args.readiness.timeout_seconds
     while True:
         desired, running, healthy = _service_counts(args, target_group_arn)
-        if desired > 0 and running >= desired and healthy >= desired:
+        if desired > 0 and running >= desired and healthy >= desired and _rolled_out(args):
             return True
         if time.monotonic() > deadline:
             return False
@@ -254,11 +301,69 @@ def deploy(args: HostedModelArgs, lease_table: str) -> dict[str, Any]:
 
 def resize(args: HostedModelArgs, target_group_arn: str) -> None:
     """Apply the capacity triple (and the scaling policy) to the ASG, the service and the scalable target."""
-    aws.client("autoscaling").update_auto_scaling_group(**plan.auto_scaling_group_sizes(args))
+    aws.client("autoscaling").update_auto_scaling_group(
+        **plan.auto_scaling_group_sizes(args), DefaultInstanceWarmup=args.auto_scaling_config.default_instance_warmup)
     names = HostedModelNames.of(args)
     aws.client("ecs").update_service(cluster=args.hosting.cluster_name, service=names.base,
-                                     desiredCount=plan.capacity(args).desired)
+                                     desiredCount=plan.capacity(args).desired,
+                                     deploymentConfiguration=plan.deployment_configuration(args))
     _autoscaling(args, target_group_arn)
+
+
+# Read: what AWS holds of each part (drift) ---------------------------------------------------------------------
+def _maybe(call: Callable[[], Any], gone: set[str]) -> Any:
+    try:
+        return call()
+    except ClientError as exc:
+        if _code(exc) in gone:
+            return None
+        raise
+
+
+def observe(args: HostedModelArgs) -> dict[str, Any]:
+    """Each part as AWS holds it now, in the shape of `plan.expected_state` (None: the part is gone)."""
+    names, ecs = HostedModelNames.of(args), aws.client("ecs")
+    scaling, resource_id = aws.client("application-autoscaling"), plan.service_resource_id(args)
+    logs = aws.client("logs").describe_log_groups(logGroupNamePrefix=names.log_group)["logGroups"]
+    template = _maybe(lambda: aws.client("ec2").describe_launch_template_versions(
+        LaunchTemplateName=names.base, Versions=["$Latest"])["LaunchTemplateVersions"][0],
+        {"InvalidLaunchTemplateName.NotFoundException", "InvalidLaunchTemplateId.NotFound"})
+    group = _describe_asg(names.base)
+    providers = [p for p in ecs.describe_capacity_providers(capacityProviders=[names.capacity_provider])
+                 .get("capacityProviders", []) if p.get("status", "ACTIVE") == "ACTIVE"]
+    clusters = ecs.describe_clusters(clusters=[args.hosting.cluster_name])["clusters"]
+    attached = bool(clusters) and names.capacity_provider in clusters[0].get("capacityProviders", [])
+    service = _describe_service(args)
+    definition = _describe_task_definition(service["taskDefinition"]) if service else None
+    target_group_arn = _target_group_arn(names.target_group)
+    target_group = aws.client("elbv2").describe_target_groups(
+        TargetGroupArns=[target_group_arn])["TargetGroups"][0] if target_group_arn else None
+    rule = _existing_model_rule(args)
+    targets = scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource_id])["ScalableTargets"]
+    policies = scaling.describe_scaling_policies(PolicyNames=[names.scaling_policy], ServiceNamespace="ecs",
+                                                 ResourceId=resource_id)["ScalingPolicies"]
+    policy = policies[0]["TargetTrackingScalingPolicyConfiguration"] if policies else None
+    return {
+        "logGroup": {"logGroupName": names.log_group} if any(g["logGroupName"] == names.log_group for g in logs) else None,
+        "launchTemplate": {"instanceType": template["LaunchTemplateData"].get("InstanceType")} if template else None,
+        "autoScalingGroup": {"minSize": group["MinSize"], "maxSize": group["MaxSize"],
+                             "desiredCapacity": group["DesiredCapacity"]} if group else None,
+        "capacityProvider": {"attachedToCluster": attached} if providers else None,
+        "taskDefinition": ({"status": definition.get("status"), **plan.observed_task_definition(definition)}
+                           if definition else None),
+        "targetGroup": {k: target_group.get(k) for k in _HEALTH_CHECK_KEYS} if target_group else None,
+        "listenerRule": {"targetGroupArn": next((a.get("TargetGroupArn") for a in rule.get("Actions", [])
+                                                 if a.get("Type") == "forward"), None)} if rule else None,
+        "service": {"status": service.get("status"), "desiredCount": service.get("desiredCount")} if service else None,
+        "scalableTarget": {"minCapacity": targets[0]["MinCapacity"], "maxCapacity": targets[0]["MaxCapacity"]}
+        if targets else None,
+        "scalingPolicy": {"targetValue": policy.get("TargetValue"), "scaleInCooldown": policy.get("ScaleInCooldown"),
+                          "scaleOutCooldown": policy.get("ScaleOutCooldown")} if policy else None,
+    }
+
+
+def drift_of(args: HostedModelArgs, target_group_arn: str | None) -> list[dict[str, Any]]:
+    return drift(plan.expected_state(args, target_group_arn), observe(args))
 
 
 # Delete, in reverse order; "already gone" is done ----------------------------------------------------------------
@@ -417,21 +522,38 @@ class HostedModelProvider(FollowingProvider):
             except Exception as cleanup:
                 raise RuntimeError(f"{exc} (cleaning up the partial create also failed: {cleanup})") from exc
             raise
-        return CreateResult(HostedModelNames.of(args).base, {**props, **outs})
+        return CreateResult(HostedModelNames.of(args).base, {**props, **outs, "drift": []})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         args = _args(news)
+        decision = plan.diff_hosted_model(olds, news)
+        computed = {k: v for k, v in olds.items() if k not in plan.INPUT_KEYS}
+        if not decision.capacity_only:
+            # A container or health-check change, or drift: every part converged as declared (a changed task
+            # definition is registered and rolled through the service), then ready once the rollout completes.
+            outs = deploy(args, news["leaseTable"])
+            return UpdateResult({**computed, **news, **outs, "drift": []})
         resize(args, olds["targetGroupArn"])
+        old_args = _args(olds)
+        if old_args.auto_scaling_config.default_instance_warmup != args.auto_scaling_config.default_instance_warmup:
+            request = plan.capacity_provider_args(args, olds["autoScalingGroupArn"])
+            aws.client("ecs").update_capacity_provider(
+                name=request["name"], autoScalingGroupProvider={
+                    "managedScaling": request["autoScalingGroupProvider"]["managedScaling"]})
         # Scaling a serving model keeps it routable; a start (from 0) or an earlier miss waits for readiness again.
-        was_serving = bool(olds.get("ready")) and plan.capacity(_args(olds)).desired > 0
+        was_serving = bool(olds.get("ready")) and plan.capacity(old_args).desired > 0
         if plan.capacity(args).desired == 0:
             ready = False
         elif was_serving:
             ready = True
         else:
             ready = wait_until_ready(args, olds["targetGroupArn"])
-        computed = {k: v for k, v in olds.items() if k not in plan.INPUT_KEYS}
-        return UpdateResult({**computed, **news, "ready": ready})
+        return UpdateResult({**computed, **news, "ready": ready, "drift": []})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """The declared inputs stay as they are; `drift` lists where AWS differs from them (refresh, then an update
+        puts the parts back: diff counts drift as a change)."""
+        return ReadResult(id_, {**props, "drift": drift_of(_args(props), props.get("targetGroupArn"))})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         teardown(_args(props), props["leaseTable"])
@@ -444,5 +566,5 @@ class HostedModel(Resource, module="lisa", name="HostedModel"):
     ready: Any
 
     def __init__(self, name: str, args: HostedModelArgs, *, lease_table: str, opts: ResourceOptions | None = None) -> None:
-        props = {**args.props(), "leaseTable": lease_table, "endpoint": None, "ready": None}
+        props = {**args.props(), "leaseTable": lease_table, "endpoint": None, "ready": None, "drift": None}
         super().__init__(HostedModelProvider(), name, props, opts)

@@ -87,7 +87,9 @@ class HostedModelArgs(CamelModel):
         return cls(
             model_id=spec.model_id, model_name=spec.model_name, inference_container=spec.inference_container,
             instance_type=spec.instance_type, container_config=spec.container_config,
-            auto_scaling_config=spec.auto_scaling_config, load_balancer_config=spec.load_balancer_config, **rest,
+            # The schedule is a resource of its own (providers/model_schedule.py): changing it changes no part here.
+            auto_scaling_config=spec.auto_scaling_config.model_copy(update={"scheduling": None}),
+            load_balancer_config=spec.load_balancer_config, **rest,
         )
 
     def props(self) -> dict[str, Any]:
@@ -420,13 +422,31 @@ def service_args(args: HostedModelArgs, task_definition_arn: str, target_group_a
         ],
         "capacityProviderStrategy": [{"capacityProvider": names.capacity_provider, "weight": 1, "base": 0}],
         "placementConstraints": [{"type": "memberOf", "expression": f"attribute:lisa.model == {args.model_id}"}],
-        # One task fills an instance, so a deployment replaces tasks in place rather than surging.
-        "deploymentConfiguration": {"minimumHealthyPercent": 0, "maximumPercent": 100},
+        "deploymentConfiguration": deployment_configuration(args),
         "healthCheckGracePeriodSeconds": HEALTH_CHECK_GRACE_S,
         "enableECSManagedTags": True,
         "propagateTags": "SERVICE",
         "tags": _lower_tags(args),
     }
+
+
+def deployment_configuration(args: HostedModelArgs) -> dict[str, Any]:
+    """How ECS rolls a new task definition (a container change) through the service. One task fills an instance:
+    - two or more tasks: half of them at a time (minimumHealthyPercent 50, rounded up by ECS; maximumPercent 100),
+      so at least half keep serving throughout: no downtime for minCapacity >= 2;
+    - one task that may scale to two: the new task starts first on an instance the capacity provider adds
+      (maximumPercent 200), the old one stops once it is healthy: no downtime either;
+    - one task that may not (maxCapacity 1): the old task stops before the new one starts (a restart).
+    A rollout whose tasks never turn healthy is stopped and rolled back by the circuit breaker."""
+    cap = capacity(args)
+    if cap.desired >= 2:
+        healthy, maximum = 50, 100
+    elif cap.maximum >= 2:
+        healthy, maximum = 100, 200
+    else:
+        healthy, maximum = 0, 100
+    return {"minimumHealthyPercent": healthy, "maximumPercent": maximum,
+            "deploymentCircuitBreaker": {"enable": True, "rollback": True}}
 
 
 def service_resource_id(args: HostedModelArgs) -> str:
@@ -477,11 +497,53 @@ def scaling_policy_args(args: HostedModelArgs, target_group_arn: str) -> dict[st
     }
 
 
+# Drift: what AWS should hold, compared with what it holds ------------------------------------------------------
+def _task_definition_view(definition: dict[str, Any]) -> dict[str, Any]:
+    """A task definition as compared: containers by name, each environment as a map (AWS keeps neither order)."""
+    view = {k: v for k, v in definition.items() if k != "tags"}
+    containers = {}
+    for container in definition.get("containerDefinitions", []):
+        container = dict(container)
+        if "environment" in container:
+            container["environment"] = {e["name"]: e["value"] for e in container["environment"]}
+        containers[container.get("name", "")] = container
+    view["containerDefinitions"] = containers
+    return view
+
+
+def expected_state(args: HostedModelArgs, target_group_arn: str | None) -> dict[str, Any]:
+    """Each part of the model as AWS should hold it (only what the platform sets and AWS reports back)."""
+    names, cap = HostedModelNames.of(args), capacity(args)
+    health = target_group_args(args)
+    scaling = args.auto_scaling_config
+    return {
+        "logGroup": {"logGroupName": names.log_group},
+        "launchTemplate": {"instanceType": args.instance_type},
+        "autoScalingGroup": {"minSize": cap.minimum, "maxSize": cap.maximum, "desiredCapacity": cap.desired},
+        "capacityProvider": {"attachedToCluster": True},
+        "taskDefinition": {"status": "ACTIVE", **_task_definition_view(task_definition_args(args))},
+        "targetGroup": {k: health[k] for k in ("HealthCheckPath", "HealthCheckIntervalSeconds",
+                                               "HealthCheckTimeoutSeconds", "HealthyThresholdCount",
+                                               "UnhealthyThresholdCount")},
+        "listenerRule": {"targetGroupArn": target_group_arn},
+        "service": {"status": "ACTIVE", "desiredCount": cap.desired},
+        "scalableTarget": {"minCapacity": cap.minimum, "maxCapacity": cap.maximum},
+        "scalingPolicy": {"targetValue": float(scaling.metric_config.target_value), "scaleInCooldown": scaling.cooldown,
+                          "scaleOutCooldown": scaling.cooldown},
+    }
+
+
+def observed_task_definition(described: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if described is None else _task_definition_view(described)
+
+
 # Diff -------------------------------------------------------------------------------------------------------------
 INPUT_KEYS = frozenset(f.alias or name for name, f in HostedModelArgs.model_fields.items())
-# Changed in place: capacity numbers, the scaling policy, enable/disable. Readiness settings and tags only steer how
-# the provider works, so they never cause work on their own.
-IN_PLACE_KEYS = frozenset({"enabled", "autoScalingConfig"})
+# Changed in place: capacity, the scaling policy, enable/disable, and everything the task definition or the target
+# group's health check holds (a new task definition rolled through the service: see deployment_configuration).
+# Readiness settings and tags only steer how the provider works, so they never cause work on their own.
+IN_PLACE_KEYS = frozenset({"enabled", "autoScalingConfig", "containerConfig", "loadBalancerConfig", "weightsImage"})
+CAPACITY_KEYS = frozenset({"enabled", "autoScalingConfig"})
 IGNORED_KEYS = frozenset({"readiness", "tags"})
 # Hosting outputs that only steer the provider's checks: a stage that names another image repository does not
 # replace its running models.
@@ -492,18 +554,25 @@ IGNORED_HOSTING_KEYS = frozenset({"imageRepositoryArns"})
 class DiffDecision:
     changes: bool
     replaces: list[str]
+    changed: tuple[str, ...] = ()
+
+    @property
+    def capacity_only(self) -> bool:
+        return set(self.changed) <= CAPACITY_KEYS
 
 
 def diff_hosted_model(olds: dict[str, Any], news: dict[str, Any]) -> DiffDecision:
-    """In place for capacity and enable/disable; replace for anything else (image, instance type, model name, …)."""
+    """In place for capacity, container settings, health checks and enable/disable; replace for what the instances
+    or the model's identity hold (instance type, inference container, model name, hosting, …). Drift that a refresh
+    found (`drift` in the old outputs) is a change too: the update puts every part back as declared."""
     olds, news = _without_hosting_keys(olds), _without_hosting_keys(news)
     changed = sorted(k for k in INPUT_KEYS - IGNORED_KEYS if not same(olds, news, k))
     replaces = [k for k in changed if k not in IN_PLACE_KEYS]
     # A model that was not ready when last deployed is worth another look (waits for readiness again).
     retry_readiness = news.get("enabled", True) and olds.get("ready") is False
-    return DiffDecision(changes=bool(changed) or bool(retry_readiness), replaces=replaces)
-
-
+    drifted = bool(olds.get("drift"))
+    return DiffDecision(changes=bool(changed) or bool(retry_readiness) or drifted, replaces=replaces,
+                        changed=tuple(changed) + (("drift",) if drifted else ()))
 def _without_hosting_keys(props: dict[str, Any]) -> dict[str, Any]:
     hosting = props.get("hosting")
     if not isinstance(hosting, dict):

@@ -57,6 +57,13 @@ def known_families() -> list[str]:
     return sorted(_GPU_FAMILIES) + sorted(_CPU_GIB_PER_VCPU)
 
 
+def known_instance_types() -> list[str]:
+    """Every instance type the table sizes (what a hosted model may run on)."""
+    gpu = [f"{family}.{size}" for family, sizes in _GPU_FAMILIES.items() for size in sizes]
+    cpu = [f"{family}.{size}" for family in _CPU_GIB_PER_VCPU for size in _CPU_SIZES]
+    return sorted(gpu + cpu)
+
+
 def instance_shape(instance_type: str) -> InstanceShape:
     """The shape of `instance_type`; ValueError naming the known families when it is not in the table."""
     match = re.fullmatch(r"([a-z][a-z0-9]*)\.([a-z0-9]+)", instance_type)

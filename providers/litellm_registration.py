@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from pulumi import Input, ResourceOptions
-from pulumi.dynamic import CreateResult, DiffResult, Resource, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from core.models import ModelSpec
 from core.naming import MODEL_HEADER
 from core.registry import ModelRegistry, Registration
+from providers.drift import drift
 from providers.inputs import same
 from providers.provider_process import FollowingProvider
 
@@ -42,6 +43,22 @@ def registration_for(spec: ModelSpec, *, region: str, endpoint: str | None = Non
                         api_key_secret_id=api_key_secret_id)
 
 
+def _wire(registration: Registration) -> dict[str, Any]:
+    # `created` is stamped at write time; as an input it would differ on every run.
+    return registration.model_dump(mode="json", exclude={"created"}, exclude_none=True)
+
+
+def registration_drift(props: dict[str, Any]) -> list[dict[str, Any]]:
+    """Where the registry's entry differs from the declared one (or is missing, or routable when it should not be)."""
+    live = ModelRegistry(props["modelsTable"]).get_registration(props["modelId"])
+    expected = {"registration": props["registration"]} if props.get("routable") else {}
+    observed = {"registration": _wire(live) if live is not None else None}
+    found = drift(expected, observed)
+    if not props.get("routable") and live is not None:
+        found.append({"part": "registration", "property": "", "expected": None, "actual": "present"})
+    return found
+
+
 def _publish(props: dict[str, Any]) -> None:
     registry = ModelRegistry(props["modelsTable"])
     if props.get("routable"):
@@ -57,15 +74,19 @@ class LiteLLMRegistrationProvider(FollowingProvider):
         if not same(olds, news, "modelId") or not same(olds, news, "modelsTable"):
             return DiffResult(changes=True, replaces=["modelId"], delete_before_replace=True)
         changed = not (same(olds, news, "registration") and same(olds, news, "routable"))
-        return DiffResult(changes=changed, replaces=[])
+        return DiffResult(changes=changed or bool(olds.get("drift")), replaces=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         _publish(props)
-        return CreateResult(props["modelId"], props)
+        return CreateResult(props["modelId"], {**props, "drift": []})
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         _publish(news)
-        return UpdateResult(news)
+        return UpdateResult({**news, "drift": []})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """The declared inputs stay; `drift` says where the registry differs (an update after refresh republishes)."""
+        return ReadResult(id_, {**props, "drift": registration_drift(props)})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         ModelRegistry(props["modelsTable"]).set_registration(props["modelId"], None)
@@ -77,8 +98,8 @@ class LiteLLMRegistration(Resource, module="lisa", name="LiteLLMRegistration"):
         props = {
             "modelsTable": models_table,
             "modelId": registration.model_name,
-            # `created` is stamped at write time; as an input it would differ on every run.
-            "registration": registration.model_dump(mode="json", exclude={"created"}, exclude_none=True),
+            "registration": _wire(registration),
             "routable": routable,
+            "drift": None,
         }
         super().__init__(LiteLLMRegistrationProvider(), name, props, opts)

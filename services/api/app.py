@@ -27,6 +27,8 @@ from services.api.audit_trail import audit, audit_log_for
 from services.api.body_limit import BodyLimitMiddleware, BodyLimits
 from services.api.engine import build_engine
 from services.api.engine.repositories import RepositoryEngine
+from services.api.engine.maintenance import Maintenance
+from services.api.instance_catalog import InstanceCatalog
 from services.api.settings import ApiSettings
 from services.identity.authenticator import Authenticator
 
@@ -109,9 +111,14 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
             resumed = engine.resume()
             if resumed:
                 log.info("resuming %d model deployment(s): %s", len(resumed), ", ".join(resumed))
+        maintenance = Maintenance(engine, sweep_s=settings.engine_sweep_s, drift_check_s=settings.engine_drift_check_s)
+        if settings.engine_resume_on_start:
+            maintenance.start()
+        app.state.maintenance = maintenance
         try:
             yield
         finally:
+            await maintenance.stop()
             engine.shutdown()
             await app.state.audit.close()
 
@@ -121,6 +128,7 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
     app.state.platform = platform
     app.state.settings = settings
     app.state.authenticator = Authenticator.from_platform(platform)
+    app.state.instances = InstanceCatalog()
     # Credentials travel in headers, never cookies, so any origin may call (the UI may be served elsewhere).
     app.add_middleware(BodyLimitMiddleware, limits=body_limits())
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,

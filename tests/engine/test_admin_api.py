@@ -48,8 +48,11 @@ def test_a_signed_in_non_admin_reads_models_but_changes_none(api, outputs):
     bearer = {"Authorization": f"Bearer {id_token(outputs, 'plain-user', 'Plain-Passw0rd!')}"}
     assert api.get("/models", headers=bearer).status_code == 200  # the ones their groups may use (LISA)
     for method, path in (("post", "/models"), ("put", "/models/x"), ("delete", "/models/x"),
-                         ("get", "/models/x/preview"), ("get", "/models/x/events")):
-        body = {"json": {"enabled": True}} if method in ("post", "put") else {}
+                         ("get", "/models/x/preview"), ("get", "/models/x/events"), ("get", "/models/x/drift"),
+                         ("post", "/models/x/reconcile"), ("get", "/models/metadata/capacity"),
+                         ("put", "/models/x/context-window")):
+        body = {"json": {"enabled": True}} if method in ("post", "put") and "context" not in path else (
+            {"json": {"contextWindow": 8}} if "context" in path else {})
         response = getattr(api, method)(path, headers=bearer, **body)
         assert response.status_code == 403 and response.json()["error"] == "PermissionDeniedError", (method, path)
 
@@ -181,3 +184,21 @@ def test_a_dry_run_create_previews_the_stack_and_writes_nothing(api, outputs):
     steps = {s["resource"]: s["op"] for s in response.json()["preview"]["steps"]}
     assert steps == {"model": "create", "registration": "create"}
     assert nothing_written(api, outputs, "dry-model")
+
+
+# Catalogue and capacity -------------------------------------------------------------------------------------------
+def test_instances_lists_lisas_names_of_the_types_the_region_offers(api):
+    names = api.get("/models/metadata/instances", headers=ADMIN).json()
+    assert {"g5.xlarge", "g5.12xlarge", "p4d.24xlarge", "m5.large"} <= set(names) and names == sorted(names)
+
+
+def test_instance_types_say_gpus_vcpus_and_memory(api):
+    types = {t["instanceType"]: t for t in api.get("/models/metadata/instance-types", headers=ADMIN).json()["instanceTypes"]}
+    assert types["g5.12xlarge"] == {"instanceType": "g5.12xlarge", "gpus": 4, "vcpus": 48, "memoryGib": 192}
+
+
+def test_capacity_counts_what_hosted_models_may_scale_to(api, outputs):
+    capacity = api.get("/models/metadata/capacity", headers=ADMIN).json()
+    assert capacity["maxGpuInstances"] == outputs.max_gpu_instances
+    assert capacity["remaining"] == outputs.max_gpu_instances - sum(capacity["byModel"].values()) == (
+        capacity["maxGpuInstances"] - capacity["used"])

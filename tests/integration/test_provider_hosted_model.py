@@ -164,3 +164,61 @@ def test_concurrent_creates_keep_every_capacity_provider_on_the_cluster(platform
     assert len({results[i]["rulePriority"] for i in ids}) == len(ids)
     for i in ids:
         HostedModelProvider().delete(i, results[i])
+
+
+# Read (drift) and in-place container changes -------------------------------------------------------------------
+def test_a_model_just_created_reads_without_drift(created):
+    assert HostedModelProvider().read("hm-read", created).outs["drift"] == []
+
+
+@pytest.fixture
+def drifting(platform):
+    props = props_for(platform, ecs_model(modelId="hm-drift"))
+    provider = HostedModelProvider()
+    outs = provider.create(props).outs
+    yield provider, props, outs
+    provider.delete("hm-drift", outs)
+
+
+def test_read_names_each_part_changed_behind_the_platform(drifting, platform):
+    provider, _, outs = drifting
+    aws.client("autoscaling").update_auto_scaling_group(AutoScalingGroupName="lisa-test-hm-drift", MaxSize=3,
+                                                        DesiredCapacity=3)
+    aws.client("elbv2").delete_rule(RuleArn=outs["listenerRuleArn"])
+    aws.client("ecs").deregister_task_definition(taskDefinition=outs["taskDefinitionArn"])
+    found = {(d["part"], d["property"]): (d["expected"], d["actual"]) for d in provider.read("hm-drift", outs).outs["drift"]}
+    assert found == {
+        ("autoScalingGroup", "maxSize"): (1, 3), ("autoScalingGroup", "desiredCapacity"): (1, 3),
+        ("listenerRule", ""): ("present", None),
+        ("taskDefinition", "status"): ("ACTIVE", "INACTIVE"),
+    }
+
+
+def test_an_update_after_drift_puts_every_part_back(drifting, platform):
+    provider, props, outs = drifting
+    aws.client("autoscaling").update_auto_scaling_group(AutoScalingGroupName="lisa-test-hm-drift", MaxSize=3,
+                                                        DesiredCapacity=3)
+    aws.client("elbv2").delete_rule(RuleArn=outs["listenerRuleArn"])
+    read = provider.read("hm-drift", outs).outs
+    assert provider.diff("hm-drift", read, props).changes
+    updated = provider.update("hm-drift", read, props).outs
+    assert provider.read("hm-drift", updated).outs["drift"] == []
+    assert not provider.diff("hm-drift", updated, props).changes
+
+
+def test_a_container_change_registers_a_new_revision_and_rolls_it_through_the_service(drifting, platform):
+    provider, props, outs = drifting
+    news = {**props, "containerConfig": {**props["containerConfig"],
+                                         "image": {"baseImage": "vllm/vllm-openai:v0.6.0", "type": "asset"},
+                                         "environment": {"MAX_TOTAL_TOKENS": "4096"}}}
+    decision = provider.diff("hm-drift", outs, news)
+    assert (decision.changes, decision.replaces) == (True, [])
+    updated = provider.update("hm-drift", outs, news).outs
+    service = aws.client("ecs").describe_services(cluster="lisa-test-models", services=["lisa-test-hm-drift"])["services"][0]
+    definition = aws.client("ecs").describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    model = next(c for c in definition["containerDefinitions"] if c["name"] == "model")
+    assert service["taskDefinition"] == updated["taskDefinitionArn"] != outs["taskDefinitionArn"]
+    assert model["image"] == "vllm/vllm-openai:v0.6.0"
+    assert {"name": "MAX_TOTAL_TOKENS", "value": "4096"} in model["environment"]
+    assert updated["listenerRuleArn"] == outs["listenerRuleArn"]  # nothing else was replaced
+    assert provider.read("hm-drift", updated).outs["drift"] == []

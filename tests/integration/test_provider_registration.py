@@ -55,3 +55,26 @@ def test_delete_withdraws_the_registration_and_a_second_delete_is_done(model):
     provider.delete(props["modelId"], props)
     provider.delete(props["modelId"], props)
     assert registry.get_registration(props["modelId"]) is None
+
+
+def test_read_reports_a_registration_deleted_behind_the_platform_and_an_update_restores_it(model):
+    registry, props = model
+    provider = LiteLLMRegistrationProvider()
+    outs = provider.create(props).outs
+    assert provider.read(props["modelId"], outs).outs["drift"] == []
+    registry.set_registration(props["modelId"], None)
+    read = provider.read(props["modelId"], outs).outs
+    assert read["drift"] == [{"part": "registration", "property": "", "expected": "present", "actual": None}]
+    assert provider.diff(props["modelId"], read, props).changes
+    provider.update(props["modelId"], read, props)
+    assert registry.get_registration(props["modelId"]) is not None
+
+
+def test_read_reports_a_registration_edited_behind_the_platform(model):
+    registry, props = model
+    provider = LiteLLMRegistrationProvider()
+    outs = provider.create(props).outs
+    edited = registry.get_registration(props["modelId"]).model_copy(update={"streaming": False})
+    registry.set_registration(props["modelId"], edited)
+    assert provider.read(props["modelId"], outs).outs["drift"] == [
+        {"part": "registration", "property": "streaming", "expected": True, "actual": False}]

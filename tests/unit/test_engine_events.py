@@ -117,3 +117,14 @@ def platform_outputs() -> PlatformOutputs:
         "masterKeySecretId": "k", "auth": {"authority": "https://a", "clientId": "c", "adminGroup": "g"},
         "modelHosting": hosting,
     })
+
+
+def test_input_changes_name_each_declared_property_a_step_changes():
+    from services.api.engine.events import input_changes
+
+    before = {"__provider": "x", "drift": [], "containerConfig": {"environment": {"A": "1", "B": "2"}}, "enabled": True}
+    after = {"__provider": "y", "containerConfig": {"environment": {"A": "3"}}, "enabled": True}
+    assert input_changes(before, after) == [
+        {"property": "containerConfig.environment.A", "before": "1", "after": "3"},
+        {"property": "containerConfig.environment.B", "before": "2", "after": None},
+    ]

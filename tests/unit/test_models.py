@@ -15,6 +15,7 @@ from core.models import (
     UpdateModelRequest,
     apply_update,
     begin,
+    deploys,
     settle,
 )
 
@@ -199,3 +200,37 @@ def test_the_record_keeps_its_spec_without_lifecycle_fields():
     spec = _record(S.STOPPED).spec
     assert isinstance(spec, ModelSpec) and not hasattr(spec, "status")
     assert spec.model_dump() == ModelSpec.model_validate(HOSTED).model_dump()
+
+
+# LISA v6's updatable fields
+def test_a_container_update_replaces_the_named_settings_and_keeps_the_rest():
+    update = UpdateModelRequest.model_validate({"containerConfig": {
+        "environment": {"MAX_TOTAL_TOKENS": "4096"}, "healthCheckCommand": "curl -f localhost:8080/health",
+        "healthCheckRetries": 5, "image": {"baseImage": "ghcr.io/huggingface/text-generation-inference:2.1.0"}}})
+    container = apply_update(_record(), update).container_config
+    assert container.environment == {"MAX_TOTAL_TOKENS": "4096"}
+    assert container.health_check_config.command == ["CMD-SHELL", "curl -f localhost:8080/health"]
+    assert (container.health_check_config.retries, container.health_check_config.interval) == (5, 10)
+    assert (container.image.base_image, container.image.type) == (
+        "ghcr.io/huggingface/text-generation-inference:2.1.0", "asset")
+    assert container.shared_memory_size == 2048
+
+
+def test_cooldown_and_instance_warmup_are_updatable():
+    update = UpdateModelRequest.model_validate({"autoScalingInstanceConfig": {"cooldown": 60, "defaultInstanceWarmup": 90}})
+    scaling = apply_update(_record(), update).auto_scaling_config
+    assert (scaling.cooldown, scaling.default_instance_warmup, scaling.min_capacity) == (60, 90, 1)
+
+
+def test_a_litellm_only_model_has_no_container_to_change():
+    record = ModelRecord.model_validate({**LITELLM_ONLY, "status": "InService"})
+    with pytest.raises(ValueError, match="containerConfig: only models with containerConfig"):
+        apply_update(record, UpdateModelRequest.model_validate({"containerConfig": {"sharedMemorySize": 1}}))
+
+
+def test_description_features_and_context_window_deploy_nothing():
+    update = UpdateModelRequest.model_validate({"modelDescription": "d", "features": [{"name": "f", "overview": "o"}],
+                                                "contextWindow": 8192})
+    assert not deploys(_record(), apply_update(_record(), update))
+    assert deploys(_record(), apply_update(_record(), UpdateModelRequest(streaming=False)))
+    assert deploys(_record(), apply_update(_record(), UpdateModelRequest(enabled=False)))

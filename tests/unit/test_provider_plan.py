@@ -9,6 +9,7 @@ import pytest
 from core.models import ModelSpec
 from core.platform import ModelHostingOutputs
 from providers import hosted_model_plan as plan
+from providers.drift import drift
 from providers.hosted_model_plan import HostedModelArgs
 from providers.instance_types import CPU_AMI_PARAMETER, GPU_AMI_PARAMETER, instance_shape
 from tests.fixtures.model_payloads import ecs_model
@@ -219,11 +220,13 @@ def test_diff_treats_integral_floats_as_the_same_number():
 def test_diff_changes_capacity_in_place():
     payload = ecs_model()
     payload["autoScalingConfig"].update(maxCapacity=4, desiredCapacity=3)
-    assert plan.diff_hosted_model(_props(), _props(payload)) == plan.DiffDecision(changes=True, replaces=[])
+    decision = plan.diff_hosted_model(_props(), _props(payload))
+    assert (decision.changes, decision.replaces, decision.capacity_only) == (True, [], True)
 
 
 def test_diff_stops_a_model_in_place():
-    assert plan.diff_hosted_model(_props(), _props(enabled=False)) == plan.DiffDecision(changes=True, replaces=[])
+    decision = plan.diff_hosted_model(_props(), _props(enabled=False))
+    assert (decision.changes, decision.replaces, decision.capacity_only) == (True, [], True)
 
 
 @pytest.mark.parametrize("change, key", [
@@ -235,10 +238,55 @@ def test_diff_replaces_for_a_new_instance_type_model_name_or_server(change, key)
     assert plan.diff_hosted_model(_props(), _props(ecs_model(**change))).replaces == [key]
 
 
-def test_diff_replaces_for_a_new_image():
+@pytest.mark.parametrize("change", [
+    lambda p: p["containerConfig"]["image"].update(baseImage="vllm/vllm-openai:v0.6.0"),
+    lambda p: p["containerConfig"]["environment"].update(MAX_TOTAL_TOKENS="4096"),
+    lambda p: p["containerConfig"].update(sharedMemorySize=4096),
+    lambda p: p["containerConfig"]["healthCheckConfig"].update(retries=5),
+    lambda p: p["loadBalancerConfig"]["healthCheckConfig"].update(path="/ping"),
+], ids=["image tag", "environment", "shared memory", "container health check", "load balancer health check"])
+def test_diff_changes_container_and_health_check_settings_in_place(change):
     payload = ecs_model()
-    payload["containerConfig"]["image"]["baseImage"] = "vllm/vllm-openai:v0.6.0"
-    assert plan.diff_hosted_model(_props(), _props(payload)).replaces == ["containerConfig"]
+    change(payload)
+    decision = plan.diff_hosted_model(_props(), _props(payload))
+    assert (decision.changes, decision.replaces, decision.capacity_only) == (True, [], False)
+
+
+def test_diff_counts_drift_found_by_a_refresh_as_an_in_place_change():
+    olds = {**_props(), "drift": [{"part": "service", "property": "desiredCount", "expected": 1, "actual": 3}]}
+    decision = plan.diff_hosted_model(olds, _props())
+    assert (decision.changes, decision.replaces, decision.capacity_only) == (True, [], False)
+
+
+@pytest.mark.parametrize("desired, maximum, expected", [
+    (2, 4, (50, 100)), (3, 3, (50, 100)), (1, 2, (100, 200)), (1, 1, (0, 100)),
+], ids=["two tasks", "three tasks", "one task that may surge", "one task alone"])
+def test_a_rollout_keeps_half_the_tasks_or_surges_one_unless_the_model_has_a_single_instance(desired, maximum,
+                                                                                              expected):
+    payload = ecs_model()
+    payload["autoScalingConfig"].update(minCapacity=min(desired, maximum), maxCapacity=maximum, desiredCapacity=desired)
+    config = plan.deployment_configuration(args_for(payload))
+    assert (config["minimumHealthyPercent"], config["maximumPercent"]) == expected
+    assert config["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+
+
+def test_drift_names_each_property_that_differs_and_each_missing_part():
+    expected = {"autoScalingGroup": {"minSize": 1, "desiredCapacity": 1}, "listenerRule": {"targetGroupArn": "tg"},
+                "taskDefinition": {"containerDefinitions": {"model": {"environment": {"A": "1"}}}}}
+    observed = {"autoScalingGroup": {"minSize": 1.0, "desiredCapacity": 3}, "listenerRule": None,
+                "taskDefinition": {"containerDefinitions": {"model": {"environment": {"A": "2"}, "cpu": 0}}}}
+    assert drift(expected, observed) == [
+        {"part": "autoScalingGroup", "property": "desiredCapacity", "expected": 1, "actual": 3},
+        {"part": "listenerRule", "property": "", "expected": "present", "actual": None},
+        {"part": "taskDefinition", "property": "containerDefinitions.model.environment.A", "expected": "1",
+         "actual": "2"},
+    ]
+
+
+def test_the_expected_state_of_a_stopped_model_has_no_capacity():
+    state = plan.expected_state(args_for(enabled=False), "arn:tg")
+    assert state["autoScalingGroup"] == {"minSize": 0, "maxSize": 0, "desiredCapacity": 0}
+    assert state["service"] == {"status": "ACTIVE", "desiredCount": 0}
 
 
 def test_diff_ignores_readiness_settings():

@@ -14,6 +14,8 @@ from typing import Any
 
 from pulumi.automation import EngineEvent
 
+from providers.drift import differences
+
 _LOGGED_SEVERITIES = {"info", "warning", "error"}
 
 
@@ -45,6 +47,21 @@ def summarize(event: EngineEvent) -> dict[str, Any] | None:
         return {"type": "summary", "resourceChanges": dict(summary.resource_changes or {}),
                 "durationSeconds": summary.duration_seconds}
     return None
+
+
+def _declared(inputs: dict[str, Any] | None) -> dict[str, Any]:
+    # `__provider` is the pickled provider; `drift` is what a refresh found, not something declared.
+    return {k: v for k, v in (inputs or {}).items() if not k.startswith("__") and k != "drift"}
+
+
+def input_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Each declared property a step changes: [{"property", "before", "after"}] (None: absent on that side)."""
+    old, new = _declared(before), _declared(after)
+    changed = [{"property": path, "before": was, "after": now} for path, now, was in differences(new, old)]
+    seen = {c["property"] for c in changed}
+    changed += [{"property": path, "before": was, "after": None} for path, was, _ in differences(old, new)
+                if path not in seen]
+    return sorted(changed, key=lambda c: c["property"])
 
 
 _NOISE = {"update failed", "destroy failed", "preview failed", "resource monitor has terminated, shutting down"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
@@ -20,13 +21,14 @@ from core import aws, naming
 from core import secrets as secret_store
 from core.errors import ConflictError, ModelNotFoundError
 from core.leases import Lease, LeaseTimeout, Renewal
-from core.models import TRANSITIONAL, ModelRecord, ModelStatus, settle
+from core.models import TRANSITIONAL, DriftReport, ModelRecord, ModelStatus, ResourceDrift, settle
 from core.platform import PlatformOutputs
 from core.registry import ModelRegistry
 from core.serve_heartbeats import ServeHeartbeats
 from core.transient import retry_transient
-from services.api.engine.events import EventLog, failure_reason, summarize
-from services.api.engine.program import ProgramContext, model_program
+from services.api.engine.events import EventLog, failure_reason, input_changes, summarize
+from providers.hosted_model_plan import diff_hosted_model
+from services.api.engine.program import ProgramContext, hosted_args, model_program
 from services.api.engine.stacks import ModelStacks, describe_command_error
 
 log = logging.getLogger("lisa.engine")
@@ -38,13 +40,19 @@ _ACTIONS = {
 }
 
 
+def _ours(summary: dict[str, Any]) -> bool:
+    return not summary["resourceType"].startswith(("pulumi:pulumi:", "pulumi:providers:"))
+
+
 class _Collector:
-    """Feeds a model's event log during one operation and keeps its error diagnostics and planned steps."""
+    """Feeds a model's event log during one operation and keeps its error diagnostics, its planned steps (with the
+    declared properties each changes) and, for a refresh, the drift each resource's `read` found."""
 
     def __init__(self, events: EventLog, model_id: str) -> None:
         self.events, self.model_id = events, model_id
         self.errors: list[str] = []
         self.steps: list[dict[str, Any]] = []
+        self.drift: dict[str, dict[str, Any]] = {}
 
     def __call__(self, event: auto.EngineEvent) -> None:
         summary = summarize(event)
@@ -52,10 +60,18 @@ class _Collector:
             return
         if summary["type"] == "diagnostic" and summary["severity"] == "error":
             self.errors.append(summary["message"])
-        if event.resource_pre_event and not summary["resourceType"].startswith(("pulumi:pulumi:", "pulumi:providers:")):
+        if event.resource_pre_event and _ours(summary) and summary["op"] != "refresh":
             meta = event.resource_pre_event.metadata
             self.steps.append({"op": summary["op"], "resource": summary["resource"], "type": summary["resourceType"],
-                               "diffs": list(meta.diffs or []), "replaces": list(meta.keys or [])})
+                               "diffs": list(meta.diffs or []), "replaces": list(meta.keys or []),
+                               "changes": input_changes(meta.old.inputs if meta.old else None,
+                                                        meta.new.inputs if meta.new else None)})
+        if event.res_outputs_event and _ours(summary):
+            new = event.res_outputs_event.metadata.new
+            found = (new.outputs or {}).get("drift") if new else None
+            if isinstance(found, list):  # the first per resource: in `up --refresh`, what the refresh found
+                self.drift.setdefault(summary["resource"], {"resource": summary["resource"],
+                                                            "type": summary["resourceType"], "differences": found})
         self.events.add(self.model_id, summary)
 
 
@@ -79,8 +95,9 @@ class DeploymentEngine:
         self._closed = False
 
     # scheduling ------------------------------------------------------------------------------------------------
-    def submit(self, model_id: str, *, resumed: bool = False) -> None:
-        """Reconcile `model_id` in the background (again after the running job, if one is running)."""
+    def submit(self, model_id: str, *, resumed: bool = False, wait_for_lease: bool = True) -> None:
+        """Reconcile `model_id` in the background (again after the running job, if one is running).
+        `wait_for_lease` False: leave the model at once to another api process that holds it (a sweep)."""
         with self._changed:
             if self._closed:
                 return
@@ -88,11 +105,19 @@ class DeploymentEngine:
                 self._active[model_id] = True
                 return
             self._active[model_id] = False
-        self._pool.submit(self._run, model_id, resumed)
+        self._pool.submit(self._run, model_id, resumed, wait_for_lease)
 
     def busy(self, model_id: str) -> bool:
         with self._changed:
             return model_id in self._active
+
+    def sweep(self) -> list[str]:
+        """Submit every transitional model no job of this process runs: a status another writer set (a scheduled
+        start or stop from EventBridge writes it to the record), or a job lost with another process."""
+        picked = [r.model_id for r in self.registry.list() if r.status in TRANSITIONAL and not self.busy(r.model_id)]
+        for model_id in picked:
+            self.submit(model_id, wait_for_lease=False)
+        return picked
 
     def resume(self) -> list[str]:
         """Submit every model a previous process left in a transitional status."""
@@ -120,10 +145,11 @@ class DeploymentEngine:
 
         return retry_transient(call, budget_s=self.aws_retry_s, on_retry=noted)
 
-    def _run(self, model_id: str, resumed: bool) -> None:
+    def _run(self, model_id: str, resumed: bool, wait_for_lease: bool = True) -> None:
         # Across processes (a rolling deploy briefly runs two api tasks), a model's jobs hold a lease in the models
         # table; a crashed holder's lease runs out after `lease_ttl`, and only then may its stack lock be freed.
-        lease = Lease(self.registry.table, f"model-job/{model_id}", ttl=self.lease_ttl, timeout=self.lease_ttl * 3)
+        lease = Lease(self.registry.table, f"model-job/{model_id}", ttl=self.lease_ttl,
+                      timeout=self.lease_ttl * 3 if wait_for_lease else 0)
         try:
             self._aws(model_id, "the model's job lease", lease.acquire)
         except LeaseTimeout:
@@ -216,7 +242,12 @@ class DeploymentEngine:
             if record.status is ModelStatus.DELETING:
                 self._unlocked(stack_name, lambda: self._delete(record, stack_name, collector))
                 return
-            self._unlocked(stack_name, lambda: self.stacks.up(stack_name, self._program(record), collector))
+            refresh = self._aws(model_id, "reading the reconcile request",
+                                lambda: self.registry.take_refresh_request(model_id))
+            self._unlocked(stack_name, lambda: self.stacks.up(stack_name, self._program(record), collector,
+                                                              refresh=refresh))
+            if refresh:
+                self._reconciled(record, collector)
         except Exception as exc:  # noqa: BLE001 (any failure becomes the model's Failed reason)
             reason = failure_reason(collector.errors, describe_command_error(exc))
             self._settle(record, renewal, succeeded=False, reason=f"{action} failed: {reason}")
@@ -234,6 +265,17 @@ class DeploymentEngine:
             self._settle(record, renewal, succeeded=False, reason=f"{action} failed: {behind}")
             return
         self._settle(record, renewal, succeeded=True)
+
+    def _reconciled(self, record: ModelRecord, collector: _Collector) -> None:
+        """A reconcile ran `up --refresh`: say what its refresh found, and that the stack now matches again."""
+        found = [r for r in collector.drift.values() if r["differences"]]
+        for resource in found:
+            self.events.add(record.model_id, {"type": "drift", "resource": resource["resource"],
+                                              "differences": resource["differences"][:20], "reconciled": True})
+        self.events.note(record.model_id, f"reconciled: {sum(len(r['differences']) for r in found)} difference(s) "
+                                          f"put back as declared")
+        report = DriftReport(model_id=record.model_id, checked_at=time.time(), drifted=False)
+        self._aws(record.model_id, "recording the drift check", lambda: self.registry.record_drift(report))
 
     def _unlocked(self, stack_name: str, operation: Callable[[], T]) -> T:
         """Run a stack operation; if a lock left by a killed run refuses it, free the lock and run it once more.
@@ -256,6 +298,13 @@ class DeploymentEngine:
         behind = ", ".join(f"{lag.instance} at {lag.version}" for lag in laggards[:5])
         return (f"serve did not route the change within {self.routing_ack_timeout_s:g}s: "
                 f"{len(laggards)} worker(s) still below registry version {version} ({behind})")
+
+    def replacements(self, before: ModelRecord, after: ModelRecord) -> list[str]:
+        """The inputs whose change from `before` to `after` replaces the hosted model (the provider's own diff)."""
+        if not (before.is_hosted and after.is_hosted):
+            return []
+        old, new = hosted_args(before, self.context).props(), hosted_args(after, self.context).props()
+        return diff_hosted_model(old, new).replaces
 
     def _program(self, record: ModelRecord) -> Callable[[], None]:
         return model_program(record, self.context, api_key_secret_id=self.api_key_secret(record.model_id))
@@ -297,6 +346,44 @@ class DeploymentEngine:
 
     def _delete_api_key(self, model_id: str) -> None:
         secret_store.delete(self.api_key_secret_name(model_id))
+
+    # drift -----------------------------------------------------------------------------------------------------
+    def check_drift(self, model_id: str) -> DriftReport:
+        """Refresh the model's stack in preview mode (each resource's `read` against AWS, nothing written to the
+        state nor to AWS) and record what differs, per resource and property. ConflictError while a job runs."""
+        record = self.registry.get(model_id)
+        stack_name = self.platform.model_stack_name(model_id)
+        self._claim(model_id)
+        try:
+            collector = _Collector(self.events, model_id)
+            try:
+                self.stacks.preview_refresh(stack_name, self._program(record), collector)
+            except auto.StackNotFoundError:
+                raise ConflictError(f"model {model_id} has no deployed stack to compare yet") from None
+            except Exception as exc:  # noqa: BLE001
+                raise PreviewFailed(failure_reason(collector.errors, describe_command_error(exc))) from exc
+        finally:
+            self._release(model_id)
+        resources = [ResourceDrift.model_validate(r) for r in collector.drift.values()]
+        report = DriftReport(model_id=model_id, checked_at=time.time(),
+                             drifted=any(r.differences for r in resources), resources=resources)
+        self.registry.record_drift(report)
+        count = report.summary.differences
+        self.events.add(model_id, {"type": "drift", "message": f"drift check: {count} difference(s)",
+                                   "differences": count})
+        return report
+
+    def check_all_drift(self) -> dict[str, int]:
+        """One scheduled pass: every settled model not being deployed (model id → differences found)."""
+        found: dict[str, int] = {}
+        for record in self.registry.list():
+            if record.status not in (ModelStatus.IN_SERVICE, ModelStatus.STOPPED) or self.busy(record.model_id):
+                continue
+            try:
+                found[record.model_id] = self.check_drift(record.model_id).summary.differences
+            except Exception as exc:  # noqa: BLE001 (one model's failure must not stop the pass)
+                log.warning("model %s: drift check failed: %s", record.model_id, _describe(exc))
+        return found
 
     # previews --------------------------------------------------------------------------------------------------
     def preview(self, record: ModelRecord, *, new_model: bool = False) -> dict[str, Any]:

@@ -133,8 +133,15 @@ class ModelStacks:
             return False
 
     # operations ------------------------------------------------------------------------------------------------
-    def up(self, stack_name: str, program: Callable[[], None], on_event: OnEvent) -> None:
-        self.stack(stack_name, create=True).up(program=program, on_event=on_event, color="never")
+    def up(self, stack_name: str, program: Callable[[], None], on_event: OnEvent, *, refresh: bool = False) -> None:
+        """`refresh`: read every resource's live state first (in the same run), so the update puts drift back."""
+        self.stack(stack_name, create=True).up(program=program, on_event=on_event, color="never",
+                                                refresh=refresh or None)
+
+    def preview_refresh(self, stack_name: str, program: Callable[[], None], on_event: OnEvent) -> auto.PreviewResult:
+        """What a refresh would find (each resource's `read`), without writing the state."""
+        return self.stack(stack_name, create=False).preview_refresh(program=program, on_event=on_event,
+                                                                    color="never")
 
     def preview(self, stack_name: str, program: Callable[[], None], on_event: OnEvent) -> auto.PreviewResult:
         return self.stack(stack_name, create=True).preview(program=program, on_event=on_event, color="never", diff=True)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ModelRecord } from "../api/clients";
+import { modelRecord } from "../api/modelRecord.fixture";
 import {
   allowedActions,
   DEFAULT_ECS_FORM,
@@ -135,14 +136,8 @@ describe("update payloads", () => {
 });
 
 describe("allowedActions", () => {
-  const model = (status: ModelRecord["status"], scaled = true): ModelRecord => ({
-    modelId: "m",
-    modelName: "n",
-    modelType: "textgen",
-    streaming: true,
-    status,
-    autoScalingConfig: scaled ? { minCapacity: 1, maxCapacity: 1 } : null,
-  });
+  const model = (status: ModelRecord["status"], scaled = true): ModelRecord =>
+    modelRecord({ modelId: "m", status, autoScalingConfig: scaled ? { minCapacity: 1, maxCapacity: 1 } : null });
 
   it("offers stop in service and start when stopped", () => {
     expect([allowedActions(model("InService")).stop, allowedActions(model("InService")).start]).toEqual([true, false]);

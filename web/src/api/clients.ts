@@ -19,21 +19,16 @@ export class ServeClient {
 
 // ---- The api's shapes: generated (schema.d.ts) where the api declares them, else the stand-in next to them.
 
-/** Until the api declares its model answers: the spec as stored, with its lifecycle fields. */
-interface ModelRecordStandIn extends Omit<Schemas["ModelSpec"], "apiKey" | "modelType" | "streaming"> {
-  modelType: Schemas["ModelType"];
-  streaming: boolean;
-  status: "Creating" | "InService" | "Stopping" | "Stopped" | "Starting" | "Updating" | "Deleting" | "Failed";
-  statusReason?: string | null;
-  enabled?: boolean;
-  createdAt?: number | null;
-  updatedAt?: number | null;
-}
-type ModelList = Declared<AnswerOf<"/models", "get">, { models: ModelRecordStandIn[] }>;
-type ModelAnswer = Declared<AnswerOf<"/models/{model_id}", "put">, { model: ModelRecordStandIn }>;
-type ModelDeleted = Declared<AnswerOf<"/models/{model_id}", "delete">, { status: string; message: string }>;
-export type ModelRecord = ModelList["models"][number];
+export type ModelRecord = Schemas["ModelRecord"];
 export type ModelStatus = ModelRecord["status"];
+export type ModelPreview = Schemas["ModelPreview"];
+export type DriftReport = Schemas["DriftReport"];
+export type GpuCapacity = Schemas["GpuCapacity"];
+export type InstanceTypeInfo = Schemas["InstanceType"];
+export type UpdateModelRequest = Schemas["UpdateModelRequest"];
+type ModelAnswer = Schemas["ModelResponse"];
+type PreviewAnswer = Schemas["ModelPreviewResponse"];
+type ModelDeleted = AnswerOf<"/models/{model_id}", "delete">;
 
 export type TokenInfo = AnswerOf<"/api-tokens", "get">["tokens"][number];
 export type IssuedToken = AnswerOf<"/api-tokens", "post">;
@@ -142,29 +137,45 @@ export function parseModelEvents(body: unknown): ModelEvent[] {
   }));
 }
 
+function modelPath(modelId: string): string {
+  return `/models/${encodeURIComponent(modelId)}`;
+}
+
 export class LisaApiClient {
   constructor(readonly http: HttpClient) {}
 
   // Models (admin)
   async listModels(signal?: AbortSignal): Promise<ModelRecord[]> {
-    return (await this.http.json<ModelList>("/models", { signal })).models ?? [];
+    return (await this.http.json<AnswerOf<"/models", "get">>("/models", { signal })).models;
   }
   async createModel(payload: Record<string, unknown>): Promise<ModelRecord> {
     return (await this.http.json<ModelAnswer>("/models", { method: "POST", body: payload })).model;
   }
-  async updateModel(modelId: string, payload: Record<string, unknown>): Promise<ModelRecord> {
-    return (
-      await this.http.json<ModelAnswer>(`/models/${encodeURIComponent(modelId)}`, {
-        method: "PUT",
-        body: payload,
-      })
-    ).model;
+  /** PUT /models/{id}; `allowReplace` accepts a change that replaces the hosted model (see previewUpdate). */
+  async updateModel(modelId: string, payload: UpdateModelRequest, allowReplace = false): Promise<ModelRecord> {
+    const query = allowReplace ? "?allowReplace=true" : "";
+    return (await this.http.json<ModelAnswer>(`${modelPath(modelId)}${query}`, { method: "PUT", body: payload })).model;
+  }
+  /** The Pulumi diff of a change, nothing written; `replaces` names the inputs that would replace the model. */
+  async previewUpdate(modelId: string, payload: UpdateModelRequest): Promise<ModelPreview> {
+    return (await this.http.json<PreviewAnswer>(`${modelPath(modelId)}?dryRun=true`, { method: "PUT", body: payload }))
+      .preview;
   }
   async deleteModel(modelId: string): Promise<ModelDeleted> {
-    return this.http.json(`/models/${encodeURIComponent(modelId)}`, { method: "DELETE" });
+    return this.http.json(modelPath(modelId), { method: "DELETE" });
   }
   async modelEvents(modelId: string, signal?: AbortSignal): Promise<ModelEvent[]> {
-    return parseModelEvents(await this.http.json(`/models/${encodeURIComponent(modelId)}/events`, { signal }));
+    return parseModelEvents(await this.http.json(`${modelPath(modelId)}/events`, { signal }));
+  }
+  /** Refreshes the model's stack in preview mode: what differs from the declaration, per resource and property. */
+  async checkDrift(modelId: string): Promise<DriftReport> {
+    return (await this.http.json<AnswerOf<"/models/{model_id}/drift", "get">>(`${modelPath(modelId)}/drift`)).drift;
+  }
+  async reconcileModel(modelId: string): Promise<ModelRecord> {
+    return (await this.http.json<ModelAnswer>(`${modelPath(modelId)}/reconcile`, { method: "POST" })).model;
+  }
+  async gpuCapacity(signal?: AbortSignal): Promise<GpuCapacity> {
+    return this.http.json("/models/metadata/capacity", { signal });
   }
 
   // Tokens

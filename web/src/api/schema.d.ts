@@ -4,6 +4,60 @@
  */
 
 export interface paths {
+    "/models/metadata/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Instance Names
+         * @description LISA's list of instance type names: those this platform can size that the region offers.
+         */
+        get: operations["instance_names_models_metadata_instances_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/metadata/instance-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Instance Types */
+        get: operations["instance_types_models_metadata_instance_types_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/metadata/capacity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gpu Capacity */
+        get: operations["gpu_capacity_models_metadata_capacity_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/models": {
         parameters: {
             query?: never;
@@ -44,6 +98,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/models/{model_id}/context-window": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Update Context Window */
+        put: operations["update_context_window_models__model_id__context_window_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/models/{model_id}/preview": {
         parameters: {
             query?: never;
@@ -55,6 +126,43 @@ export interface paths {
         get: operations["preview_model_models__model_id__preview_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/{model_id}/drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Model Drift */
+        get: operations["model_drift_models__model_id__drift_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/{model_id}/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reconcile Model
+         * @description Put every part back as declared: the model's stack is refreshed and updated (`up --refresh`).
+         */
+        post: operations["reconcile_model_models__model_id__reconcile_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -971,6 +1079,7 @@ export interface components {
              */
             defaultInstanceWarmup?: number;
             metricConfig?: components["schemas"]["MetricConfig"];
+            scheduling?: components["schemas"]["SchedulingConfig"] | null;
         };
         /** AutoScalingInstanceConfig */
         AutoScalingInstanceConfig: {
@@ -980,6 +1089,10 @@ export interface components {
             maxCapacity?: number | null;
             /** Desiredcapacity */
             desiredCapacity?: number | null;
+            /** Cooldown */
+            cooldown?: number | null;
+            /** Defaultinstancewarmup */
+            defaultInstanceWarmup?: number | null;
         };
         /** Body_attach_document_chat_attachments_post */
         Body_attach_document_chat_attachments_post: {
@@ -1142,6 +1255,30 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * ContainerConfigUpdate
+         * @description LISA's updatable container settings (its flat health-check fields), plus the image. Each given field replaces
+         *     the current one; `environment` replaces the whole environment.
+         */
+        ContainerConfigUpdate: {
+            image?: components["schemas"]["ContainerImageUpdate"] | null;
+            /** Environment */
+            environment?: {
+                [key: string]: string;
+            } | null;
+            /** Sharedmemorysize */
+            sharedMemorySize?: number | null;
+            /** Healthcheckcommand */
+            healthCheckCommand?: string[] | string | null;
+            /** Healthcheckinterval */
+            healthCheckInterval?: number | null;
+            /** Healthchecktimeout */
+            healthCheckTimeout?: number | null;
+            /** Healthcheckstartperiod */
+            healthCheckStartPeriod?: number | null;
+            /** Healthcheckretries */
+            healthCheckRetries?: number | null;
+        };
         /** ContainerHealthCheckConfig */
         ContainerHealthCheckConfig: {
             /** Command */
@@ -1177,6 +1314,21 @@ export interface components {
              * @enum {string}
              */
             type?: "asset" | "ecr" | "registry" | "external";
+        };
+        /**
+         * ContainerImageUpdate
+         * @description A new image for the model container (e.g. the inference server's next tag).
+         */
+        ContainerImageUpdate: {
+            /** Baseimage */
+            baseImage: string;
+            /** Type */
+            type?: ("asset" | "ecr" | "registry" | "external") | null;
+        };
+        /** ContextWindowRequest */
+        ContextWindowRequest: {
+            /** Contextwindow */
+            contextWindow: number;
         };
         /** CreateTokenRequest */
         CreateTokenRequest: {
@@ -1245,6 +1397,16 @@ export interface components {
              */
             isSystemToken?: boolean;
         };
+        /** DaySchedule */
+        DaySchedule: {
+            /**
+             * Starttime
+             * @description HH:MM in the schedule's time zone
+             */
+            startTime: string;
+            /** Stoptime */
+            stopTime: string;
+        };
         /** DayUsage */
         DayUsage: {
             /** Requests */
@@ -1288,6 +1450,16 @@ export interface components {
              * @default false
              */
             deleteSessions?: boolean;
+        };
+        /** DeletedModel */
+        DeletedModel: {
+            /**
+             * Status
+             * @default success
+             */
+            status?: string;
+            /** Message */
+            message: string;
         };
         /** DeletedToken */
         DeletedToken: {
@@ -1344,6 +1516,56 @@ export interface components {
             /** Recordspurged */
             recordsPurged: number;
         };
+        /**
+         * DriftDifference
+         * @description One property where AWS differs from the declaration (`actual` None: the part is gone).
+         */
+        DriftDifference: {
+            /** Part */
+            part: string;
+            /**
+             * Property
+             * @default
+             */
+            property?: string;
+            /** Expected */
+            expected?: unknown;
+            /** Actual */
+            actual?: unknown;
+        };
+        /**
+         * DriftReport
+         * @description What a refresh of the model's stack found, per resource and property (without changing anything).
+         */
+        DriftReport: {
+            /** Modelid */
+            modelId: string;
+            /** Checkedat */
+            checkedAt: number;
+            /** Drifted */
+            drifted: boolean;
+            /** Resources */
+            resources?: components["schemas"]["ResourceDrift"][];
+        };
+        /** DriftResponse */
+        DriftResponse: {
+            drift: components["schemas"]["DriftReport"];
+        };
+        /**
+         * DriftSummary
+         * @description The last drift check of a model, as listed with it (the badge).
+         */
+        DriftSummary: {
+            /** Checkedat */
+            checkedAt: number;
+            /** Drifted */
+            drifted: boolean;
+            /**
+             * Differences
+             * @default 0
+             */
+            differences?: number;
+        };
         /** EmbeddingModelRef */
         EmbeddingModelRef: {
             /** Modelname */
@@ -1358,6 +1580,13 @@ export interface components {
             error: string;
             /** Message */
             message: string;
+        };
+        /** EventList */
+        EventList: {
+            /** Events */
+            events: {
+                [key: string]: unknown;
+            }[];
         };
         /** Feedback */
         Feedback: {
@@ -1422,6 +1651,22 @@ export interface components {
              */
             overlap?: number;
         };
+        /**
+         * GpuCapacity
+         * @description The stage's maxGpuInstances and what the hosted models may use of it (each at its maxCapacity).
+         */
+        GpuCapacity: {
+            /** Maxgpuinstances */
+            maxGpuInstances: number;
+            /** Used */
+            used: number;
+            /** Remaining */
+            remaining: number;
+            /** Bymodel */
+            byModel: {
+                [key: string]: number;
+            };
+        };
         /** GroupUsage */
         GroupUsage: {
             /** Requests */
@@ -1452,11 +1697,6 @@ export interface components {
              * @description a caller group; "(none)" for callers without one
              */
             group: string;
-        };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
         };
         /** ImagePart */
         ImagePart: {
@@ -1543,6 +1783,22 @@ export interface components {
             chunks_embedded?: number;
         } & {
             [key: string]: unknown;
+        };
+        /** InstanceType */
+        InstanceType: {
+            /** Instancetype */
+            instanceType: string;
+            /** Gpus */
+            gpus: number;
+            /** Vcpus */
+            vcpus: number;
+            /** Memorygib */
+            memoryGib: number;
+        };
+        /** InstanceTypes */
+        InstanceTypes: {
+            /** Instancetypes */
+            instanceTypes: components["schemas"]["InstanceType"][];
         };
         /** JobPage */
         JobPage: {
@@ -1796,6 +2052,24 @@ export interface components {
             estimatedInstanceWarmup?: number;
         };
         /**
+         * ModelFeature
+         * @description LISA's model features (e.g. {"name": "summarization", "overview": "…"}), shown in the model library.
+         */
+        ModelFeature: {
+            /** Name */
+            name: string;
+            /**
+             * Overview
+             * @default
+             */
+            overview?: string;
+        };
+        /** ModelList */
+        ModelList: {
+            /** Models */
+            models: components["schemas"]["ModelRecord"][];
+        };
+        /**
          * ModelParameters
          * @description Default chat parameters (null: the model's default).
          */
@@ -1821,6 +2095,96 @@ export interface components {
              * @description past messages sent with a question
              */
             historyBuffer?: number | null;
+        };
+        /** ModelPreview */
+        ModelPreview: {
+            /** Changesummary */
+            changeSummary?: {
+                [key: string]: number;
+            };
+            /** Steps */
+            steps?: components["schemas"]["ModelPreviewStep"][];
+            /**
+             * Replaces
+             * @description inputs whose change replaces the hosted model (its instances are made again): send the change with ?allowReplace=true
+             */
+            replaces?: string[];
+        };
+        /** ModelPreviewResponse */
+        ModelPreviewResponse: {
+            preview: components["schemas"]["ModelPreview"];
+        };
+        /** ModelPreviewStep */
+        ModelPreviewStep: {
+            /**
+             * Op
+             * @description Pulumi's step: create, update, replace, delete, same, …
+             */
+            op: string;
+            /** Resource */
+            resource: string;
+            /** Type */
+            type: string;
+            /** Diffs */
+            diffs?: string[];
+            /** Replaces */
+            replaces?: string[];
+            /** Changes */
+            changes?: components["schemas"]["PropertyChange"][];
+        };
+        /**
+         * ModelRecord
+         * @description A model as the admin API lists it: the spec plus its lifecycle state.
+         */
+        ModelRecord: {
+            /**
+             * Modelid
+             * @description lowercase letters, digits and hyphens, at most 63
+             */
+            modelId: string;
+            /** Modelname */
+            modelName: string;
+            /** @default textgen */
+            modelType: components["schemas"]["ModelType"];
+            inferenceContainer: components["schemas"]["InferenceContainer"] | null;
+            /** Instancetype */
+            instanceType: string | null;
+            /**
+             * Streaming
+             * @default false
+             */
+            streaming: boolean;
+            /** Allowedgroups */
+            allowedGroups: string[];
+            /** Modelurl */
+            modelUrl: string | null;
+            containerConfig: components["schemas"]["ContainerConfig"] | null;
+            autoScalingConfig: components["schemas"]["AutoScalingConfig"] | null;
+            loadBalancerConfig: components["schemas"]["LoadBalancerConfig"] | null;
+            /** Contextwindow */
+            contextWindow: number | null;
+            /** Modeldescription */
+            modelDescription: string | null;
+            /** Features */
+            features: components["schemas"]["ModelFeature"][];
+            /** @default Creating */
+            status: components["schemas"]["ModelStatus"];
+            /** Statusreason */
+            statusReason: string | null;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /** Createdat */
+            createdAt: number | null;
+            /** Updatedat */
+            updatedAt: number | null;
+            drift: components["schemas"]["DriftSummary"] | null;
+        };
+        /** ModelResponse */
+        ModelResponse: {
+            model: components["schemas"]["ModelRecord"];
         };
         /**
          * ModelSpec
@@ -1855,7 +2219,16 @@ export interface components {
             loadBalancerConfig?: components["schemas"]["LoadBalancerConfig"] | null;
             /** Contextwindow */
             contextWindow?: number | null;
+            /** Modeldescription */
+            modelDescription?: string | null;
+            /** Features */
+            features?: components["schemas"]["ModelFeature"][];
         };
+        /**
+         * ModelStatus
+         * @enum {string}
+         */
+        ModelStatus: "Creating" | "InService" | "Stopping" | "Stopped" | "Starting" | "Updating" | "Deleting" | "Failed";
         /**
          * ModelType
          * @enum {string}
@@ -2067,6 +2440,18 @@ export interface components {
              * @description the revision this edit is based on (409 if older)
              */
             revision?: number | null;
+        };
+        /** PropertyChange */
+        PropertyChange: {
+            /**
+             * Property
+             * @description dotted path of a declared input, e.g. containerConfig.environment.X
+             */
+            property: string;
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
         };
         /** PutPreferences */
         PutPreferences: {
@@ -2331,10 +2716,38 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** ResourceDrift */
+        ResourceDrift: {
+            /** Resource */
+            resource: string;
+            /** Type */
+            type: string;
+            /** Differences */
+            differences?: components["schemas"]["DriftDifference"][];
+        };
         /** Saved */
         Saved: {
             /** Status */
             status: string;
+        };
+        /**
+         * ScheduleType
+         * @enum {string}
+         */
+        ScheduleType: "DAILY" | "RECURRING";
+        /**
+         * SchedulingConfig
+         * @description What an admin sends (PUT /models/{id}/schedule) and what the model keeps in autoScalingConfig.scheduling.
+         */
+        SchedulingConfig: {
+            scheduleType: components["schemas"]["ScheduleType"];
+            /**
+             * Timezone
+             * @default UTC
+             */
+            timezone?: string;
+            weeklySchedule?: components["schemas"]["WeeklySchedule"] | null;
+            dailySchedule?: components["schemas"]["DaySchedule"] | null;
         };
         /** SearchDocument */
         SearchDocument: {
@@ -2690,7 +3103,8 @@ export interface components {
         };
         /**
          * UpdateModelRequest
-         * @description LISA's UpdateModel payload: metadata, capacity, or enable/disable (the last two are mutually exclusive).
+         * @description LISA's UpdateModel payload: metadata, capacity, container settings, or enable/disable (the last and capacity
+         *     are mutually exclusive). Beyond LISA: `instanceType` and `inferenceContainer`, which replace the hosted model.
          */
         UpdateModelRequest: {
             /** Streaming */
@@ -2701,6 +3115,16 @@ export interface components {
             autoScalingInstanceConfig?: components["schemas"]["AutoScalingInstanceConfig"] | null;
             /** Allowedgroups */
             allowedGroups?: string[] | null;
+            /** Modeldescription */
+            modelDescription?: string | null;
+            /** Features */
+            features?: components["schemas"]["ModelFeature"][] | null;
+            /** Contextwindow */
+            contextWindow?: number | null;
+            containerConfig?: components["schemas"]["ContainerConfigUpdate"] | null;
+            /** Instancetype */
+            instanceType?: string | null;
+            inferenceContainer?: components["schemas"]["InferenceContainer"] | null;
         };
         /**
          * UpdateRepositoryRequest
@@ -2839,18 +3263,15 @@ export interface components {
             /** Username */
             username: string;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
+        /** WeeklySchedule */
+        WeeklySchedule: {
+            monday?: components["schemas"]["DaySchedule"] | null;
+            tuesday?: components["schemas"]["DaySchedule"] | null;
+            wednesday?: components["schemas"]["DaySchedule"] | null;
+            thursday?: components["schemas"]["DaySchedule"] | null;
+            friday?: components["schemas"]["DaySchedule"] | null;
+            saturday?: components["schemas"]["DaySchedule"] | null;
+            sunday?: components["schemas"]["DaySchedule"] | null;
         };
         /** Deleted */
         services__api__feedback__Deleted: {
@@ -2876,6 +3297,228 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    instance_names_models_metadata_instances_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string[];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    instance_types_models_metadata_instance_types_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceTypes"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    gpu_capacity_models_metadata_capacity_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GpuCapacity"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_models_models_get: {
         parameters: {
             query?: never;
@@ -2891,9 +3534,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2901,6 +3596,7 @@ export interface operations {
     create_model_models_post: {
         parameters: {
             query?: {
+                /** @description answer the Pulumi preview of the change; write nothing */
                 dryRun?: boolean;
             };
             header?: never;
@@ -2919,18 +3615,70 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ModelResponse"] | components["schemas"]["ModelPreviewResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2952,18 +3700,70 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ModelResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2971,7 +3771,10 @@ export interface operations {
     update_model_models__model_id__put: {
         parameters: {
             query?: {
+                /** @description answer the Pulumi preview of the change; write nothing */
                 dryRun?: boolean;
+                /** @description accept a change that replaces the hosted model (it is unavailable until made again) */
+                allowReplace?: boolean;
             };
             header?: never;
             path: {
@@ -2991,18 +3794,79 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ModelResponse"] | components["schemas"]["ModelPreviewResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3024,18 +3888,177 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["DeletedModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_context_window_models__model_id__context_window_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContextWindowRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelResponse"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3057,18 +4080,270 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ModelPreviewResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    model_drift_models__model_id__drift_get: {
+        parameters: {
+            query?: {
+                /** @description the last check's report, without running a new one */
+                last?: boolean;
+            };
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftResponse"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reconcile_model_models__model_id__reconcile_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelResponse"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the resource's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3092,18 +4367,70 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["EventList"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A field breaks its rule */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unexpected server error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

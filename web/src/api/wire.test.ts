@@ -24,7 +24,7 @@ describe("Declared", () => {
 describe("the clients' types", () => {
   it("come from the generated schema where the api declares them", () => {
     expectTypeOf<TokenInfo>().toEqualTypeOf<Schemas["TokenInfo"]>();
-    expectTypeOf<ModelRecord["containerConfig"]>().toEqualTypeOf<Schemas["ContainerConfig"] | null | undefined>();
+    expectTypeOf<ModelRecord>().toEqualTypeOf<Schemas["ModelRecord"]>();
   });
 
   it("follow the api as it declares more routes", () => {

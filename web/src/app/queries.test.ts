@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { IngestJob, RagDocument } from "../api/clients";
 import type { ModelRecord } from "../api/clients";
+import { modelRecord } from "../api/modelRecord.fixture";
 import {
   INGEST_POLL_MS,
   MODELS_CHANGING_POLL_MS,
@@ -9,13 +10,7 @@ import {
   modelRecordsPollMs,
 } from "./queries";
 
-const model = (status: ModelRecord["status"]): ModelRecord => ({
-  modelId: `m-${status}`,
-  modelName: "n",
-  modelType: "textgen",
-  status,
-  streaming: true,
-});
+const model = (status: ModelRecord["status"]): ModelRecord => modelRecord({ modelId: `m-${status}`, status });
 
 const job = (status: IngestJob["status"]): IngestJob => ({
   id: "j",

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Repository } from "../api/clients";
+import { modelRecord } from "../api/modelRecord.fixture";
 import { parseModelList, type ModelInfo } from "../api/openai";
 import { chatModels, chooseModel, embeddingModels, repositoryEmbeddingModel, withAdminMetadata } from "./models";
 
@@ -39,15 +40,7 @@ describe("withAdminMetadata", () => {
   const bare = parseModelList({
     data: [{ id: "managed" }, { id: "from-config" }, { id: "embed", modelType: "embedding" }],
   });
-  const records = [
-    {
-      modelId: "managed",
-      modelName: "openai/x",
-      modelType: "embedding" as const,
-      streaming: false,
-      status: "InService" as const,
-    },
-  ];
+  const records = [modelRecord({ modelId: "managed", modelType: "embedding", streaming: false })];
 
   it("takes type and streaming of models the admin API manages", () => {
     expect(withAdminMetadata(bare, records).find((m) => m.id === "managed")).toEqual({
