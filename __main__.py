@@ -80,7 +80,7 @@ def compose(config: StageConfig) -> dict[str, Any]:
     hosting = ModelHosting("model-hosting", ModelHostingArgs(
         ctx, vpc_id=network.vpc_id, private_subnet_ids=network.private_subnet_ids, client_security_group_ids=app_sgs,
         models_bucket_arn=data.bucket_arns["models"], kms_key_arn=data.kms_key_arn,
-        image_repositories=tuple(config.model_image_repositories)), opts)
+        models_table_arn=data.table_arns["models"], image_repositories=tuple(config.model_image_repositories)), opts)
     rag = RagStores("rag", RagStoresArgs(
         ctx, repositories=tuple(config.rag_repositories), vpc_id=network.vpc_id,
         private_subnet_ids=network.private_subnet_ids, client_security_group_ids=app_sgs,
@@ -151,8 +151,9 @@ def _control_plane_grants(ctx: StageContext, data: DataStores, hosting: ModelHos
         cluster_arn=hosting.cluster_arn, cluster_name=hosting.cluster_name, listener_arn=hosting.listener_arn,
         instance_role_arn=hosting.instance_role_arn, task_role_arn=hosting.task_role_arn,
         execution_role_arn=hosting.execution_role_arn, instance_security_group_id=hosting.instance_security_group_id,
-        private_subnet_ids=network.private_subnet_ids,
-    ).apply(lambda v: iam_policies.HostingArns(**{**v, "private_subnet_ids": tuple(v["private_subnet_ids"])}))
+        private_subnet_ids=network.private_subnet_ids, scheduler_role_arn=hosting.scheduler_role_arn,
+    ).apply(lambda v: iam_policies.HostingArns(**{**v, "private_subnet_ids": tuple(v["private_subnet_ids"]),
+                                                  "scheduler_role_arn": v["scheduler_role_arn"] or ""}))
     return Output.all(
         hosting=hosting_arns, table_arns=Output.all(*data.table_arns.values()),
         state_bucket_arn=data.bucket_arns["deploymentState"], models_bucket_arn=data.bucket_arns["models"],
@@ -164,7 +165,8 @@ def _control_plane_grants(ctx: StageContext, data: DataStores, hosting: ModelHos
         "rag_domain_arns": tuple(v["rag_domain_arns"]), "rag_secret_arns": tuple(a for a in v["rag_secret_arns"] if a),
         "model_secret_prefix": naming.model_api_key_secret_prefix(d, s),
         "model_log_group_prefix": naming.model_log_group_prefix(d, s),
-        "mcp_secret_prefix": naming.mcp_server_secret_prefix(d, s)}))
+        "mcp_secret_prefix": naming.mcp_server_secret_prefix(d, s),
+        "model_schedule_prefix": naming.model_schedule_prefix(d, s)}))
 
 
 def main() -> dict[str, Any]:

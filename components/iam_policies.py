@@ -126,6 +126,10 @@ def ec2_trust() -> Document:
     return _trust("ec2.amazonaws.com")
 
 
+def scheduler_trust(account: str) -> Document:
+    return _trust("scheduler.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account}})
+
+
 def flow_logs_trust(account: str) -> Document:
     return _trust("vpc-flow-logs.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account}})
 
@@ -302,6 +306,7 @@ class HostingArns:
     execution_role_arn: str
     instance_security_group_id: str
     private_subnet_ids: tuple[str, ...]
+    scheduler_role_arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -321,6 +326,7 @@ class ControlPlaneGrants:
     rag_secret_arns: tuple[str, ...] = field(default=())
     sessions_bucket_arn: str = ""  # large session bodies and the images attached to sessions
     mcp_secret_prefix: str = ""  # e.g. "lisa-dev/mcp/": the headers of users' MCP connections
+    model_schedule_prefix: str = ""  # e.g. "lisa-dev-sched-": the EventBridge schedules of models
 
     @property
     def prefix(self) -> str:
@@ -346,6 +352,13 @@ def control_plane_task_policy(account: Account, g: ControlPlaneGrants) -> Docume
                   [g.hosting.instance_role_arn, g.hosting.task_role_arn, g.hosting.execution_role_arn],
                   condition={"StringEquals": {
                       "iam:PassedToService": ["ec2.amazonaws.com", "ecs-tasks.amazonaws.com"]}}),
+        statement("PassSchedulerRole", "iam:PassRole", g.hosting.scheduler_role_arn,
+                  condition={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}})
+        if g.hosting.scheduler_role_arn else None,
+        statement("ModelSchedules", ["scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule",
+                                     "scheduler:UpdateSchedule"],
+                  account.arn("scheduler", f"schedule/default/{g.model_schedule_prefix}*"))
+        if g.model_schedule_prefix else None,
         statement("ServiceLinkedRoles", "iam:CreateServiceLinkedRole",
                   account.arn("iam", "role/aws-service-role/*", regional=False),
                   condition={"StringEquals": {"iam:AWSServiceName": [
@@ -499,6 +512,17 @@ def model_instance_policy(account: Account, *, cluster_arn: str, cluster_name: s
         statement("EcsAgentDiscovery", "ecs:DiscoverPollEndpoint", "*"),
         statement("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"],
                   account.arn("logs", f"log-group:{log_group_prefix}*")),
+    )
+
+
+def model_scheduler_policy(account: Account, *, models_table_arn: str, kms_key_arn: str) -> Document:
+    """EventBridge Scheduler asking for a model's start or stop: it may set the `scheduledAction` attribute of the
+    models table's items and nothing else (not the status, not the spec, not another table), returning nothing."""
+    return document(
+        statement("ScheduledActionOnly", "dynamodb:UpdateItem", models_table_arn, condition={
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": ["modelId", "scheduledAction"]},
+            "StringEqualsIfExists": {"dynamodb:ReturnValues": "NONE"}}),
+        _kms_via(account, kms_key_arn, ["dynamodb"], ["kms:Decrypt", "kms:GenerateDataKey"]),
     )
 
 

@@ -31,6 +31,8 @@ class ModelHostingArgs:
     client_security_group_ids: tuple[pulumi.Input[str], ...]
     models_bucket_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
+    # The models table: model schedules (EventBridge Scheduler) write their start/stop requests to its items.
+    models_table_arn: pulumi.Input[str] | None = None
     # ECR repositories (names in this account and region) model images may come from.
     image_repositories: tuple[str, ...] = ()
 
@@ -87,6 +89,13 @@ class ModelHosting(pulumi.ComponentResource):
                                     pulumi.Output.all(account, image_repository_arns).apply(
                                         lambda v: iam_policies.model_execution_policy(
                                             v[0], log_group_prefix=log_prefix, image_repository_arns=v[1])))
+        scheduler_role_arn: pulumi.Input[str | None] = None
+        if args.models_table_arn is not None:
+            scheduler_role_arn = self._role(
+                "scheduler", naming.model_scheduler_role, iam_policies.scheduler_trust,
+                pulumi.Output.all(account, args.models_table_arn, args.kms_key_arn).apply(
+                    lambda v: iam_policies.model_scheduler_policy(v[0], models_table_arn=v[1], kms_key_arn=v[2]))).arn
+        self.scheduler_role_arn = scheduler_role_arn
         self.cluster_arn, self.cluster_name = cluster.arn, cluster.name
         self.load_balancer_arn, self.listener_arn = alb.arn, listener.arn
         self.instance_role_arn, self.task_role_arn = instance_role.arn, task_role.arn
@@ -107,6 +116,7 @@ class ModelHosting(pulumi.ComponentResource):
             executionRoleArn=execution_role.arn,
             listenerProtocol="HTTP",
             imageRepositoryArns=image_repository_arns,
+            schedulerRoleArn=scheduler_role_arn,
         )
         self.register_outputs({"outputs": self.outputs})
 

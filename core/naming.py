@@ -221,6 +221,22 @@ def model_execution_role(deployment: str, stage: str) -> str:
     return f"{prefix(deployment, stage)}-model-execution"
 
 
+def model_scheduler_role(deployment: str, stage: str) -> str:
+    """The role EventBridge Scheduler assumes for every model's start/stop schedules."""
+    return f"{prefix(deployment, stage)}-model-scheduler"
+
+
+def model_schedule_prefix(deployment: str, stage: str) -> str:
+    """Every model schedule's name starts with this (see model_schedule); IAM scopes to it."""
+    return f"{prefix(deployment, stage)}-sched-"
+
+
+def model_schedule(deployment: str, stage: str, model_id: str, suffix: str) -> str:
+    # EventBridge Scheduler names: at most 64 of [0-9a-zA-Z-_.].
+    base = f"{model_schedule_prefix(deployment, stage)}{model_id}"
+    return f"{_fit(base, 64 - len(suffix) - 1, deployment, stage, model_id)}-{suffix}"
+
+
 def model_log_group_prefix(deployment: str, stage: str) -> str:
     """Every hosted model's log group starts with this (see model_log_group); IAM scopes to it."""
     return f"/lisa/{prefix(deployment, stage)}/models/"

@@ -85,6 +85,9 @@ class ModelHostingOutputs(CamelModel):
     # The private ECR repositories the execution role may pull model images from (stage config
     # modelImageRepositories); an image in another repository of this account's ECR is refused before deploying.
     image_repository_arns: list[str] = Field(default_factory=list)
+    # The role EventBridge Scheduler assumes to ask for a model's scheduled start or stop (it may set only the
+    # `scheduledAction` attribute of the models table's items); without it, schedules run on the api's clock only.
+    scheduler_role_arn: str | None = None
 
 
 class RagStoreOutputs(CamelModel):

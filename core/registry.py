@@ -19,8 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.dynamo import ConditionFailed, Table
 from core.errors import ConflictError, ModelAlreadyExistsError, ModelNotFoundError
 from core.models import DriftReport, ModelRecord, ModelSpec, ModelStatus, ModelType
+from core.schedules import ScheduleState
 
 VERSION_KEY = "#registry"
+SCHEDULE_CLOCK_KEY = "#schedule-clock"  # where the api's schedule clock stood at its last tick
+SCHEDULED_ACTION = "scheduledAction"  # what an EventBridge schedule writes to a model's item: {"action", "at"}
 
 
 class Registration(BaseModel):
@@ -158,6 +161,52 @@ class ModelRegistry:
 
     def delete(self, model_id: str) -> None:
         self._table.delete({"modelId": model_id})
+
+    # schedules -------------------------------------------------------------------------------------------------
+    def scheduled_requests(self) -> list[tuple[str, dict[str, Any]]]:
+        """(model id, {"action", "at"}) for each start or stop an EventBridge schedule asked for and no one ran."""
+        items = self._table.scan(filter="attribute_exists(#a)", names={"#a": SCHEDULED_ACTION},
+                                 projection=["modelId", SCHEDULED_ACTION], consistent=True)
+        return [(i["modelId"], i[SCHEDULED_ACTION]) for i in items if isinstance(i.get(SCHEDULED_ACTION), dict)]
+
+    def take_scheduled_request(self, model_id: str, request: dict[str, Any]) -> bool:
+        """Clear a request as it was read; False when another api process took it first (it runs it, not us)."""
+        try:
+            self._table.update({"modelId": model_id}, remove=(SCHEDULED_ACTION,), condition="#a = :seen",
+                               names={"#a": SCHEDULED_ACTION}, values={":seen": request})
+        except ConditionFailed:
+            return False
+        return True
+
+    def advance_schedule_clock(self, now: float) -> float | None:
+        """Move the schedules' clock to `now`; the time it stood at (None the first time, or when another api process
+        moved it meanwhile: then that process runs the transitions of this stretch)."""
+        key = {"modelId": SCHEDULE_CLOCK_KEY}
+        item = self._table.get(key, consistent=True)
+        before = float(item["at"]) if item and "at" in item else None
+        if before is not None and before >= now:
+            return None
+        try:
+            if before is None:
+                self._table.put({**key, "at": now}, condition="attribute_not_exists(modelId)")
+            else:
+                self._table.update(key, set={"at": now}, condition="#at = :before", names={"#at": "at"},
+                                   values={":before": item["at"]})
+        except ConditionFailed:
+            return None
+        return before
+
+    def record_schedule_outcome(self, model_id: str, state: ScheduleState) -> None:
+        try:
+            self._table.update({"modelId": model_id}, set={"scheduleState": state.model_dump_json(by_alias=True)},
+                               condition="attribute_exists(modelId)")
+        except ConditionFailed:
+            raise ModelNotFoundError(model_id) from None
+
+    def schedule_state(self, model_id: str) -> ScheduleState:
+        item = self._table.get({"modelId": model_id}, consistent=True, projection=["scheduleState"])
+        return ScheduleState.model_validate_json(item["scheduleState"]) if item and item.get("scheduleState") \
+            else ScheduleState()
 
     # registrations ---------------------------------------------------------------------------------------------
     def set_registration(self, model_id: str, registration: Registration | None) -> int:

@@ -156,6 +156,8 @@ class ScheduleState(CamelModel):
 
     last_schedule_update: str | None = None
     last_schedule_failure: ScheduleFailure | None = None
+    last_scheduled_action: NextScheduledAction | None = Field(default=None, description=(
+        "the last start or stop the schedule ran (scheduledTime: when it was due)"))
 
 
 # Transitions ------------------------------------------------------------------------------------------------------
@@ -194,6 +196,13 @@ def next_action(config: SchedulingConfig, now: datetime) -> NextScheduledAction 
     if not upcoming:
         return None
     return NextScheduledAction(action=upcoming[0].action, scheduled_time=upcoming[0].at.isoformat())
+
+
+def due(config: SchedulingConfig, after: datetime, until: datetime) -> Transition | None:
+    """The transition to run for the time from `after` to `until`: the last one in it (earlier ones are overtaken;
+    a pause longer than a week counts from a week ago)."""
+    found = transitions_between(config, max(after, until - timedelta(days=7)), until)
+    return found[-1] if found else None
 
 
 def should_run(config: SchedulingConfig, now: datetime) -> bool:

@@ -17,10 +17,11 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core import aws
 from core.errors import LisaError
 from core.platform import PlatformOutputs, load_platform
 from core.schema import describe_validation_errors
-from services.api import (api_tokens, audit_log, chat_files, configuration, feedback, mcp_servers, models,
+from services.api import (api_tokens, audit_log, chat_files, configuration, feedback, mcp_servers, model_schedules, models,
                           projects, prometheus, prompt_templates, repositories, sessions, tool_chat, usage,
                           user_preferences)
 from services.api.audit_trail import audit, audit_log_for
@@ -28,6 +29,7 @@ from services.api.body_limit import BodyLimitMiddleware, BodyLimits
 from services.api.engine import build_engine
 from services.api.engine.repositories import RepositoryEngine
 from services.api.engine.maintenance import Maintenance
+from services.api.model_scheduler import ModelScheduler, uses_clock
 from services.api.instance_catalog import InstanceCatalog
 from services.api.settings import ApiSettings
 from services.identity.authenticator import Authenticator
@@ -111,7 +113,10 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
             resumed = engine.resume()
             if resumed:
                 log.info("resuming %d model deployment(s): %s", len(resumed), ", ".join(resumed))
-        maintenance = Maintenance(engine, sweep_s=settings.engine_sweep_s, drift_check_s=settings.engine_drift_check_s)
+        app.state.scheduler = ModelScheduler(engine, use_clock=uses_clock(settings.model_scheduler, aws.endpoint_url()),
+                                             audit=lambda: getattr(app.state, "audit", None))
+        maintenance = Maintenance(engine, sweep_s=settings.engine_sweep_s, drift_check_s=settings.engine_drift_check_s,
+                                  scheduler=app.state.scheduler.tick, scheduler_tick_s=settings.model_scheduler_tick_s)
         if settings.engine_resume_on_start:
             maintenance.start()
         app.state.maintenance = maintenance
@@ -144,6 +149,7 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
         return {"status": "ok"}
 
     app.include_router(models.router)
+    app.include_router(model_schedules.router)
     app.include_router(sessions.router)
     app.include_router(repositories.router)
     app.include_router(api_tokens.router)

@@ -54,12 +54,17 @@ class ApiSettings(BaseSettings):
     # A serve worker not heard from for this long is gone (scaled in, crashed) and no longer waited for; serve
     # reports every LISA_SERVE_HEARTBEAT_S (5 s).
     engine_serve_stale_s: float = Field(default=30.0, gt=0, le=3600)
-    # Every this often, models left transitional with no job here are picked up (EventBridge's scheduled starts and
-    # stops write the status; a job lost with another api process).
+    # Every this often, models left transitional with no job here are picked up (a job lost with another api
+    # process).
     engine_sweep_s: float = Field(default=30.0, gt=0, le=3600)
     # Every this often each settled model's stack is refreshed in preview mode and its drift recorded; 0: never
     # (the local stack's default; a deployed stage sets e.g. 3600).
     engine_drift_check_s: float = Field(default=0.0, ge=0, le=7 * 86400)
+    # Model schedules (services/api/model_scheduler.py) are looked at every this often. `clock`: the api runs the
+    # starts and stops on its own clock; `eventbridge`: it runs what the models' EventBridge schedules ask for;
+    # `auto`: `clock` against an emulator (nothing fires there), else `eventbridge`.
+    model_scheduler: Literal["auto", "clock", "eventbridge"] = "auto"
+    model_scheduler_tick_s: float = Field(default=30.0, gt=0, le=3600)
     # How long a job retries AWS calls that fail transiently (throttles, 5xx, lost connections) before the model
     # is settled Failed with the reason.
     engine_aws_retry_s: float = Field(default=120.0, gt=0, le=3600)

@@ -245,6 +245,7 @@ def provision(config: StageConfig, *, admin: AdminUser | None = None) -> Platfor
         execution_role_arn=_role(naming.model_execution_role(d, s), iam_policies.ecs_tasks_trust(account)),
         image_repository_arns=[iam_policies.Account("aws", aws.region(), account).arn("ecr", f"repository/{name}")
                                for name in config.model_image_repositories],
+        scheduler_role_arn=_role(naming.model_scheduler_role(d, s), iam_policies.scheduler_trust(account)),
     )
     if isinstance(config.auth_config, CognitoAuthConfig):
         auth = _cognito(config, admin)

@@ -180,3 +180,29 @@ def test_opensearch_trusts_only_the_named_roles_not_the_account():
     role = "arn:aws:iam::123456789012:role/lisa-dev-api-task"
     [stmt] = iam.opensearch_access_policy("arn:aws:es:us-east-1:123456789012:domain/lisa-dev-kb", [role])["Statement"]
     assert stmt["Principal"] == {"AWS": [role]}
+
+
+def test_the_scheduler_may_only_set_a_models_scheduled_action():
+    doc = iam.model_scheduler_policy(ACCOUNT, models_table_arn=GRANTS.table_arns[0], kms_key_arn=GRANTS.kms_key_arn)
+    update = _statements(doc)["ScheduledActionOnly"]
+    assert (update["Action"], update["Resource"]) == (["dynamodb:UpdateItem"], [GRANTS.table_arns[0]])
+    assert update["Condition"]["ForAllValues:StringEquals"] == {"dynamodb:Attributes": ["modelId", "scheduledAction"]}
+    assert iam.unscoped_violations(doc) == []
+
+
+def test_only_the_scheduler_service_of_this_account_assumes_the_scheduler_role():
+    trust = iam.scheduler_trust("123456789012")["Statement"][0]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_the_control_plane_manages_only_this_stages_schedules_and_passes_the_role_only_to_the_scheduler():
+    hosting = iam.HostingArns(**{**HOSTING.__dict__, "scheduler_role_arn": "arn:aws:iam::123456789012:role/s"})
+    grants = iam.ControlPlaneGrants(**{**GRANTS.__dict__, "hosting": hosting, "model_schedule_prefix": "lisa-dev-sched-"})
+    statements = _statements(iam.control_plane_task_policy(ACCOUNT, grants))
+    assert statements["ModelSchedules"]["Resource"] == [
+        "arn:aws:scheduler:us-east-1:123456789012:schedule/default/lisa-dev-sched-*"]
+    assert statements["PassSchedulerRole"]["Resource"] == ["arn:aws:iam::123456789012:role/s"]
+    assert statements["PassSchedulerRole"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+    assert "ModelSchedules" not in _statements(iam.control_plane_task_policy(ACCOUNT, GRANTS))

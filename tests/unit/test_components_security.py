@@ -285,10 +285,14 @@ def test_roles_can_pass_only_the_model_hosting_roles(any_run):
     expected = {hosting["taskRoleArn"], hosting["executionRoleArn"],
                 hosting["instanceProfileArn"].replace(":instance-profile/", ":role/")}
     statements = [s for doc in policy_documents(any_run).values() for s in doc["Statement"]]
-    passes = [s for s in statements if "iam:PassRole" in s["Action"]]
-    assert len(passes) == 1
-    assert set(passes[0]["Resource"]) == expected
-    assert "iam:PassedToService" in passes[0]["Condition"]["StringEquals"]
+    passes = {s["Sid"]: s for s in statements if "iam:PassRole" in s["Action"]}
+    assert set(passes) == {"PassHostingRoles", "PassSchedulerRole"}
+    assert set(passes["PassHostingRoles"]["Resource"]) == expected
+    assert "iam:PassedToService" in passes["PassHostingRoles"]["Condition"]["StringEquals"]
+    # The models' schedules' role, and only to EventBridge Scheduler.
+    assert passes["PassSchedulerRole"]["Resource"] == [hosting["schedulerRoleArn"]]
+    assert passes["PassSchedulerRole"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
 
 
 def test_no_role_gets_iam_rights_beyond_passing_roles_and_service_linked_roles(any_run):

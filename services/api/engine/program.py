@@ -12,6 +12,7 @@ from core.platform import PlatformOutputs
 from providers.hosted_model import HostedModel
 from providers.hosted_model_plan import HostedModelArgs, Readiness, endpoint
 from providers.litellm_registration import LiteLLMRegistration, registration_for
+from providers.model_schedule import ModelSchedule
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ def hosted_args(record: ModelRecord, context: ProgramContext) -> HostedModelArgs
 
 
 def model_program(record: ModelRecord, context: ProgramContext, *, api_key_secret_id: str | None) -> Callable[[], None]:
-    """HostedModel (for a model with containerConfig) and its LiteLLMRegistration, routable once ready and enabled."""
+    """HostedModel (for a model with containerConfig) and its LiteLLMRegistration, routable once ready and enabled;
+    a hosted model with a schedule also has its EventBridge schedules (where the stage has a scheduler role)."""
     platform = context.platform
 
     def program() -> None:
@@ -48,5 +50,11 @@ def model_program(record: ModelRecord, context: ProgramContext, *, api_key_secre
                                         api_key_secret_id=api_key_secret_id)
         LiteLLMRegistration("registration", models_table=platform.tables.models, registration=registration,
                             routable=routable, opts=pulumi.ResourceOptions(depends_on=depends_on))
+        scheduling = record.auto_scaling_config.scheduling if record.auto_scaling_config else None
+        role = platform.model_hosting.scheduler_role_arn
+        if record.is_hosted and scheduling is not None and role:
+            ModelSchedule("schedule", model_id=record.model_id, config=scheduling,
+                          deployment=platform.deployment_name, stage=platform.deployment_stage,
+                          models_table=platform.tables.models, role_arn=role)
 
     return program
