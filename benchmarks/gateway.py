@@ -43,6 +43,7 @@ import psutil  # noqa: E402
 from tests.fixtures import processes  # noqa: E402
 
 MASTER_KEY = "sk-bench-master-key-0001"
+BENCH_GROUP = "bench-team"  # the model is open to this group only, and the token is in it: the group check runs
 CHAT_BODY = {"model": "{model}", "messages": [{"role": "user", "content": "hello from the benchmark"}]}
 LOG_DIR = Path(os.environ.get("LISA_BENCH_LOGS", tempfile.gettempdir())) / "lisa-bench-gateway"
 
@@ -154,7 +155,7 @@ def _register(platform, upstream: str) -> None:
     registry = ModelRegistry(platform.tables.models)
     registry.create(ModelRecord(model_id="bench-chat", model_name="openai/stand-in-chat", model_url=upstream))
     registry.set_registration("bench-chat", Registration(
-        model_name="bench-chat", model_type="textgen", streaming=True,
+        model_name="bench-chat", model_type="textgen", streaming=True, allowed_groups=[BENCH_GROUP],
         litellm_params={"model": "openai/stand-in-chat", "api_base": upstream}))
 
 
@@ -223,7 +224,8 @@ def main() -> None:
         _register(platform, upstream)
         from services.identity.tokens import TokenStore
 
-        token, _ = TokenStore(platform.tables.tokens).issue(user_id="bench", username="bench", name="benchmark")
+        token, _ = TokenStore(platform.tables.tokens).issue(user_id="bench", username="bench", name="benchmark",
+                                                              groups=[BENCH_GROUP])
         hop, hop_pid = _bare_hop(stack, upstream)
         gateway, gateway_pid = _gateway(stack, platform, "serve")
         via_litellm, via_litellm_pid = _gateway(stack, platform, "serve-litellm", passthrough="false")
