@@ -137,20 +137,28 @@ class Limiter:
     def slice_for(self, limit: RateLimit) -> int:
         return max(1, min(self.max_slice, int(limit.rpm * self.slice_fraction), limit.burst))
 
+    def take(self, key: str, limit: RateLimit) -> bool:
+        """Spend one token of a slice in hand (the fast path: no await); False when `admit` has to wait or refuse."""
+        bucket = self._buckets.get(key)
+        if bucket is None or bucket.tokens <= 0:
+            return False
+        if self._clock() >= bucket.expires:
+            bucket.tokens = 0  # an old slice would carry capacity from one minute into the next
+            return False
+        bucket.tokens -= 1
+        if bucket.fetching is None and bucket.tokens * 2 < self.slice_for(limit):
+            bucket.fetching = asyncio.ensure_future(self._lease_into(key, bucket, limit))  # the next, ahead of need
+        return True
+
     async def admit(self, key: str, limit: RateLimit) -> None:
-        """Spend one token of `key`'s bucket; RateLimited when there is none."""
+        """Spend one token of `key`'s bucket, leasing a slice when none is in hand; RateLimited when there is none."""
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _LocalBucket()
         for _ in range(3):  # concurrent callers may share one fetched slice: look again after each fetch
-            now = self._clock()
-            if bucket.tokens > 0 and now >= bucket.expires:
-                bucket.tokens = 0  # an old slice would carry capacity from one minute into the next
-            if bucket.tokens > 0:
-                bucket.tokens -= 1
-                if bucket.fetching is None and bucket.tokens * 2 < self.slice_for(limit):
-                    bucket.fetching = asyncio.ensure_future(self._lease_into(key, bucket, limit))  # ahead of need
+            if self.take(key, limit):
                 return
+            now = self._clock()
             if now < bucket.denied_until:
                 raise RateLimited(bucket.denied_until - now, key)
             if bucket.fetching is None:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, NamedTuple
 
 from core.periodic import Periodic
 
@@ -25,8 +24,9 @@ RETENTION_S = 400 * 86400
 USER_INDEX = "byUser"
 
 
-@dataclass(frozen=True)
-class UsageEvent:
+class UsageEvent(NamedTuple):
+    """One inference call (a tuple: serve makes one per request, so it must cost next to nothing)."""
+
     user_id: str
     username: str
     token_id: str | None
@@ -41,15 +41,15 @@ class UsageEvent:
     at: float  # unix seconds
 
 
-def _minute(at: float) -> str:
-    return datetime.fromtimestamp(at - at % 60, timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+def _minute(minute: int) -> str:
+    return datetime.fromtimestamp(minute * 60, timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
 
 
 def day_of(at: float) -> str:
     return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d")
 
 
-_Key = tuple[str, str, str, str | None, tuple[str, ...], str, str, int]
+_Key = tuple[int, str, str, str | None, tuple[str, ...], str, str, int]  # the minute as unix minutes
 
 
 class UsageAggregator:
@@ -59,17 +59,24 @@ class UsageAggregator:
         self._rows: dict[_Key, list[float]] = {}
 
     def add(self, e: UsageEvent) -> None:
-        key = (_minute(e.at), e.user_id, e.username, e.token_id, e.groups, e.model, e.endpoint, e.status)
+        self.add_call(*e)
+
+    def add_call(self, user_id: str, username: str, token_id: str | None, groups: tuple[str, ...], model: str,
+                 endpoint: str, status: int, prompt_tokens: int, completion_tokens: int, latency_ms: float,
+                 ttft_ms: float | None, at: float) -> None:
+        """One call, its fields given as they come (serve calls this per request: no event object is built)."""
+        key = (int(at // 60), user_id, username, token_id, groups, model, endpoint, status)
         row = self._rows.get(key)
         if row is None:
             row = self._rows[key] = [0, 0, 0, 0.0, 0.0, 0.0, 0]
         row[0] += 1
-        row[1] += e.prompt_tokens
-        row[2] += e.completion_tokens
-        row[3] += e.latency_ms
-        row[4] = max(row[4], e.latency_ms)
-        if e.ttft_ms is not None:
-            row[5] += e.ttft_ms
+        row[1] += prompt_tokens
+        row[2] += completion_tokens
+        row[3] += latency_ms
+        if latency_ms > row[4]:
+            row[4] = latency_ms
+        if ttft_ms is not None:
+            row[5] += ttft_ms
             row[6] += 1
 
     def __len__(self) -> int:
@@ -80,7 +87,8 @@ class UsageAggregator:
         rows, self._rows = self._rows, {}
         items = []
         for i, (key, v) in enumerate(rows.items()):
-            minute, user_id, username, token_id, groups, model, endpoint, status = key
+            unix_minute, user_id, username, token_id, groups, model, endpoint, status = key
+            minute = _minute(unix_minute)
             item = {
                 "pk": f"day#{minute[:10]}", "sk": f"{minute}#{writer_id}#{sequence}.{i}", "minute": minute,
                 "userId": user_id, "username": username, "groups": list(groups), "model": model,
@@ -113,6 +121,11 @@ class UsageMeter:
 
     def record(self, event: UsageEvent) -> None:
         self._aggregator.add(event)
+
+    @property
+    def record_call(self):
+        """`UsageAggregator.add_call` of the rows being collected (the hot path's one call)."""
+        return self._aggregator.add_call
 
     def start(self) -> None:
         self._flusher.start()

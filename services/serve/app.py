@@ -16,6 +16,7 @@ from typing import Any, Awaitable, Callable
 
 import orjson
 
+from core.errors import AuthenticationError, PermissionDeniedError
 from core.openai_requests import ENDPOINTS
 from core.platform import PlatformOutputs, load_platform
 from core.registry import VERSION_KEY, ModelRegistry, version_of
@@ -27,7 +28,7 @@ from services.serve.heartbeat import Heartbeat
 from services.serve.inference import Answer
 from services.serve.openai_errors import OpenAIError, as_openai_error, bad_request, error_body, model_not_found
 from services.serve.payloads import parse_request
-from services.serve import metrics
+from services.serve.metrics import CONTENT_TYPE, ServeMetrics
 from services.serve.policy import GatewayPolicy
 from services.serve.relay import relay
 from services.serve.settings import ServeSettings
@@ -111,7 +112,10 @@ class Gateway:
         self.catalog.on_routed = self.heartbeat.beat
         self.max_body = settings.max_body_mib << 20
         self.cors = frozenset(settings.cors_origins)
-        self.policy = GatewayPolicy(platform, self.authenticator, self.dynamo, usage_flush_s=settings.usage_flush_s)
+        self.metrics = ServeMetrics()
+        self.policy = GatewayPolicy(platform, self.authenticator, self.dynamo, self.metrics,
+                                    usage_flush_s=settings.usage_flush_s,
+                                    rate_limit_slice_ttl_s=settings.rate_limit_slice_ttl_s)
         self.metrics_public = settings.metrics_public
         # The route table: (method, path under each prefix) → handler. `GET /models/{id}` is matched apart.
         table: list[tuple[bytes, str, Handler]] = [
@@ -147,12 +151,14 @@ class Gateway:
                                                        "invalid_request_error", "method_not_allowed"))
         try:
             await handler(scope, receive, send)
-            metrics.REQUESTS.labels(label, "200").inc()
+            self.metrics.requests[(label, 200)] += 1
         except ClientGone:
             return
         except Exception as exc:  # noqa: BLE001 (the one error path: everything becomes OpenAI's error object)
             error = as_openai_error(exc)
-            metrics.REQUESTS.labels(label, str(error.status)).inc()
+            if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
+                self.policy.refused(scope, exc)
+            self.metrics.requests[(label, error.status)] += 1
             if error.status >= 500 and not isinstance(exc, OpenAIError):
                 log.error("%s on %s: %s", type(exc).__name__, path, getattr(exc, "message", "") or type(exc).__name__)
                 log.debug("details", exc_info=True)
@@ -207,21 +213,21 @@ class Gateway:
 
     async def _metrics(self, scope, receive, send) -> None:
         if not self.metrics_public:
-            principal = await self.policy.caller(scope, *_credentials(scope))
+            principal = await self.authenticator.authenticate_values(*_credentials(scope))
             if not principal.is_admin:
                 raise OpenAIError(403, "the metrics are for admins", "permission_error", "permission_denied")
-        metrics.REGISTRY_VERSION.set(self.catalog.version or 0)
-        body = metrics.exposition()
+        self.metrics.registry_version = self.catalog.version or 0
+        body = self.metrics.exposition()
         await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", metrics.CONTENT_TYPE), (b"content-length", b"%d" % len(body))]})
+            (b"content-type", CONTENT_TYPE), (b"content-length", b"%d" % len(body))]})
         await send({"type": "http.response.body", "body": body})
 
     async def _models(self, scope, receive, send) -> None:
-        principal = await self.policy.caller(scope, *_credentials(scope))
+        principal = await self.authenticator.authenticate_values(*_credentials(scope))
         await _send_json(send, 200, self.catalog.models_body_for(principal.groups, principal.is_admin))
 
     async def _model(self, scope, receive, send, model_id: str) -> None:
-        principal = await self.policy.caller(scope, *_credentials(scope))
+        principal = await self.authenticator.authenticate_values(*_credentials(scope))
         served = self.catalog.usable(model_id, principal.groups, principal.is_admin)
         if served is None:
             raise model_not_found(model_id)
@@ -231,7 +237,7 @@ class Gateway:
 
     def _inference_handler(self, endpoint: str) -> Handler:
         async def handle(scope, receive, send) -> None:
-            principal = await self.policy.caller(scope, *_credentials(scope))
+            principal = await self.authenticator.authenticate_values(*_credentials(scope))
             payload = parse_request(endpoint, await _read_body(receive, self.max_body))
             served = self.catalog.usable(payload["model"], principal.groups, principal.is_admin)
             if served is None:
@@ -240,17 +246,19 @@ class Gateway:
             if not route.answers(endpoint):
                 raise bad_request(f"the model `{route.name}` is a {route.model_type.value} model; it does not answer "
                                   f"/{endpoint}", "model", "model_not_supported")
-            await self.policy.admit(principal, route)
+            waiting = self.policy.admit(principal, route)
+            if waiting is not None:
+                await waiting
             started, status, usage, first_chunk_at = time.perf_counter(), 200, None, None
             try:
                 if payload.get("stream"):
                     answer = await served.backend.stream(endpoint, payload)
                     if not isinstance(answer, Answer):
-                        metrics.ACTIVE_STREAMS.inc()
+                        self.metrics.active_streams += 1
                         try:
                             outcome = await relay(answer, receive, send)
                         finally:
-                            metrics.ACTIVE_STREAMS.dec()
+                            self.metrics.active_streams -= 1
                         usage, first_chunk_at = answer.usage, outcome.first_chunk_at
                         status = 200 if outcome.completed else CLIENT_CLOSED if outcome.client_left else 502
                         return

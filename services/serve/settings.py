@@ -34,5 +34,7 @@ class ServeSettings(BaseSettings):
     # timeout, or the app closes a connection the balancer is about to reuse (sporadic 502s); the core stack sets it.
     keep_alive_s: int = Field(default=620, ge=1, le=4000)
     usage_flush_s: float = Field(default=2.0, gt=0, le=300, description="how often usage rows are written")
+    # How long a worker may spend a slice of rate-limit tokens it leased (bounds what it carries into a next minute).
+    rate_limit_slice_ttl_s: float = Field(default=2.0, gt=0, le=600)
     # /metrics without a credential (a scraper inside the VPC); otherwise only admins may read it.
     metrics_public: bool = False

@@ -74,3 +74,18 @@ def test_crlf_delimited_events_are_not_held_back():
     crlf = CONTENT.replace(b"\n\n", b"\r\n\r\n")
     out, _ = run([crlf[:10], crlf[10:] + crlf, DONE], strip=True)
     assert out == crlf + crlf + DONE
+
+
+def test_metrics_expose_counts_and_cumulative_buckets():
+    from services.serve.metrics import ServeMetrics
+
+    metrics = ServeMetrics()
+    metrics.requests[("chat/completions", 200)] += 3
+    for seconds in (0.003, 0.02, 400):
+        metrics.observe_latency("chat/completions", seconds)
+    text = metrics.exposition().decode()
+    assert 'lisa_serve_requests_total{route="chat/completions",status="200"} 3.0' in text
+    assert 'lisa_serve_request_duration_seconds_bucket{le="0.005",route="chat/completions"} 1.0' in text
+    assert 'lisa_serve_request_duration_seconds_bucket{le="0.025",route="chat/completions"} 2.0' in text
+    assert 'lisa_serve_request_duration_seconds_bucket{le="+Inf",route="chat/completions"} 3.0' in text
+    assert "lisa_serve_active_streams 0.0" in text
