@@ -19,7 +19,7 @@ STATE ?= $(or $(LISA_STATE_DIR),$(CURDIR)/.lisa)
 STAGE ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: run test setup api-types bench-gateway bench-rag bench-lifecycle bench-local-start preview clean-state pulumi-cli
+.PHONY: run test setup api-types bench-gateway bench-gateway-cpu bench-rag bench-lifecycle bench-local-start preview clean-state pulumi-cli
 
 setup:
 	@tools/bootstrap.sh
@@ -46,6 +46,10 @@ bench-gateway:
 	@tools/bootstrap.sh venv bench
 	@LISA_LITELLM_PROXY_DEPS=$(LISA_CACHE)/litellm-proxy-deps-$(shell sha256sum benchmarks/litellm-proxy-requirements.txt | cut -c1-12) \
 	  $(PY) benchmarks/gateway.py
+
+bench-gateway-cpu:
+	@tools/bootstrap.sh venv
+	@$(PY) benchmarks/gateway_cpu.py $(if $(REPO),--repo $(REPO))
 
 bench-rag:
 	@tools/bootstrap.sh venv
