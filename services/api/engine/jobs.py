@@ -112,8 +112,8 @@ class DeploymentEngine:
             return model_id in self._active
 
     def sweep(self) -> list[str]:
-        """Submit every transitional model no job of this process runs: a status another writer set (a scheduled
-        start or stop from EventBridge writes it to the record), or a job lost with another process."""
+        """Submit every transitional model no job of this process runs: a status another writer set, or a job lost
+        with another process."""
         picked = [r.model_id for r in self.registry.list() if r.status in TRANSITIONAL and not self.busy(r.model_id)]
         for model_id in picked:
             self.submit(model_id, wait_for_lease=False)

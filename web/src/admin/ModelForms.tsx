@@ -8,7 +8,6 @@ import {
   ecsPayload,
   FormProblem,
   liteLLMPayload,
-  metadataPayload,
   scalePayload,
   type EcsForm,
   type LiteLLMForm,
@@ -62,7 +61,7 @@ function Text(props: {
   );
 }
 
-function TypeAndStreaming<T extends { modelType: "textgen" | "embedding"; streaming: boolean }>(props: {
+export function TypeAndStreaming<T extends { modelType: "textgen" | "embedding"; streaming: boolean }>(props: {
   form: T;
   set: (change: Partial<T>) => void;
 }) {
@@ -281,23 +280,6 @@ export function ScaleForm(props: { model: ModelRecord; onSubmit: Submit; onCance
       </div>
       <ErrorBox error={error} problems={problems} />
       <Actions busy={busy} label="Scale" onCancel={props.onCancel} />
-    </form>
-  );
-}
-
-export function MetadataForm(props: { model: ModelRecord; onSubmit: Submit; onCancel: () => void }) {
-  const [form, setForm] = useState({ modelType: props.model.modelType, streaming: props.model.streaming });
-  const { error, problems, busy, run } = useSubmit(props.onSubmit);
-  return (
-    <form
-      aria-label={`Edit ${props.model.modelId}`}
-      onSubmit={(e) => (e.preventDefault(), void run(() => metadataPayload(form.streaming, form.modelType)))}
-    >
-      <div className="grid2">
-        <TypeAndStreaming form={form} set={(change) => setForm((f) => ({ ...f, ...change }))} />
-      </div>
-      <ErrorBox error={error} problems={problems} />
-      <Actions busy={busy} label="Save" onCancel={props.onCancel} />
     </form>
   );
 }

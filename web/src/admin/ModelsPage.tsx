@@ -2,15 +2,20 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import type { ModelRecord } from "../api/clients";
 import { describeError } from "../api/errors";
-import { keys, modelEventsQuery, modelRecordsQuery, queryError } from "../app/queries";
+import { gpuCapacityQuery, keys, modelEventsQuery, modelRecordsQuery, queryError } from "../app/queries";
 import { useServices } from "../app/services";
 import { ErrorBox, Modal } from "../ui/ConfirmDialog";
 import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
-import { EcsModelForm, LiteLLMModelForm, MetadataForm, ScaleForm } from "./ModelForms";
+import { DriftBadge, ModelDriftPanel } from "./ModelDriftPanel";
+import { ModelEditForm } from "./ModelEditForm";
+import { EcsModelForm, LiteLLMModelForm, ScaleForm } from "./ModelForms";
+import { ModelScheduleEditor } from "./ModelScheduleEditor";
 import { allowedActions, enabledPayload, isTransitional } from "./modelPayload";
 
 type Dialog =
-  { kind: "create"; hosting: "litellm" | "ecs" } | { kind: "scale" | "edit" | "events"; model: ModelRecord } | null;
+  | { kind: "create"; hosting: "litellm" | "ecs" }
+  | { kind: "scale" | "edit" | "events" | "drift" | "schedule"; model: ModelRecord }
+  | null;
 
 function capacity(model: ModelRecord): string {
   const a = model.autoScalingConfig;
@@ -22,6 +27,8 @@ export function ModelsPage() {
   const { api } = useServices();
   const client = useQueryClient();
   const query = useQuery(modelRecordsQuery(api));
+  const capacityQuery = useQuery(gpuCapacityQuery(api));
+  const gpus = capacityQuery.data;
   const models = query.data ?? [];
   const [actionError, setActionError] = useState<string | null>(null);
   const [dialog, setDialog] = useState<Dialog>(null);
@@ -33,6 +40,7 @@ export function ModelsPage() {
     if (!changing) void client.invalidateQueries({ queryKey: keys.serveModels });
   }, [changing, client]);
 
+  // The capacity's key is under the models' key: a change of any model refreshes it too.
   const reload = () => client.invalidateQueries({ queryKey: keys.modelRecords });
 
   async function act(model: ModelRecord, action: () => Promise<unknown>) {
@@ -64,6 +72,12 @@ export function ModelsPage() {
           </button>
         </div>
       </div>
+      {gpus ? (
+        <p className="muted" data-testid="gpu-capacity">
+          GPU instances: {gpus.remaining} of {gpus.maxGpuInstances} remaining ({gpus.used} reserved by hosted models at
+          their max capacity)
+        </p>
+      ) : null}
       <ErrorBox error={error} />
       <div className="table-wrap">
         <table aria-label="Models">
@@ -102,6 +116,11 @@ export function ModelsPage() {
                     <span className={`status status-${m.status}`} data-testid="model-status">
                       {m.status}
                     </span>
+                    {m.containerConfig || m.drift ? (
+                      <div>
+                        <DriftBadge model={m} />
+                      </div>
+                    ) : null}
                     {m.statusReason && m.status === "Failed" ? (
                       <div className="error-text small-text">{m.statusReason}</div>
                     ) : null}
@@ -149,6 +168,26 @@ export function ModelsPage() {
                           aria-label={`Edit ${m.modelId}`}
                         >
                           Edit
+                        </button>
+                      ) : null}
+                      {can.edit ? (
+                        <button
+                          type="button"
+                          className="small"
+                          onClick={() => setDialog({ kind: "drift", model: m })}
+                          aria-label={`Drift of ${m.modelId}`}
+                        >
+                          Drift
+                        </button>
+                      ) : null}
+                      {m.containerConfig ? (
+                        <button
+                          type="button"
+                          className="small"
+                          onClick={() => setDialog({ kind: "schedule", model: m })}
+                          aria-label={`Schedule of ${m.modelId}`}
+                        >
+                          Schedule
                         </button>
                       ) : null}
                       <button
@@ -215,14 +254,25 @@ export function ModelsPage() {
         open={dialog?.kind === "edit"}
         title={`Edit ${dialog && "model" in dialog ? dialog.model.modelId : ""}`}
         onClose={close}
+        wide
       >
-        {dialog?.kind === "edit" ? (
-          <MetadataForm
-            model={dialog.model}
-            onCancel={close}
-            onSubmit={async (p) => (await api.updateModel(dialog.model.modelId, p), await afterChange())}
-          />
-        ) : null}
+        {dialog?.kind === "edit" ? <ModelEditForm model={dialog.model} onCancel={close} onSaved={afterChange} /> : null}
+      </Modal>
+      <Modal
+        open={dialog?.kind === "drift"}
+        title={`Drift: ${dialog && "model" in dialog ? dialog.model.modelId : ""}`}
+        onClose={close}
+        wide
+      >
+        {dialog?.kind === "drift" ? <ModelDriftPanel model={dialog.model} onReconciled={afterChange} /> : null}
+      </Modal>
+      <Modal
+        open={dialog?.kind === "schedule"}
+        title={`Schedule: ${dialog && "model" in dialog ? dialog.model.modelId : ""}`}
+        onClose={close}
+        wide
+      >
+        {dialog?.kind === "schedule" ? <ModelScheduleEditor model={dialog.model} onSaved={reload} /> : null}
       </Modal>
       <Modal
         open={dialog?.kind === "events"}

@@ -26,6 +26,8 @@ export type DriftReport = Schemas["DriftReport"];
 export type GpuCapacity = Schemas["GpuCapacity"];
 export type InstanceTypeInfo = Schemas["InstanceType"];
 export type UpdateModelRequest = Schemas["UpdateModelRequest"];
+export type ModelSchedule = Schemas["ModelScheduleResponse"];
+export type ScheduleUpdated = Schemas["ScheduleUpdated"];
 type ModelAnswer = Schemas["ModelResponse"];
 type PreviewAnswer = Schemas["ModelPreviewResponse"];
 type ModelDeleted = AnswerOf<"/models/{model_id}", "delete">;
@@ -176,6 +178,16 @@ export class LisaApiClient {
   }
   async gpuCapacity(signal?: AbortSignal): Promise<GpuCapacity> {
     return this.http.json("/models/metadata/capacity", { signal });
+  }
+  /** LISA v6 schedules: the model's start/stop schedule and its next transitions. */
+  async getSchedule(modelId: string, signal?: AbortSignal): Promise<ModelSchedule> {
+    return this.http.json(`${modelPath(modelId)}/schedule`, { signal });
+  }
+  async putSchedule(modelId: string, config: Schemas["SchedulingConfig"]): Promise<ScheduleUpdated> {
+    return this.http.json(`${modelPath(modelId)}/schedule`, { method: "PUT", body: config });
+  }
+  async deleteSchedule(modelId: string): Promise<ScheduleUpdated> {
+    return this.http.json(`${modelPath(modelId)}/schedule`, { method: "DELETE" });
   }
 
   // Tokens

@@ -25,6 +25,8 @@ export const keys = {
   serveModels: ["serve", "models"] as const,
   modelRecords: ["api", "models"] as const,
   modelEvents: (modelId: string) => ["api", "models", modelId, "events"] as const,
+  modelSchedule: (modelId: string) => ["api", "models", modelId, "schedule"] as const,
+  gpuCapacity: ["api", "models", "capacity"] as const,
   tokens: ["api", "tokens"] as const,
   sessions: ["api", "sessions"] as const,
   repositories: ["api", "repositories"] as const,
@@ -91,6 +93,22 @@ export function modelRecordsQuery(api: LisaApiClient) {
     queryKey: keys.modelRecords,
     queryFn: ({ signal }) => api.listModels(signal),
     refetchInterval: (query) => modelRecordsPollMs(query.state.data),
+  });
+}
+
+export function modelScheduleQuery(api: LisaApiClient, modelId: string) {
+  return queryOptions({
+    queryKey: keys.modelSchedule(modelId),
+    queryFn: ({ signal }) => api.getSchedule(modelId, signal),
+  });
+}
+
+/** What the stage's maxGpuInstances leaves; under the model list's key, so every model change refreshes it. */
+export function gpuCapacityQuery(api: LisaApiClient) {
+  return queryOptions({
+    queryKey: keys.gpuCapacity,
+    queryFn: ({ signal }) => api.gpuCapacity(signal),
+    refetchInterval: MODELS_SETTLED_POLL_MS,
   });
 }
 
