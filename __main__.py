@@ -113,7 +113,7 @@ def compose(config: StageConfig) -> dict[str, Any]:
                                       platform=document(serve_url=serve.url))
     api = ControlPlane("api", ControlPlaneArgs(
         api_service, sizing=config.serve_config, cluster_arn=serve.cluster_arn, kms_key_alias=data.kms_key_alias,
-        grants=_control_plane_grants(ctx, data, hosting, rag, network)), opts)
+        grants=_control_plane_grants(ctx, data, hosting, rag, network, config.rag_pipeline_buckets)), opts)
     web.publish_runtime_config(Output.all(serve_url=serve.url, api_url=api.url, auth=auth.outputs).apply(
         lambda v: WebRuntimeConfig.build(serve_origin=v["serve_url"], api_url=v["api_url"],
                                          auth=AuthOutputs.model_validate(v["auth"]))))
@@ -145,7 +145,7 @@ def _serve_grants(ctx: StageContext, data: DataStores) -> Output[iam_policies.Se
 
 
 def _control_plane_grants(ctx: StageContext, data: DataStores, hosting: ModelHosting, rag: RagStores,
-                          network: Network) -> Output[iam_policies.ControlPlaneGrants]:
+                          network: Network, pipeline_buckets: list[str]) -> Output[iam_policies.ControlPlaneGrants]:
     d, s = ctx.deployment, ctx.stage_name
     hosting_arns = Output.all(
         cluster_arn=hosting.cluster_arn, cluster_name=hosting.cluster_name, listener_arn=hosting.listener_arn,
@@ -166,7 +166,8 @@ def _control_plane_grants(ctx: StageContext, data: DataStores, hosting: ModelHos
         "model_secret_prefix": naming.model_api_key_secret_prefix(d, s),
         "model_log_group_prefix": naming.model_log_group_prefix(d, s),
         "mcp_secret_prefix": naming.mcp_server_secret_prefix(d, s),
-        "model_schedule_prefix": naming.model_schedule_prefix(d, s)}))
+        "model_schedule_prefix": naming.model_schedule_prefix(d, s),
+        "pipeline_bucket_arns": tuple(f"arn:{ctx.partition}:s3:::{b}" for b in pipeline_buckets)}))
 
 
 def main() -> dict[str, Any]:

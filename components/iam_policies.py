@@ -327,6 +327,7 @@ class ControlPlaneGrants:
     sessions_bucket_arn: str = ""  # large session bodies and the images attached to sessions
     mcp_secret_prefix: str = ""  # e.g. "lisa-dev/mcp/": the headers of users' MCP connections
     model_schedule_prefix: str = ""  # e.g. "lisa-dev-sched-": the EventBridge schedules of models
+    pipeline_bucket_arns: tuple[str, ...] = field(default=())  # the stage's ragPipelineBuckets
 
     @property
     def prefix(self) -> str:
@@ -348,6 +349,7 @@ def control_plane_task_policy(account: Account, g: ControlPlaneGrants) -> Docume
         *_control_plane_ec2(account, g),
         *_control_plane_load_balancing(account, g),
         *_control_plane_scaling(account, g),
+        *_control_plane_pipelines(account, g),
         statement("PassHostingRoles", "iam:PassRole",
                   [g.hosting.instance_role_arn, g.hosting.task_role_arn, g.hosting.execution_role_arn],
                   condition={"StringEquals": {
@@ -407,6 +409,26 @@ def _control_plane_data(account: Account, g: ControlPlaneGrants) -> list[Stateme
         if g.rag_domain_arns else None,
         # Called directly too: the model stacks' Pulumi secrets provider (awskms://) encrypts with this key.
         statement("StageKey", ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"], g.kms_key_arn),
+    ]
+
+
+def _control_plane_pipelines(account: Account, g: ControlPlaneGrants) -> list[Statement]:
+    """RAG pipelines: the repository stacks' queues and EventBridge rules (by this stage's names; see core/naming), and
+    on the listed buckets only: read their objects, switch on their EventBridge delivery."""
+    if not g.pipeline_bucket_arns:
+        return []
+    buckets = sorted(g.pipeline_bucket_arns)
+    return [
+        statement("RagPipelineQueues", ["sqs:CreateQueue", "sqs:DeleteMessage", "sqs:DeleteQueue",
+                                        "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage",
+                                        "sqs:SetQueueAttributes"],
+                  account.arn("sqs", f"{g.prefix}-rag-*-pipeline")),
+        statement("RagPipelineRules", ["events:DeleteRule", "events:DescribeRule", "events:ListTargetsByRule",
+                                       "events:PutRule", "events:PutTargets", "events:RemoveTargets"],
+                  account.arn("events", f"rule/{g.prefix}-rag-*")),
+        statement("RagPipelineBuckets", ["s3:GetBucketNotification", "s3:ListBucket", "s3:PutBucketNotification"],
+                  buckets),
+        statement("RagPipelineObjects", "s3:GetObject", [f"{arn}/*" for arn in buckets]),
     ]
 
 

@@ -56,6 +56,7 @@ def platform_document(
         rate_limits=config.serve_config.rate_limits,
         litellm_settings=config.litellm_config.litellm_settings,
         max_gpu_instances=config.max_gpu_instances,
+        rag_pipeline_buckets=config.rag_pipeline_buckets,
         serve_url=serve_url,
         api_url=api_url,
         web_url=web_url,

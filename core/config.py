@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, SecretStr
 
 from core.errors import ConfigError
 from core.models import MODEL_ID_PATTERN, ModelType
+from core.rag import S3_BUCKET_PATTERN
 from core.schema import UNION_TAG, CamelModel, describe_validation_errors
 
 DEPLOYMENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$"
@@ -378,6 +379,9 @@ class StageConfig(CamelModel):
     # model tasks can pull from these and from public registries only.
     model_image_repositories: list[Annotated[str, Field(pattern=ECR_REPOSITORY_PATTERN, max_length=256)]] = Field(
         default_factory=list)
+    # The S3 buckets RAG pipelines may watch (repositories' and collections' `pipelines`): the api may read them and
+    # route their events to the repositories' queues, nothing more; a pipeline on any other bucket is refused.
+    rag_pipeline_buckets: list[Annotated[str, Field(pattern=S3_BUCKET_PATTERN)]] = Field(default_factory=list)
 
     @field_validator("tags")
     @classmethod

@@ -59,6 +59,16 @@ def repository_stack(deployment: str, stage: str, repository_id: str) -> str:
     return f"{deployment}-{stage}-repository-{repository_id}"
 
 
+def pipeline_queue(deployment: str, stage: str, repository_id: str) -> str:
+    """The SQS queue a repository's event pipelines feed (80 characters at most)."""
+    return f"{prefix(deployment, stage)}-rag-{repository_id}-pipeline"[:80]
+
+
+def pipeline_rule(deployment: str, stage: str, repository_id: str, index: int) -> str:
+    """The EventBridge rule of a repository's index-th event pipeline (64 characters at most)."""
+    return f"{prefix(deployment, stage)}-rag-{repository_id}-{index}"[:64]
+
+
 def usage_table(deployment: str, stage: str) -> str:
     return f"{prefix(deployment, stage)}-usage"
 

@@ -116,6 +116,8 @@ class PlatformOutputs(CamelModel):
     litellm_settings: LiteLLMSettings = Field(default_factory=LiteLLMSettings)
     # The stage's maxGpuInstances: GPU instances all hosted models together may scale to (checked by the api).
     max_gpu_instances: int = Field(default=16, ge=1)
+    # The stage's ragPipelineBuckets: the only buckets the api may read and route events from for RAG pipelines.
+    rag_pipeline_buckets: list[str] = Field(default_factory=list)
     serve_url: str | None = None
     api_url: str | None = None
     web_url: str | None = None

@@ -18,6 +18,8 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from core.schema import CamelModel
 
+S3_BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
 REPOSITORY_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,18}[a-z0-9])$"  # LISA: 3-20 of [a-z0-9-], no '-' at either end
 COLLECTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
 MIN_CHUNK_SIZE, MAX_CHUNK_SIZE = 100, 10_000
@@ -94,7 +96,7 @@ class PipelineConfig(CamelModel):
     """LISA's automatic ingestion: objects under s3Bucket/s3Prefix are ingested (and, with autoRemove, removed)."""
 
     model_config = ConfigDict(extra="ignore")
-    s3_bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    s3_bucket: str = Field(pattern=S3_BUCKET_PATTERN)
     s3_prefix: str = Field(default="", max_length=1024)
     trigger: Literal["event", "daily"] = "event"
     auto_remove: bool = True

@@ -40,8 +40,10 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from core import aws
 from core.errors import InvalidInputError, ValidationError
 from core.openai_requests import CHAT, check_request
+from core.periodic import Periodic
 from core.rag import (ChunkingStrategy, CollectionConfig, RagMetadata, RepositoryConfig, UpdateCollectionRequest,
                       UpdateRepositoryRequest, VectorStoreStatus)
 from core.schema import describe_validation_errors
@@ -52,6 +54,7 @@ from services.identity.principal import Principal
 from services.rag.errors import DocumentTooLargeError, GatewayError, ModelRefusedError, StoreUnavailableError
 from services.rag.gateway import ChatGateway, error_message
 from services.rag.retrieval import last_user_query, rag_messages, search_results, sources
+from services.rag.pipelines import PipelineWorker
 from services.rag.service import IngestOptions, RagService
 from services.rag.settings import RagSettings
 from services.rag.stores.base import ChunkFilter
@@ -72,6 +75,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.rag = service
         app.state.rag_chat = ChatGateway(service.gateway.base_url, timeout_s=settings.gateway_timeout_s)
         sweeper = asyncio.create_task(_resume_orphans(service, settings.resume_interval_s))
+        pipelines = _pipeline_poller(service, settings)
+        pipelines.start()
         deployer = getattr(app.state, "repository_engine", None)
         if deployer is not None and app.state.settings.engine_resume_on_start:
             resumed = await run_in_threadpool(deployer.resume)
@@ -84,11 +89,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if service is not None:
             sweeper.cancel()
+            await pipelines.stop()
             deployer = getattr(app.state, "repository_engine", None)
             if deployer is not None:
                 await run_in_threadpool(deployer.shutdown)
             await app.state.rag_chat.aclose()
             await run_in_threadpool(service.close)
+
+
+def _pipeline_poller(service: RagService, settings: RagSettings) -> Periodic:
+    """The repositories' pipelines every pipeline_poll_s: listings (the emulator; daily pipelines) and, in AWS, the
+    queues their stacks route S3 events to (services/rag/pipelines.py)."""
+    mode = settings.pipeline_mode if settings.pipeline_mode != "auto" else ("scan" if aws.endpoint_url() else "queue")
+    worker = PipelineWorker(service, mode=mode)
+    return Periodic(lambda: run_in_threadpool(worker.tick), settings.pipeline_poll_s, name="rag pipelines")
 
 
 async def _resume_orphans(service: RagService, interval_s: float) -> None:

@@ -275,6 +275,7 @@ def provision(config: StageConfig, *, admin: AdminUser | None = None) -> Platfor
         rate_limits=config.serve_config.rate_limits,
         litellm_settings=config.litellm_config.litellm_settings,
         max_gpu_instances=config.max_gpu_instances,
+        rag_pipeline_buckets=config.rag_pipeline_buckets,
     )
 
 

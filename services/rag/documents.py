@@ -68,6 +68,7 @@ class DocumentRecord(CamelModel):
     error: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)  # LISA's {"tags": [...], "customFields": {...}}
     ingestion_type: str = "manual"  # manual | auto (a pipeline) | existing
+    source_etag: str = ""  # a pipeline's object version (its ETag): a changed object is ingested again
     upload_date: str = Field(default_factory=now_iso)
     created_date: str = Field(default_factory=now_iso)
     updated_date: str = Field(default_factory=now_iso)
@@ -155,6 +156,16 @@ class DocumentTable:
         item = record.model_dump(mode="json", exclude_none=True)
         item["heartbeatAt"] = _stamp(record.heartbeat_at)
         self.table.put(item)
+
+    def create(self, record: DocumentRecord) -> bool:
+        """Put the record unless one of its id exists; False when it did."""
+        item = record.model_dump(mode="json", exclude_none=True)
+        item["heartbeatAt"] = _stamp(record.heartbeat_at)
+        try:
+            self.table.put(item, condition="attribute_not_exists(documentId)")
+        except ConditionFailed:
+            return False
+        return True
 
     def get(self, repository_id: str, document_id: str) -> DocumentRecord | None:
         item = self.table.get({"repositoryId": repository_id, "documentId": document_id}, consistent=True)

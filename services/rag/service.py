@@ -35,6 +35,7 @@ from services.rag.gateway import Gateway
 from services.rag.ingest import IngestJobs
 from services.rag.model_access import ModelAccess
 from services.rag.parsing import content_type, parse
+from services.rag.pipelines import check_pipeline_buckets
 from services.rag.retrieval import check_query, check_top_k
 from services.rag.settings import RagSettings
 from services.rag.stores.base import ChunkFilter, Hit
@@ -160,6 +161,7 @@ class RagService:
                                     param="rdsConfig")
         if config.embedding_model_id:
             self.models.check(caller, config.embedding_model_id)
+        check_pipeline_buckets(config.pipelines, self.platform.rag_pipeline_buckets)
         if self.catalog.find(config.repository_id) is not None:
             raise ConflictError(f"repository {config.repository_id} already exists", param="repositoryId")
         return RepositoryRecord.model_validate({**config.model_dump(), "status": VectorStoreStatus.CREATE_IN_PROGRESS,
@@ -187,6 +189,7 @@ class RagService:
             beyond = sorted(set(changes) - RAG_ADMIN_FIELDS)
             if beyond:
                 raise PermissionDeniedError(f"RAG admins may change pipelines only, not {', '.join(beyond)}")
+        check_pipeline_buckets(update.pipelines or [], self.platform.rag_pipeline_buckets)
         record = self.catalog.repositories.require(repository_id)
         if record.status in REPOSITORY_TRANSITIONAL:
             raise ConflictError(f"repository {repository_id} is {record.status.value}; try again when it has finished")
@@ -284,6 +287,7 @@ class RagService:
         if not model:
             raise EmbeddingModelError("name the collection's embeddingModel: the repository has none", param="embeddingModel")
         self.models.check(caller, model)
+        check_pipeline_buckets(config.pipelines, self.platform.rag_pipeline_buckets)
         record = CollectionRecord(
             collection_id=config.collection_id or new_collection_id(config.name), repository_id=repository_id,
             name=config.name or config.collection_id or "collection", description=config.description,
@@ -307,6 +311,7 @@ class RagService:
         changes = update.model_dump(exclude_unset=True)
         if not changes:
             raise InvalidInputError("name at least one field to change")
+        check_pipeline_buckets(update.pipelines or [], self.platform.rag_pipeline_buckets)
         saved = self.catalog.collection_table.save(CollectionRecord.model_validate({**record.model_dump(), **changes}))
         self.catalog.changed()
         return saved
@@ -357,7 +362,9 @@ class RagService:
             document_id = str(uuid.uuid4())
             key = document_key(repository.repository_id, document_id, name)
             aws.client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=plan.content_type)
-            records.append(self._start(caller, repository, collection, document_id, name, key, len(data), plan, options))
+            record = self._start(caller, repository, collection, document_id, name, key, len(data), plan, options)
+            assert record is not None
+            records.append(record)
         return collection, records
 
     def upload_keys(self, caller: Caller, keys: list[str]) -> list[str]:
@@ -396,27 +403,33 @@ class RagService:
             s3.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": key},
                            ContentType=plan.content_type, MetadataDirective="REPLACE")
             s3.delete_object(Bucket=self.bucket, Key=key)
-            records.append(self._start(caller, repository, collection, document_id, name, target, size, plan, options))
+            record = self._start(caller, repository, collection, document_id, name, target, size, plan, options)
+            assert record is not None
+            records.append(record)
         return collection, records
 
-    def ingest_object(self, repository_id: str, collection_id: str, bucket: str, key: str, *,
-                      owner: str = "pipeline") -> DocumentRecord:
-        """A pipeline's object (ingestion type `auto`), read where it lies; the record's source is that object."""
+    def ingest_object(self, repository_id: str, collection_id: str, bucket: str, key: str, *, document_id: str,
+                      etag: str, metadata: dict[str, Any] | None = None,
+                      strategy: FixedChunking | NoChunking | None = None) -> DocumentRecord | None:
+        """A pipeline's object (ingestion type `auto`), read where it lies (its record's source is that object);
+        None when a document of this id exists already (another process took the event)."""
         repository = self.catalog.find(repository_id)
         if repository is None:
             raise NotFoundError(f"repository {repository_id} does not exist")
-        collection = self.catalog.find_collection(repository, collection_id) or self.catalog.ensure_default(repository)
+        collection = self.catalog.find_collection(repository, collection_id)
+        if collection is None and collection_id == repository.default_collection_id:
+            collection = self.catalog.ensure_default(repository)
         if collection is None:
             raise NotFoundError(f"collection {collection_id} does not exist")
         s3 = aws.client("s3")
         name = safe_file_name(key.rsplit("/", 1)[-1])
         self._check_size(name, s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
-        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        options = IngestOptions(collection_id=collection.collection_id, ingestion_type="auto")
+        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read(self.settings.max_document_bytes)
+        options = IngestOptions(collection_id=collection.collection_id, metadata=metadata or {}, strategy=strategy,
+                                ingestion_type="auto")
         plan = self._plan(repository, collection, name, data, options)
-        system = _System(owner)
-        return self._start(system, repository, collection, str(uuid.uuid4()), name, key, len(data), plan, options,
-                           bucket=bucket)
+        return self._start(_System("pipeline"), repository, collection, document_id, name, key, len(data), plan,
+                           options, bucket=bucket, etag=etag)
 
     def _plan_uploads(self, caller: Caller, repository_id: str, keys: list[str], options: IngestOptions):
         repository = self.catalog.get(repository_id, caller)
@@ -484,17 +497,21 @@ class RagService:
 
     def _start(self, caller: Caller, repository: RepositoryRecord, collection: CollectionRecord, document_id: str,
                name: str, key: str, size: int, plan: IngestPlan, options: IngestOptions, *,
-               bucket: str | None = None) -> DocumentRecord:
+               bucket: str | None = None, etag: str = "") -> DocumentRecord | None:
         metadata = _merged_metadata(collection.metadata.model_dump(mode="json"), options.metadata)
         record = DocumentRecord(
             repository_id=repository.repository_id, document_id=document_id, collection_id=collection.collection_id,
             job_id=str(uuid.uuid4()), document_name=name, source=f"s3://{bucket or self.bucket}/{key}",
             username=caller.id, chunks=len(plan.chunks), metadata=metadata, ingestion_type=options.ingestion_type,
             chunk_strategy=ChunkStrategy(type=plan.strategy.type, size=plan.strategy.size, overlap=plan.strategy.overlap),
-            embedding_model=collection.embedding_model, content_type=plan.content_type, size=size,
+            embedding_model=collection.embedding_model, content_type=plan.content_type, size=size, source_etag=etag,
         )
         try:
-            self.table.put(record)
+            if bucket is not None:  # a pipeline's object: one document per version, whoever sees it first
+                if not self.table.create(record):
+                    return None
+            else:
+                self.table.put(record)
         except Exception:
             if bucket is None:
                 aws.client("s3").delete_object(Bucket=self.bucket, Key=key)
@@ -573,13 +590,15 @@ class RagService:
             raise PermissionDeniedError(f"only the uploader, an admin or a RAG admin may delete {', '.join(foreign)}",
                                         param="documentIds")
         repository = self.catalog.get(repository_id, caller, usable=False)
-        purged = 0
-        for record in records:
-            self.jobs.stop(record.document_id)
-            purged += self.catalog.store(repository, record.collection_id).delete_document(record.document_id)
-            self._delete_object(record)
-            self.table.delete(record.repository_id, record.document_id)
-        return records, purged
+        return records, sum(self.remove_document(repository, record) for record in records)
+
+    def remove_document(self, repository: RepositoryRecord, record: DocumentRecord) -> int:
+        """A document's job stopped, its vectors, original (unless a pipeline's) and record gone; vectors purged."""
+        self.jobs.stop(record.document_id)
+        purged = self.catalog.store(repository, record.collection_id).delete_document(record.document_id)
+        self._delete_object(record)
+        self.table.delete(record.repository_id, record.document_id)
+        return purged
 
     def _delete_object(self, record: DocumentRecord) -> None:
         bucket, key = record.bucket_and_key

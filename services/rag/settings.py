@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -48,5 +50,10 @@ class RagSettings(BaseSettings):
     # Repositories and collections are read from their tables at most this often per process.
     catalog_ttl_s: float = Field(default=2.0, ge=0, le=300)
     download_url_expiry_s: int = Field(default=300, ge=10, le=3600)
+    # Pipelines: `queue` drains the SQS queues the repository stacks route S3 events to (AWS); `scan` lists each
+    # pipeline's prefix every pipeline_poll_s (the emulator delivers no notifications); `auto`: scan when
+    # LISA_AWS_ENDPOINT_URL points at an emulator, else queue.
+    pipeline_mode: Literal["auto", "scan", "queue"] = "auto"
+    pipeline_poll_s: float = Field(default=30.0, gt=0, le=3600)
     pg_pool_size: int = Field(default=4, ge=1, le=64)
     presigned_url_expiry_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)

@@ -206,3 +206,15 @@ def test_the_control_plane_manages_only_this_stages_schedules_and_passes_the_rol
     assert statements["PassSchedulerRole"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
     assert "ModelSchedules" not in _statements(iam.control_plane_task_policy(ACCOUNT, GRANTS))
+
+
+def test_pipelines_reach_only_the_listed_buckets_and_this_stages_queues_and_rules():
+    assert not {"RagPipelineBuckets", "RagPipelineObjects", "RagPipelineQueues"} & set(
+        _statements(iam.control_plane_task_policy(ACCOUNT, GRANTS)))
+    piped = iam.ControlPlaneGrants(**{**GRANTS.__dict__, "pipeline_bucket_arns": ("arn:aws:s3:::team-inbox",)})
+    s = _statements(iam.control_plane_task_policy(ACCOUNT, piped))
+    assert s["RagPipelineBuckets"]["Resource"] == ["arn:aws:s3:::team-inbox"]
+    assert s["RagPipelineObjects"] == {"Sid": "RagPipelineObjects", "Effect": "Allow", "Action": ["s3:GetObject"],
+                                       "Resource": ["arn:aws:s3:::team-inbox/*"]}
+    assert s["RagPipelineQueues"]["Resource"] == ["arn:aws:sqs:us-east-1:123456789012:lisa-dev-rag-*-pipeline"]
+    assert s["RagPipelineRules"]["Resource"] == ["arn:aws:events:us-east-1:123456789012:rule/lisa-dev-rag-*"]

@@ -21,6 +21,8 @@ import pulumi
 
 from core.platform import PlatformOutputs
 from core.rag import REPOSITORY_TRANSITIONAL, RepositoryRecord, VectorStoreStatus
+from core import naming
+from providers.rag_pipeline import PipelineEvents
 from providers.rag_repository import OpenSearchCollectionIndex, PgVectorRepositoryTable
 from providers.rag_store_schema import index_name
 from services.api.engine.events import EventLog, failure_reason
@@ -58,9 +60,17 @@ def os_connection(record: RepositoryRecord, platform: PlatformOutputs, local_url
     return {"endpoint": shared.endpoint, "region": platform.region, "signed": True}
 
 
+def pipeline_rules(record: RepositoryRecord, platform: PlatformOutputs) -> list[dict[str, str]]:
+    return [{"name": naming.pipeline_rule(platform.deployment_name, platform.deployment_stage, record.repository_id, i),
+             "bucket": p.s3_bucket, "prefix": p.s3_prefix}
+            for i, p in enumerate(record.pipelines) if p.trigger == "event"]
+
+
 def repository_program(record: RepositoryRecord, connection: dict[str, Any], dimension: int | None, *,
-                       m: int, ef_construction: int) -> Callable[[], None]:
-    """The repository's store; the default collection's index when the repository has an embedding model."""
+                       m: int, ef_construction: int, queue_name: str = "",
+                       rules: list[dict[str, str]] | None = None) -> Callable[[], None]:
+    """The repository's store (the default collection's index when the repository has an embedding model) and, for
+    event pipelines, the queue their buckets' events reach."""
     collection = record.default_collection_id
 
     def program() -> None:
@@ -73,6 +83,8 @@ def repository_program(record: RepositoryRecord, connection: dict[str, Any], dim
             OpenSearchCollectionIndex("default-index", index=index_name(record.repository_id, collection),
                                       connection=connection, dimension=dimension, embedding_model=collection,
                                       m=m, ef_construction=ef_construction)
+        if rules:
+            PipelineEvents("pipelines", queue_name=queue_name, rules=rules)
         pulumi.export("repositoryId", record.repository_id)
 
     return program
@@ -141,11 +153,14 @@ class RepositoryEngine:
         dimension = None
         if record.default_collection_id:
             dimension = int(service.gateway.embed(record.default_collection_id, ["dimension probe"]).shape[1])
+        wiring = {"rules": pipeline_rules(record, self.platform), "queue_name": naming.pipeline_queue(
+            self.platform.deployment_name, self.platform.deployment_stage, record.repository_id)}
         if record.type == "pgvector":
             return repository_program(record, pg_connection(record, self.platform, settings.pg_dsn), dimension,
-                                      m=settings.hnsw_m, ef_construction=settings.hnsw_ef_construction)
+                                      m=settings.hnsw_m, ef_construction=settings.hnsw_ef_construction, **wiring)
         return repository_program(record, os_connection(record, self.platform, settings.opensearch_url), dimension,
-                                  m=settings.opensearch_m, ef_construction=settings.opensearch_ef_construction)
+                                  m=settings.opensearch_m, ef_construction=settings.opensearch_ef_construction,
+                                  **wiring)
 
     def _reconcile(self, repository_id: str) -> None:
         service = self._service()
