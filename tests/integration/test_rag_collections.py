@@ -5,9 +5,11 @@ do what (the matrix below), and the embedding model's own groups."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -320,6 +322,18 @@ def test_a_raw_key_presigned_post_and_bulk_answer_as_lisa(api, default_collectio
         assert doc["status"] == "INGESTION_COMPLETED" and doc["metadata"]["tags"] == ["quarterly"]
     finally:
         api("DELETE", f"/repository/{PG}/{job['documentId']}")
+
+
+def test_a_presigned_post_expires_and_bounds_its_size(api, default_collection):
+    """The upload form S3 checks carries its own expiry (the settings' presigned_url_expiry_s, an hour by default)
+    and the document size limit: an upload is not an open door."""
+    before = datetime.now(timezone.utc)
+    fields = api("POST", "/repository/presigned-url", data=f"t/{uuid.uuid4().hex[:8]}.txt").json()["response"]["fields"]
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    expires = datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert timedelta(minutes=59) <= expires - before <= timedelta(minutes=61)
+    size, = [c for c in policy["conditions"] if isinstance(c, list) and c[0] == "content-length-range"]
+    assert size[1] == 1 and 0 < size[2] < 64 << 20
 
 
 def test_another_users_raw_key_is_not_theirs(api, default_collection):
