@@ -11,8 +11,11 @@ from typing import Iterator
 import pytest
 import requests
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from core.config import RateLimit, RateLimitConfig
 from core.dynamo import Table
+from tests.fixtures import processes
 from tests.fixtures.eventually import eventually
 from tests.fixtures.serve import wait_routable
 from tests.integration.serve.conftest import run_gateway
@@ -87,6 +90,32 @@ def test_outside_the_user_group_is_refused_everywhere(user_group_gateway, tokens
     assert refused.status_code == 403 and refused.json()["error"]["type"] == "permission_error"
     assert _chat(user_group_gateway, insider, "chat").status_code == 200
     assert _chat(user_group_gateway, admin_token, "chat").status_code == 200  # admins are always in
+
+
+@pytest.fixture(scope="module")
+def user_group_api(serve_platform, test_output) -> Iterator[str]:
+    """The api app as a real process on the same platform with the same userGroup as `user_group_gateway`."""
+    auth = serve_platform.auth.model_copy(update={"user_group": "lisa-users"})
+    env = {"LISA_PLATFORM": serve_platform.model_copy(update={"auth": auth}).model_dump_json(),
+           **processes.engine_env(test_output / "user-group-api-model-stacks", LISA_ENGINE_RESUME_ON_START="false")}
+    with processes.api_app(env, log=test_output / "user-group-api.log") as (base, _):
+        yield base
+
+
+def test_the_api_refuses_a_caller_outside_the_user_group_as_serve_does(user_group_api, user_group_gateway, tokens,
+                                                                       admin_token):
+    outsider = tokens.issue(user_id="api-out", username="api-out", name="tests", groups=["team-a"])[0]
+    insider = tokens.issue(user_id="api-in", username="api-in", name="tests", groups=["lisa-users"])[0]
+    for path in ("/models", "/session", "/api-tokens", "/configuration?configScope=global"):
+        refused = requests.get(f"{user_group_api}{path}", headers=_auth(outsider), timeout=10)
+        assert refused.status_code == 403, (path, refused.text)
+        assert refused.json() == {"error": "PermissionDeniedError",
+                                  "message": "only members of the group lisa-users may use this platform"}
+        for admitted in (insider, admin_token):  # members, and admins who are always in
+            assert requests.get(f"{user_group_api}{path}", headers=_auth(admitted), timeout=10).status_code == 200, path
+    # serve refuses the same caller with the same reason, in OpenAI's error object
+    served = requests.get(f"{user_group_gateway}/v2/serve/models", headers=_auth(outsider), timeout=10)
+    assert served.status_code == 403 and served.json()["error"]["message"] == refused.json()["message"]
 
 
 # Rate limits -----------------------------------------------------------------------------------------------------
@@ -230,3 +259,39 @@ def test_prometheus_metrics_are_for_admins(gateway, admin_token, user_token):
                  "lisa_serve_registry_version", "lisa_serve_active_streams", "lisa_serve_auth_refused_total"):
         assert name in text
     assert 'route="chat/completions",status="200"' in text
+
+
+def _counter(base: str, admin_token: str, name: str, **labels: str) -> float:
+    """The value of one Prometheus counter sample (0 when absent) read from serve's /metrics as an admin."""
+    response = requests.get(f"{base}/v2/serve/metrics", headers=_auth(admin_token), timeout=10)
+    assert response.status_code == 200
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == f"{name}_total" and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+def test_upstream_errors_are_counted_by_model_and_status(gateway, admin_token, user_token):
+    before = _counter(gateway, admin_token, "lisa_serve_upstream_errors", model="unavailable", status="503")
+    other_before = _counter(gateway, admin_token, "lisa_serve_upstream_errors", model="chat", status="503")
+    for _ in range(3):
+        failed = _chat(gateway, user_token, "unavailable")
+        assert failed.status_code == 503, failed.text  # the stand-in's fault-503, passed on
+    assert _chat(gateway, user_token, "chat").status_code == 200  # a success counts nothing
+    assert _counter(gateway, admin_token, "lisa_serve_upstream_errors", model="unavailable", status="503") == before + 3
+    assert _counter(gateway, admin_token, "lisa_serve_upstream_errors", model="chat", status="503") == other_before
+
+
+def test_rate_limit_refusals_are_counted_by_scope(limited_gateways, tokens, admin_token):
+    base = limited_gateways[0]
+    caller_before = _counter(base, admin_token, "lisa_serve_rate_limited", scope="caller")
+    model_before = _counter(base, admin_token, "lisa_serve_rate_limited", scope="model")
+    slow = tokens.issue(user_id="counted-slow", username="counted-slow", name="tests", groups=["slow"])[0]
+    assert [_chat(base, slow, "chat").status_code for _ in range(3)] == [200, 200, 429]  # burst 2
+    assert _counter(base, admin_token, "lisa_serve_rate_limited", scope="caller") == caller_before + 1
+    assert _counter(base, admin_token, "lisa_serve_rate_limited", scope="model") == model_before
+    plain = tokens.issue(user_id="counted-model", username="counted-model", name="tests")[0]
+    assert [_chat(base, plain, "limited-model").status_code for _ in range(3)] == [200, 200, 429]
+    assert _counter(base, admin_token, "lisa_serve_rate_limited", scope="model") == model_before + 1
+    assert _counter(base, admin_token, "lisa_serve_rate_limited", scope="caller") == caller_before + 1
