@@ -4,14 +4,19 @@ state conflicts, concurrent creates of one id, and the dry-run preview."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from core import aws
+from core.registry import ModelRegistry
+from services.identity.tokens import TokenStore
 from services.local.emulated_aws import ensure_user
 from tests.engine.conftest import ADMIN, wait_gone, wait_status
+from tests.fixtures.eventually import eventually
 from tests.fixtures.model_inventory import model_inventory
 from tests.fixtures.model_payloads import ecs_model, litellm_model
+from tests.fixtures.stage import TEST_MASTER_KEY
 
 
 def id_token(outputs, username: str, password: str) -> str:
@@ -61,6 +66,78 @@ def test_the_admin_signs_in_with_a_cognito_id_token(api, platform):
     outputs, admin = platform
     response = api.get("/models", headers={"Authorization": f"Bearer {id_token(outputs, admin.username, admin.password)}"})
     assert response.status_code == 200 and "models" in response.json()
+
+
+# Model groups (LISA's allowedGroups) and the audit of model changes -----------------------------------------------
+UPSTREAM_KEY = "sk-upstream-never-in-the-audit-0123"
+
+
+@pytest.fixture(scope="module")
+def members(outputs) -> dict[str, str]:
+    """API tokens of a member of team-a, of team-b, and of no group."""
+    store = TokenStore(outputs.tables.tokens)
+    return {who: store.issue(user_id=f"groups-{who}", username=f"groups-{who}", name="tests",
+                             groups=[who] if who != "nobody" else [])[0] for who in ("team-a", "team-b", "nobody")}
+
+
+def _visible(api, token: str, model_ids: set[str]) -> set[str]:
+    """Of `model_ids`, the ones this caller lists, checked against what GET /models/{id} answers them."""
+    bearer = {"Authorization": f"Bearer {token}"}
+    listed = {m["modelId"] for m in api.get("/models", headers=bearer).json()["models"]} & model_ids
+    for model_id in model_ids:
+        one = api.get(f"/models/{model_id}", headers=bearer)
+        if model_id in listed:
+            assert one.status_code == 200 and one.json()["model"]["modelId"] == model_id
+        else:  # exactly what an unknown model answers: nothing is revealed
+            assert one.status_code == 404 and one.json() == {
+                "error": "ModelNotFoundError", "message": f"The requested model with ID {model_id} could not be found."}
+    return listed
+
+
+def _audited(api, action: str, target: str, since: float) -> dict:
+    def found() -> dict | None:
+        page = api.get("/audit", headers=ADMIN, params={"action": action, "start": str(int(since)), "pageSize": 500})
+        assert page.status_code == 200, page.text
+        return next((i for i in page.json()["items"] if i["action"] == action and i["target"] == target), None)
+
+    return eventually(found, 20, f"an audit event {action} of {target}")
+
+
+def test_allowed_groups_are_stored_registered_and_decide_who_sees_the_model(api, outputs, existing, members):
+    started = time.time() - 1
+    registry = ModelRegistry(outputs.tables.models)
+    made = api.post("/models", headers=ADMIN, json=litellm_model(modelId="team-a-model", allowedGroups=["team-a"],
+                                                                 apiKey=UPSTREAM_KEY))
+    assert made.status_code == 200 and made.json()["model"]["allowedGroups"] == ["team-a"], made.text
+    try:
+        assert wait_status(api, "team-a-model")["allowedGroups"] == ["team-a"]
+        assert registry.get_registration("team-a-model").allowed_groups == ["team-a"]  # what serve routes by
+        both = {"team-a-model", existing["modelId"]}  # the second is open to every signed-in user
+        assert _visible(api, members["team-a"], both) == both
+        assert _visible(api, members["team-b"], both) == {existing["modelId"]}
+        assert _visible(api, members["nobody"], both) == {existing["modelId"]}
+
+        changed = api.put("/models/team-a-model", headers=ADMIN, json={"allowedGroups": ["team-b", "team-b"]})
+        assert changed.status_code == 200 and changed.json()["model"]["allowedGroups"] == ["team-b"], changed.text
+        assert wait_status(api, "team-a-model", {"InService"})["allowedGroups"] == ["team-b"]
+        eventually(lambda: registry.get_registration("team-a-model").allowed_groups == ["team-b"], 30,
+                   "the registration's groups updated")
+        assert _visible(api, members["team-a"], both) == {existing["modelId"]}
+        assert _visible(api, members["team-b"], both) == both
+    finally:
+        assert api.delete("/models/team-a-model", headers=ADMIN).status_code == 200
+        wait_gone(api, "team-a-model")
+
+    events = {action: _audited(api, action, "team-a-model", started)
+              for action in ("model.create", "model.update", "model.delete")}
+    for action, event in events.items():
+        assert (event["actorId"], event["actorName"], event["outcome"]) == ("master-key", "master-key", "success"), action
+        assert event["sourceIp"], action
+    assert events["model.create"]["details"] == {"modelName": "bedrock/amazon.titan-text-express-v1", "hosted": False}
+    assert events["model.update"]["details"]["changes"] == ["allowedGroups"]
+    everything = str(api.get("/audit", headers=ADMIN, params={"start": str(int(started)), "pageSize": 500}).json())
+    for secret in (UPSTREAM_KEY, TEST_MASTER_KEY, *members.values()):
+        assert secret not in everything
 
 
 # Bad payloads: LISA's error, nothing written ----------------------------------------------------------------------
