@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.fixtures.eventually import eventually
+from tests.fixtures.rag import audit_since, audited
 
 PG = "docs"  # the test stage's open pgvector repository (default collection: its first ingest's model, minilm)
 
@@ -251,11 +252,38 @@ def test_a_non_member_may_not_download(api, team_collection):
         api("DELETE", f"/repository/{PG}/{doc['document_id']}", "carol")
 
 
-def test_a_rag_admin_may_delete_anyones_document_a_user_may_not(api, default_collection):
+def test_a_rag_admin_may_delete_anyones_document_a_user_may_not(api, default_collection, api_server, user_tokens):
+    started = time.time() - 1
     doc, = ingest(api, {"mine.txt": b"Alice wrote this."})
     assert api("DELETE", f"/repository/{PG}/document", "bob", json={"documentIds": [doc["document_id"]]}).status_code == 403
     deleted = api("DELETE", f"/repository/{PG}/document", "ragadmin", json={"documentIds": [doc["document_id"]]})
     assert deleted.status_code == 200 and deleted.json()["jobs"][0]["status"] == "DELETE_COMPLETED"
+    # the RAG admin deleting another user's document is an admin action: audited
+    event = audited(api_server, user_tokens["admin"], "document.delete", PG, started)
+    assert (event["actorId"], event["actorName"], event["outcome"]) == ("ragadmin-id", "librarian", "success")
+    assert event["details"] == {"documentIds": [doc["document_id"]]}
+    assert all(token not in audit_since(api_server, user_tokens["admin"], started) for token in user_tokens.values())
+
+
+def test_collection_changes_are_audited_with_who_what_and_outcome(api, default_collection, api_server, user_tokens):
+    started = time.time() - 1
+    name = f"audited-{uuid.uuid4().hex[:6]}"
+    assert api("POST", f"/repository/{PG}/collection", "ragadmin",
+               json={"collectionId": name, "embeddingModel": "minilm"}).status_code == 200
+    assert api("PUT", f"/repository/{PG}/collection/{name}", "ragadmin", json={"description": "audited"}).status_code == 200
+    assert api("DELETE", f"/repository/{PG}/collection/{name}", "alice").status_code == 403
+    assert api("DELETE", f"/repository/{PG}/collection/{name}", "ragadmin").status_code == 200
+    admin = user_tokens["admin"]
+    events = {action: audited(api_server, admin, action, f"{PG}/{name}", started)
+              for action in ("collection.create", "collection.update", "collection.delete")}
+    for action, event in events.items():
+        assert (event["actorId"], event["actorName"], event["outcome"]) == ("ragadmin-id", "librarian", "success"), action
+        assert event["sourceIp"] == "127.0.0.1", action
+    assert events["collection.create"]["details"] == {"embeddingModel": "minilm"}
+    assert events["collection.update"]["details"] == {"changes": ["description"]}
+    refused = audited(api_server, admin, "authz.refused", f"DELETE /repository/{PG}/collection/{name}", started)
+    assert (refused["actorName"], refused["outcome"]) == ("alice", "denied")
+    assert all(token not in audit_since(api_server, admin, started) for token in user_tokens.values())
 
 
 # Search ------------------------------------------------------------------------------------------------------------

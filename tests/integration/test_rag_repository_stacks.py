@@ -4,6 +4,8 @@ store made (the pgvector table with the default collection's HNSW index, or the 
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 import requests
@@ -11,6 +13,7 @@ import requests
 from providers.rag_store_schema import hnsw_index_name, index_name, table_name
 from services.rag.stores.opensearch import local_client
 from tests.fixtures.eventually import eventually
+from tests.fixtures.rag import audit_since, audited
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,8 @@ def test_a_preview_says_what_the_stack_would_make_and_writes_nothing(api):
     assert status_of(api, "preview-pg") is None
 
 
-def test_a_pgvector_repository_is_created_used_and_destroyed_as_a_stack(api, pg_dsn):
+def test_a_pgvector_repository_is_created_used_and_destroyed_as_a_stack(api, pg_dsn, api_server, user_tokens):
+    started = time.time() - 1
     created = api("POST", "/repository", json={
         "repositoryId": "runtime-pg", "repositoryName": "Runtime", "type": "pgvector", "embeddingModelId": "minilm",
         "allowedGroups": [], "metadata": {"tags": ["runtime"]}, "chunkingStrategy": {"type": "fixed", "size": 300,
@@ -76,6 +80,15 @@ def test_a_pgvector_repository_is_created_used_and_destroyed_as_a_stack(api, pg_
     wait_status(api, "runtime-pg", None)
     assert pg_objects(pg_dsn, "runtime-pg") == (False, False)
     assert api("GET", f"/repository/runtime-pg/{job['documentId']}", "alice").status_code == 404
+
+    admin = user_tokens["admin"]
+    for action in ("repository.create", "repository.delete"):
+        event = audited(api_server, admin, action, "runtime-pg", started)
+        assert (event["actorId"], event["actorName"], event["outcome"]) == ("admin-id", "root", "success"), action
+    assert audited(api_server, admin, "repository.create", "runtime-pg", started)["details"] == {"type": "pgvector"}
+    refused = audited(api_server, admin, "authz.refused", "DELETE /repository/runtime-pg", started)
+    assert (refused["actorName"], refused["outcome"]) == ("alice", "denied")
+    assert all(token not in audit_since(api_server, admin, started) for token in user_tokens.values())
 
 
 def test_an_opensearch_repository_is_an_index_in_the_node_and_goes_with_its_stack(api, opensearch_url):
