@@ -111,6 +111,15 @@ def add_user(emulator: str, pool_id: str, user: User, groups: tuple[str, ...] = 
                    check=True, capture_output=True, timeout=60)
 
 
+def add_plain_user(stack: LocalStack, username: str) -> User:
+    """A user of their own (not an admin) for tests whose changes (delete every session, pin, folders) must not
+    reach the sessions of the shared e2e user; adding one that exists already is a no-op."""
+    config = requests.get(f"{stack.web}/config.json", timeout=10).json()
+    user = User(username, "E2e-Own-Passw0rd!")
+    add_user(stack.emulator, config["auth"]["authority"].rstrip("/").rsplit("/", 1)[-1], user)
+    return user
+
+
 def register_upstream_models(api: str, bearer: str, upstream: str, names: list[str]) -> None:
     """Registers each stand-in model through the admin API, as an admin would, and waits for InService."""
     session = requests.Session()
