@@ -19,7 +19,7 @@ STATE ?= $(or $(LISA_STATE_DIR),$(CURDIR)/.lisa)
 STAGE ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: run test setup api-types bench-gateway bench-gateway-cpu bench-rag bench-lifecycle bench-local-start preview clean-state pulumi-cli
+.PHONY: run test setup api-types bench-gateway bench-gateway-cpu bench-soak bench-rag bench-lifecycle bench-local-start preview clean-state pulumi-cli
 
 setup:
 	@tools/bootstrap.sh
@@ -50,6 +50,11 @@ bench-gateway:
 bench-gateway-cpu:
 	@tools/bootstrap.sh venv
 	@$(PY) benchmarks/gateway_cpu.py $(if $(REPO),--repo $(REPO))
+
+# Serve (and the api's sessions and search) under half of bench-gateway's RPS: SOAK_DURATION seconds (default 1800).
+bench-soak:
+	@tools/bootstrap.sh venv pulumi
+	@LISA_SOAK_DURATION=$(or $(SOAK_DURATION),$(LISA_SOAK_DURATION),1800) $(PY) benchmarks/soak.py $(SOAK_ARGS)
 
 bench-rag:
 	@tools/bootstrap.sh venv

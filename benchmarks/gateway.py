@@ -69,9 +69,13 @@ def parse_wrk(output: str) -> dict[str, float]:
     return result
 
 
-def wrk(url: str, body: dict, headers: dict[str, str], *, connections: int, duration: float, threads: int = 1) -> dict:
+def wrk(url: str, body: dict, headers: dict[str, str], *, connections: int, duration: float, threads: int = 1,
+        delay_ms: int = 0) -> dict:
+    """wrk's figures; `delay_ms`: each connection waits that long before each request (a paced load, for the soak)."""
     script = "wrk.method = 'POST'\nwrk.body = [[" + json.dumps(body) + "]]\n" + "".join(
         f"wrk.headers[ [[{k}]] ] = [[{v}]]\n" for k, v in {"Content-Type": "application/json", **headers}.items())
+    if delay_ms:
+        script += f"function delay() return {int(delay_ms)} end\n"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     try:
