@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, SecretStr, model_validator
 
+from core.errors import ConflictError
 from core.schedules import SchedulingConfig
 from core.schema import CamelModel
 
@@ -402,6 +403,14 @@ def begin(status: ModelStatus, action: Action) -> ModelStatus:
     if status not in _ALLOWED_FROM[action]:
         raise ValueError(f"cannot {action} a model whose status is {status.value}")
     return _IN_PROGRESS[action]
+
+
+def begin_on(record: ModelRecord, action: Action) -> ModelStatus:
+    """begin() for a stored model: a ConflictError (409) names the model when its status forbids the action."""
+    try:
+        return begin(record.status, action)
+    except ValueError as exc:
+        raise ConflictError(f"model {record.model_id}: {exc}") from None
 
 
 def settle(status: ModelStatus, *, succeeded: bool, enabled: bool = True) -> ModelStatus | None:

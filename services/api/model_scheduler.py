@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Literal
 
-from core.errors import ConflictError, LisaError, ModelNotFoundError
-from core.models import ModelRecord, ModelStatus, UpdateModelRequest, apply_update, begin
+from core.errors import LisaError, ModelNotFoundError
+from core.models import ModelRecord, ModelStatus, UpdateModelRequest, apply_update, begin_on
 from core.schedules import NextScheduledAction, ScheduleAction, ScheduleFailure, ScheduleState, due, utc_now
 from services.api.engine import DeploymentEngine
 from services.api.gpu_quota import check_fits
@@ -127,10 +127,7 @@ class ModelScheduler:
         updated = apply_update(record, UpdateModelRequest(enabled=start))
         if start:
             check_fits(self.registry.list(), updated, self.engine.platform.max_gpu_instances)
-        try:
-            status = begin(record.status, "start" if start else "stop")
-        except ValueError as exc:
-            raise ConflictError(f"model {record.model_id}: {exc}") from None
+        status = begin_on(record, "start" if start else "stop")
         self.registry.update(updated.model_copy(update={"status": status}), expected={record.status})
         self.engine.submit(record.model_id)
         return Outcome(record.model_id, action, "started" if start else "stopped")

@@ -18,8 +18,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import Field
 
 from core.access import may_use
-from core.errors import ConflictError, InvalidInputError, ModelNotFoundError
-from core.models import ModelRecord, begin
+from core.errors import InvalidInputError, ModelNotFoundError
+from core.models import ModelRecord, begin_on
 from core.schedules import NextScheduledAction, ScheduleFailure, SchedulingConfig, next_action, next_transitions
 from core.schema import CamelModel
 from services.api.audit_trail import audit
@@ -102,10 +102,7 @@ def _deploy_schedule(request: Request, admin: Principal, model_id: str, config: 
     if not record.is_hosted:
         raise InvalidInputError(f"model {model_id} is not hosted on this platform: only hosted models (with "
                                 f"containerConfig) have instances to start and stop", param="modelId")
-    try:
-        status = begin(record.status, "update")
-    except ValueError as exc:
-        raise ConflictError(f"model {model_id}: {exc}") from None
+    status = begin_on(record, "update")
     scaling = record.auto_scaling_config.model_copy(update={"scheduling": config})
     saved = engine.registry.update(record.model_copy(update={"auto_scaling_config": scaling, "status": status}),
                                    expected={record.status})

@@ -40,7 +40,7 @@ from core.models import (
     ModelStatus,
     UpdateModelRequest,
     apply_update,
-    begin,
+    begin_on,
     deploys,
 )
 from core.registry import ModelRegistry
@@ -184,10 +184,7 @@ def update_model(update: UpdateModelRequest, request: Request, model_id: str = M
             f"this change replaces the hosted model ({', '.join(replaces)}): its instances are destroyed and made "
             f"again, so it serves nothing meanwhile; preview it with ?dryRun=true and send it with "
             f"?allowReplace=true", param="allowReplace")
-    try:
-        status = begin(record.status, _action(update))
-    except ValueError as exc:
-        raise ConflictError(f"model {model_id}: {exc}") from None
+    status = begin_on(record, _action(update))
     changes = sorted(update.model_dump(exclude_none=True))
     if not deploys(record, updated):
         # Description, features, context window: the record only (nothing serve or AWS holds changes).
@@ -218,10 +215,7 @@ def update_context_window(body: ContextWindowRequest, request: Request, model_id
 def delete_model(request: Request, model_id: str = MODEL_ID, admin: Principal = Admin) -> DeletedModel:
     engine, registry = _engine(request), _registry(request)
     record = registry.get(model_id)
-    try:
-        status = begin(record.status, "delete")
-    except ValueError as exc:
-        raise ConflictError(f"model {model_id}: {exc}") from None
+    status = begin_on(record, "delete")
     registry.update(record.model_copy(update={"status": status}), expected={record.status})
     engine.submit(model_id)
     audit(request, admin, "model.delete", model_id)
@@ -262,10 +256,7 @@ def reconcile_model(request: Request, model_id: str = MODEL_ID, admin: Principal
     """Put every part back as declared: the model's stack is refreshed and updated (`up --refresh`)."""
     engine, registry = _engine(request), _registry(request)
     record = registry.get(model_id)
-    try:
-        status = begin(record.status, "update")
-    except ValueError as exc:
-        raise ConflictError(f"model {model_id}: {exc}") from None
+    status = begin_on(record, "update")
     registry.request_refresh(model_id)
     saved = registry.update(record.model_copy(update={"status": status}), expected={record.status})
     engine.submit(model_id)

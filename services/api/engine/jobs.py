@@ -392,23 +392,31 @@ class DeploymentEngine:
         stack_name = self.platform.model_stack_name(model_id)
         self._claim(model_id)
         try:
-            collector = _Collector(self.events, model_id)
-            try:
-                result = self.stacks.preview(stack_name, self._program(record), collector)
-            except Exception as exc:  # noqa: BLE001
-                raise PreviewFailed(failure_reason(collector.errors, describe_command_error(exc))) from exc
-            finally:
-                if new_model:
-                    self.stacks.remove_if_empty(stack_name)
+            return preview_stack(self.stacks, stack_name, lambda: self._program(record),
+                                 _Collector(self.events, model_id), new=new_model)
         finally:
             self._release(model_id)
-        return {"changeSummary": {str(k.value if hasattr(k, "value") else k): v
-                                  for k, v in (result.change_summary or {}).items()},
-                "steps": collector.steps}
 
 
 class PreviewFailed(Exception):
     pass
+
+
+def preview_stack(stacks: ModelStacks, stack_name: str, make_program: Callable[[], Callable[[], None]],
+                  collector: _Collector, *, new: bool) -> dict[str, Any]:
+    """The Pulumi preview of the program `make_program` builds, on a stack (model or repository): its change summary
+    and planned steps, or PreviewFailed with the reason (building the program included). A stack made only for this
+    preview (`new`) is removed again."""
+    try:
+        result = stacks.preview(stack_name, make_program(), collector)
+    except Exception as exc:  # noqa: BLE001
+        raise PreviewFailed(failure_reason(collector.errors, describe_command_error(exc))) from exc
+    finally:
+        if new:
+            stacks.remove_if_empty(stack_name)
+    return {"changeSummary": {str(k.value if hasattr(k, "value") else k): v
+                              for k, v in (result.change_summary or {}).items()},
+            "steps": collector.steps}
 
 
 def _describe(exc: BaseException) -> str:

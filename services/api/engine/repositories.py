@@ -26,7 +26,7 @@ from providers.rag_pipeline import PipelineEvents
 from providers.rag_repository import OpenSearchCollectionIndex, PgVectorRepositoryTable
 from providers.rag_store_schema import index_name
 from services.api.engine.events import EventLog, failure_reason
-from services.api.engine.jobs import PreviewFailed, _Collector
+from services.api.engine.jobs import _Collector, preview_stack
 from services.api.engine.stacks import ModelStacks, describe_command_error
 from services.rag.service import RagService
 
@@ -196,14 +196,5 @@ class RepositoryEngine:
         """The Pulumi preview of deploying `record` (not saved): what its stack would create or change."""
         repository_id = record.repository_id
         stack_name = self.platform.repository_stack_name(repository_id)
-        collector = _Collector(self.events, repository_id)
-        try:
-            result = self.stacks.preview(stack_name, self._program(record), collector)
-        except Exception as exc:  # noqa: BLE001
-            raise PreviewFailed(failure_reason(collector.errors, describe_command_error(exc))) from exc
-        finally:
-            if new:
-                self.stacks.remove_if_empty(stack_name)
-        return {"changeSummary": {str(k.value if hasattr(k, "value") else k): v
-                                  for k, v in (result.change_summary or {}).items()},
-                "steps": collector.steps}
+        return preview_stack(self.stacks, stack_name, lambda: self._program(record),
+                             _Collector(self.events, repository_id), new=new)
