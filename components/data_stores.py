@@ -48,7 +48,7 @@ class DataStores(pulumi.ComponentResource):
         key = aws.kms.Key(f"{name}-key", description=f"LISA {self._ctx.prefix}: tables, buckets, secrets, RAG stores",
                           enable_key_rotation=True, deletion_window_in_days=30 if self._ctx.retain else 7,
                           opts=self._opts())
-        self.kms_key_alias = f"alias/lisa/{self._ctx.prefix}"
+        self.kms_key_alias = naming.stage_key_alias(self._ctx.deployment, self._ctx.stage_name)
         aws.kms.Alias(f"{name}-key-alias", name=self.kms_key_alias, target_key_id=key.key_id, opts=self._opts())
         self.kms_key_arn = key.arn
         self._tables()

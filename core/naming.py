@@ -30,6 +30,11 @@ def prefix(deployment: str, stage: str) -> str:
     return f"{deployment}-{stage}"
 
 
+def stage_key_alias(deployment: str, stage: str) -> str:
+    """The stage's KMS key (tables, buckets, secrets; the model stacks' Pulumi secrets provider)."""
+    return f"alias/lisa/{prefix(deployment, stage)}"
+
+
 # DynamoDB tables
 def models_table(deployment: str, stage: str) -> str:
     return f"{prefix(deployment, stage)}-models"

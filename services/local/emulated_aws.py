@@ -88,6 +88,19 @@ def _master_key(config: StageConfig) -> str:
     return secret_store.put(name, config.litellm_config.general_settings.master_key.get_secret_value())
 
 
+def _stage_key(config: StageConfig) -> str:
+    """The stage's KMS key under its alias, as DataStores makes it in AWS (the model stacks' secrets provider)."""
+    kms, alias = aws.client("kms"), naming.stage_key_alias(config.deployment_name, config.deployment_stage.value)
+    try:
+        return kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"]
+    except ClientError as exc:
+        if not _exists(exc, "NotFoundException"):
+            raise
+    key = kms.create_key(Description=f"LISA {config.deployment_name}-{config.deployment_stage.value}")["KeyMetadata"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+    return key["Arn"]
+
+
 def _role(name: str, trust: dict) -> str:
     iam = aws.client("iam")
     try:
@@ -225,6 +238,7 @@ def provision(config: StageConfig, *, admin: AdminUser | None = None) -> Platfor
     tables = _tables(config)
     buckets = _buckets(config, account)
     master_key_arn = _master_key(config)
+    _stage_key(config)
     vpc_id, subnets, instance_sg, alb_sg = _network(config)
     lb_arn, listener_arn, lb_dns = _model_alb(config, subnets, alb_sg)
     cluster = aws.client("ecs").create_cluster(clusterName=naming.gpu_cluster(d, s))["cluster"]  # idempotent in ECS

@@ -3,6 +3,8 @@ s3:// backend, pointed at the emulator."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from core import aws
@@ -29,7 +31,11 @@ def s3_api(outputs, tmp_path_factory):
 @pytest.fixture(scope="module")
 def created(s3_api, outputs):
     s3_api.post("/models", headers=ADMIN, json=litellm_model(modelId=MODEL))
-    return wait_status(s3_api, MODEL), state_keys(outputs)
+    model, keys = wait_status(s3_api, MODEL), state_keys(outputs)
+    checkpoint = next((k for k in keys if k.endswith(f"model-{MODEL}.json")), None)
+    state = json.loads(aws.client("s3").get_object(Bucket=outputs.buckets.deployment_state, Key=checkpoint)["Body"]
+                       .read()) if checkpoint else {}
+    return model, keys, state
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +50,17 @@ def test_the_default_backend_is_the_deployment_state_bucket(s3_api, outputs):
 
 
 def test_a_model_deploys_with_its_state_in_the_bucket(created):
-    model, keys = created
+    model, keys, _ = created
     assert model["status"] == "InService", model.get("statusReason")
     assert any(k.endswith(f"model-{MODEL}.json") for k in keys)
 
 
 def test_deleting_the_model_removes_its_stack_from_the_bucket(deleted):
     assert [k for k in deleted if k.endswith(".json")] == []
+
+
+
+def test_the_stack_secrets_use_the_stage_key_not_the_passphrase(created, outputs):
+    providers = created[2]["checkpoint"]["latest"]["secrets_providers"]
+    assert providers["type"] == "cloud"
+    assert providers["state"]["url"].startswith(f"awskms://alias/lisa/{outputs.deployment_name}-")

@@ -25,3 +25,13 @@ def test_admin_user_signs_in_with_the_admin_group(platform):
 
     claims = jwt.decode(result["AuthenticationResult"]["IdToken"], options={"verify_signature": False})
     assert claims["cognito:groups"] == [outputs.auth.admin_group]
+
+
+def test_provision_makes_the_stage_key_once(platform):
+    from core import naming
+
+    outputs, _ = platform
+    alias = naming.stage_key_alias(outputs.deployment_name, outputs.deployment_stage)
+    key = aws.client("kms").describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+    provision(parse_stage_config(stage_dict()))
+    assert aws.client("kms").describe_key(KeyId=alias)["KeyMetadata"]["KeyId"] == key

@@ -7,7 +7,7 @@ from core.platform import PlatformOutputs
 from providers.hosted_model_plan import Readiness
 from services.api.engine.jobs import DeploymentEngine, PreviewFailed
 from services.api.engine.program import ProgramContext
-from services.api.engine.stacks import ModelStacks
+from services.api.engine.stacks import ModelStacks, stage_key_secrets_provider
 from services.api.settings import ApiSettings
 
 __all__ = ["DeploymentEngine", "PreviewFailed", "build_engine", "readiness_rule"]
@@ -27,7 +27,7 @@ def build_engine(platform: PlatformOutputs, settings: ApiSettings) -> Deployment
         passphrase=settings.pulumi_config_passphrase.get_secret_value(),
         pulumi_root=settings.pulumi_root,
         pulumi_home=settings.pulumi_home,
-        secrets_provider=settings.pulumi_secrets_provider,
+        secrets_provider=settings.pulumi_secrets_provider or stage_key_secrets_provider(platform, aws.endpoint_url()),
         shared_provider_host=settings.engine_shared_provider_host,
     )
     readiness = Readiness(rule=readiness_rule(settings.model_readiness, aws.endpoint_url()),
