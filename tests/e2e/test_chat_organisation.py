@@ -1,5 +1,6 @@
-"""Sessions organised (issue 17): folders (LISA's projects) a session moves into and stays in, pinned sessions, delete
-every session; and the admin configuration: a component switched off is gone for users, a system banner shows.
+"""Sessions organised (issue 17): folders (LISA's projects) a session moves into and stays in, renamed, deleted; pinned
+sessions; delete every session; and the admin configuration: a component switched off is gone for users, a system
+banner shows.
 
 The session tests sign in as a user of their own (delete all must reach no other test's sessions); the configuration
 test puts the configuration back as it found it, since every user of the stack sees it."""
@@ -35,7 +36,7 @@ def ask(page, question: str) -> None:
     expect(session_item(page, question)).to_be_visible()
 
 
-def test_a_session_moved_into_a_folder_and_one_pinned_stay_there_after_reload(
+def test_a_session_moved_into_a_renamed_folder_and_one_pinned_stay_there_after_reload(
         new_page, local_stack, organiser, screenshots):
     folder, filed, pinned = unique("Harbour project"), unique("crane schedule question"), unique("tide table question")
     page = new_page()
@@ -61,6 +62,16 @@ def test_a_session_moved_into_a_folder_and_one_pinned_stay_there_after_reload(
     expect(group(page, folder).get_by_test_id("session-item").filter(has_text=filed)).to_be_visible()
     expect(group(page, "Pinned").get_by_test_id("session-item").filter(has_text=pinned)).to_be_visible()
     expect(group(page, "History").get_by_test_id("session-item").filter(has_text=pinned)).to_have_count(0)
+
+    renamed = unique("Port project")
+    page.get_by_role("button", name=f"Rename the folder {folder}", exact=True).click()
+    page.get_by_label("New folder name").fill(renamed)
+    page.get_by_label("New folder name").press("Enter")
+    expect(group(page, renamed).get_by_test_id("session-item").filter(has_text=filed)).to_be_visible()
+    page.reload()
+    expect(group(page, renamed).get_by_test_id("session-item").filter(has_text=filed)).to_be_visible()
+    expect(group(page, folder)).to_have_count(0)
+    folder = renamed
 
     # Unpinned, it goes back to the history; its folder deleted (sessions kept), the filed one does too.
     page.get_by_role("button", name=f"Unpin {pinned}").click()
@@ -105,7 +116,8 @@ def test_delete_all_asks_first_then_removes_every_session(new_page, local_stack,
 @pytest.fixture
 def configuration_restored(local_stack: LocalStack) -> Iterator[None]:
     """Saves the global configuration back as it was, whatever the test did to it."""
-    headers = {"Authorization": f"Bearer {cognito_id_token(local_stack.emulator, local_stack.client_id, local_stack.admin)}"}
+    token = cognito_id_token(local_stack.emulator, local_stack.client_id, local_stack.admin)
+    headers = {"Authorization": f"Bearer {token}"}
     before = requests.get(f"{local_stack.api}/configuration", params={"configScope": "global"}, headers=headers,
                           timeout=30)
     assert before.status_code == 200, before.text

@@ -42,6 +42,8 @@ export function SessionSidebar(props: {
   const { error: failure, run } = useAction();
   const [deleteAllOpen, setDeleteAllOpen] = useState(false);
   const [folderName, setFolderName] = useState<string | null>(null);
+  // The folder being renamed and the name typed so far.
+  const [renaming, setRenaming] = useState<{ projectId: string; name: string } | null>(null);
   const shown = searchByTitle(sessions, props.search);
   const groups = groupSessions(shown, projects, withProjects);
 
@@ -74,6 +76,12 @@ export function SessionSidebar(props: {
   const createFolder = (name: string) =>
     act("Could not create the folder", async () => {
       await chat.createProject(name);
+      await client.invalidateQueries({ queryKey: chatKeys.projects });
+    });
+
+  const renameFolder = (projectId: string, name: string) =>
+    act("Could not rename the folder", async () => {
+      await chat.renameProject(projectId, name);
       await client.invalidateQueries({ queryKey: chatKeys.projects });
     });
 
@@ -171,9 +179,44 @@ export function SessionSidebar(props: {
         group.sessions.length || group.projectId ? (
           <section key={group.key} className="session-group" aria-label={group.title}>
             <div className="row between group-title">
-              <h3>{group.title}</h3>
+              {group.projectId && renaming?.projectId === group.projectId ? (
+                <form
+                  className="row"
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    const name = renaming.name.trim();
+                    if (name && name !== group.title) void renameFolder(group.projectId!, name);
+                    setRenaming(null);
+                  }}
+                >
+                  <label className="sr-only" htmlFor={`folder-rename-${group.projectId}`}>
+                    New folder name
+                  </label>
+                  <input
+                    id={`folder-rename-${group.projectId}`}
+                    autoFocus
+                    maxLength={100}
+                    value={renaming.name}
+                    onChange={(e) => setRenaming({ projectId: group.projectId!, name: e.target.value })}
+                    onKeyDown={(e) => e.key === "Escape" && setRenaming(null)}
+                  />
+                  <button type="submit" className="small">
+                    Save
+                  </button>
+                </form>
+              ) : (
+                <h3>{group.title}</h3>
+              )}
               {group.projectId ? (
                 <div className="row">
+                  <button
+                    type="button"
+                    className="small"
+                    aria-label={`Rename the folder ${group.title}`}
+                    onClick={() => setRenaming({ projectId: group.projectId!, name: group.title })}
+                  >
+                    Rename
+                  </button>
                   <ConfirmDeleteButton
                     label={`Delete the folder ${group.title}`}
                     title={`Delete the folder “${group.title}”?`}
