@@ -133,3 +133,46 @@ def test_concurrent_serializations_all_succeed():
     for t in threads:
         t.join()
     assert errors == []
+
+
+@pytest.fixture
+def loopback_pair():
+    """A connected TCP pair on 127.0.0.1 held by this process; yields the client's end as gRPC names a peer."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = socket.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    host, port = client.getsockname()
+    yield f"ipv4:{host}:{port}"
+    for s in (client, server, listener):
+        s.close()
+
+
+def test_the_caller_check_admits_a_descendant_missed_by_one_table_read(loopback_pair, monkeypatch):
+    from services.api.engine import pulumi_internals
+
+    real, reads = pulumi_internals.socket_inode, []
+
+    def flaky(peer):
+        reads.append(peer)
+        return None if len(reads) == 1 else real(peer)  # the first read of /proc/net/tcp skipped the line
+
+    monkeypatch.setattr(pulumi_internals, "socket_inode", flaky)
+    check = pulumi_internals.CallerCheck(api_pid=os.getppid(), host_pid=-1)  # this test process is its descendant
+    assert check.admits(loopback_pair, pause=0)
+    assert len(reads) == 2
+
+
+def test_the_caller_check_still_refuses_a_process_outside_the_api(loopback_pair):
+    from services.api.engine import pulumi_internals
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])  # an "api" that is not our ancestor
+    try:
+        check = pulumi_internals.CallerCheck(api_pid=other.pid, host_pid=-1)
+        assert not check.admits(loopback_pair, attempts=3, pause=0)
+    finally:
+        other.kill()
+        other.wait()

@@ -252,7 +252,18 @@ class CallerCheck:
         self._admitted: set[int] = set()
         self._lock = threading.Lock()
 
-    def admits(self, peer: str) -> bool:
+    def admits(self, peer: str, *, attempts: int = 5, pause: float = 0.02) -> bool:
+        """A read of /proc/net/tcp is not atomic: with sockets opening and closing meanwhile (ten CLI runs at once)
+        it can skip the caller's line, and a just-started caller may not be listed as the api's child yet. So a
+        caller not found is looked for again a few times before it is refused; a stranger is refused all the same."""
+        for attempt in range(attempts):
+            if self._admits_once(peer):
+                return True
+            if attempt + 1 < attempts:
+                time.sleep(pause)
+        return False
+
+    def _admits_once(self, peer: str) -> bool:
         inode = socket_inode(peer)
         if inode is None:
             return False
@@ -270,7 +281,6 @@ class CallerCheck:
         with self._lock:
             self._admitted.add(inode)
         return True
-
 
 
 def _guard_behaviour(behaviour: Callable, admits: Callable[[str], bool]) -> Callable:
