@@ -62,7 +62,7 @@ bench-rag:
 
 bench-lifecycle:
 	@tools/bootstrap.sh venv pulumi
-	@$(PY) benchmarks/lifecycle.py
+	@$(PY) benchmarks/lifecycle.py $(LIFECYCLE_ARGS)
 
 bench-local-start:
 	@tools/bootstrap.sh venv pulumi opensearch
