@@ -4,6 +4,7 @@ import { ErrorBox } from "../ui/ConfirmDialog";
 import { useAction } from "../ui/useAction";
 import { useServices } from "../app/services";
 import { driftBadge, driftRows } from "./modelDrift";
+import { TableHead } from "../ui/Table";
 
 /** The drift badge of a model row: the last check's outcome (its title says when). */
 export function DriftBadge({ model }: { model: ModelRecord }) {
@@ -60,14 +61,7 @@ export function ModelDriftPanel(props: { model: ModelRecord; onReconciled: () =>
       {rows.length ? (
         <div className="table-wrap">
           <table aria-label="Drift" data-testid="drift-result">
-            <thead>
-              <tr>
-                <th scope="col">Resource</th>
-                <th scope="col">Property</th>
-                <th scope="col">Declared</th>
-                <th scope="col">In AWS</th>
-              </tr>
-            </thead>
+            <TableHead columns={["Resource", "Property", "Declared", "In AWS"]} />
             <tbody>
               {rows.map((r, i) => (
                 <tr key={i} data-testid="drift-row">

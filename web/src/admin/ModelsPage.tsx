@@ -11,6 +11,7 @@ import { ModelEditForm } from "./ModelEditForm";
 import { EcsModelForm, LiteLLMModelForm, ScaleForm } from "./ModelForms";
 import { ModelScheduleEditor } from "./ModelScheduleEditor";
 import { allowedActions, enabledPayload, isTransitional } from "./modelPayload";
+import { EmptyRow } from "../ui/Table";
 
 type Dialog =
   | { kind: "create"; hosting: "litellm" | "ecs" }
@@ -96,13 +97,7 @@ export function ModelsPage() {
             </tr>
           </thead>
           <tbody>
-            {query.isSuccess && !models.length ? (
-              <tr>
-                <td colSpan={8} className="muted">
-                  No models yet.
-                </td>
-              </tr>
-            ) : null}
+            {query.isSuccess && !models.length ? <EmptyRow columns={8}>No models yet.</EmptyRow> : null}
             {models.map((m) => {
               const can = allowedActions(m);
               return (

@@ -19,6 +19,7 @@ import {
   type AuditFilters,
 } from "./auditFilters";
 import "./governance.css";
+import { EmptyRow, TableHead } from "../ui/Table";
 
 export function AuditPage() {
   const { api } = useServices();
@@ -108,24 +109,12 @@ export function AuditPage() {
 
       <div className="table-wrap">
         <table aria-label="Audit events" data-testid="audit-table">
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Action</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Target</th>
-              <th scope="col">Source</th>
-              <th scope="col">Details</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Time", "Action", "Outcome", "Actor", "Target", "Source", "Details"]} />
           <tbody>
             {page && !page.items.length ? (
-              <tr>
-                <td colSpan={7} className="muted">
-                  {page.nextToken ? "No events on this page; older pages may hold some." : "No events."}
-                </td>
-              </tr>
+              <EmptyRow columns={7}>
+                {page.nextToken ? "No events on this page; older pages may hold some." : "No events."}
+              </EmptyRow>
             ) : null}
             {page?.items.map((e) => (
               <AuditRow key={e.id} event={e} />

@@ -3,6 +3,7 @@ import type { IssuedToken, TokenInfo } from "../api/clients";
 import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
 import { CopyButton } from "../ui/CopyButton";
 import { formatTime } from "./tokenRules";
+import { EmptyRow, TableHead } from "../ui/Table";
 
 export function IssuedTokenNotice(props: { issued: IssuedToken | null; onDone: () => void }) {
   const { issued } = props;
@@ -32,31 +33,13 @@ export function TokenTable(props: {
   showUser: boolean;
   onRevoke: (token: TokenInfo) => Promise<void>;
 }) {
-  const columns = props.showUser ? 7 : 6;
+  const columns = ["Name", "Token ID", ...(props.showUser ? ["User"] : []), "Groups", "Created", "Expires"];
   return (
     <div className="table-wrap">
       <table aria-label="API tokens">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Token ID</th>
-            {props.showUser ? <th scope="col">User</th> : null}
-            <th scope="col">Groups</th>
-            <th scope="col">Created</th>
-            <th scope="col">Expires</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <TableHead columns={columns} actions />
         <tbody>
-          {props.loaded && !props.tokens.length ? (
-            <tr>
-              <td colSpan={columns} className="muted">
-                No tokens.
-              </td>
-            </tr>
-          ) : null}
+          {props.loaded && !props.tokens.length ? <EmptyRow columns={columns.length + 1}>No tokens.</EmptyRow> : null}
           {props.tokens.map((t) => (
             <tr key={t.tokenUUID} data-testid="token-row" data-token-id={t.tokenUUID}>
               <td>{t.name || <span className="muted">unnamed</span>}</td>

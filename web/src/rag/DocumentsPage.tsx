@@ -15,6 +15,7 @@ import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
 import { ModelPicker } from "../ui/ModelPicker";
 import { RepositoryPicker } from "../ui/RepositoryPicker";
 import { ingestDone, ingestProgress, uploadDocument } from "./upload";
+import { EmptyRow, TableHead } from "../ui/Table";
 
 interface Upload {
   id: string;
@@ -286,26 +287,9 @@ export function DocumentsPage() {
       </h2>
       <div className="table-wrap">
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Document</th>
-              <th scope="col">Status</th>
-              <th scope="col">Size</th>
-              <th scope="col">Tags</th>
-              <th scope="col">Uploaded</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Document", "Status", "Size", "Tags", "Uploaded"]} actions />
           <tbody>
-            {contents.isSuccess && !documents.length ? (
-              <tr>
-                <td colSpan={6} className="muted">
-                  No documents yet.
-                </td>
-              </tr>
-            ) : null}
+            {contents.isSuccess && !documents.length ? <EmptyRow columns={6}>No documents yet.</EmptyRow> : null}
             {documents.map((d) => (
               <tr key={d.document_id} data-testid="document-row">
                 <td>{d.document_name}</td>

@@ -14,6 +14,7 @@ import { useModels } from "../chat/useModels";
 import { ErrorBox } from "../ui/ConfirmDialog";
 import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
 import { ModelPicker } from "../ui/ModelPicker";
+import { TableHead } from "../ui/Table";
 
 const STEPS = ["Basics", "Embedding and access", "Review"] as const;
 
@@ -259,18 +260,7 @@ function Collections({ repository }: { repository: Repository }) {
       <ErrorBox error={error ?? queryError(collections)} />
       <div className="table-wrap">
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Collection</th>
-              <th scope="col">Embedding model</th>
-              <th scope="col">Chunking</th>
-              <th scope="col">Groups</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Collection", "Embedding model", "Chunking", "Groups", "Status"]} actions />
           <tbody>
             {(collections.data ?? []).map((c) => (
               <tr key={c.collectionId} data-testid="collection-row">
@@ -352,18 +342,7 @@ export function RepositoriesPage() {
       <ErrorBox error={error ?? queryError(repositories)} />
       <div className="table-wrap">
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Repository</th>
-              <th scope="col">Store</th>
-              <th scope="col">Status</th>
-              <th scope="col">Embedding model</th>
-              <th scope="col">Source</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Repository", "Store", "Status", "Embedding model", "Source"]} actions />
           <tbody>
             {(repositories.data ?? []).map((r) => (
               <tr key={r.repositoryId} data-testid="repository-row">
