@@ -1,11 +1,10 @@
 import { useState, type FormEvent } from "react";
 import type { ModelPreview, ModelRecord, UpdateModelRequest } from "../api/clients";
-import { ApiError, describeError } from "../api/errors";
 import { useServices } from "../app/services";
 import { ErrorBox } from "../ui/ConfirmDialog";
 import { editForm, editPayload, previewRows, type EditForm } from "./modelEdit";
-import { TypeAndStreaming } from "./ModelForms";
-import { FormProblem } from "./modelPayload";
+import { EnvironmentField, InferenceContainerSelect, Text, TypeAndStreaming, useAttempt } from "./ModelForms";
+import { TableHead } from "../ui/Table";
 
 type TextField = { [K in keyof EditForm]: EditForm[K] extends string ? K : never }[keyof EditForm];
 
@@ -15,15 +14,7 @@ function PreviewTable({ preview }: { preview: ModelPreview }) {
   return (
     <div className="table-wrap">
       <table aria-label="Preview" data-testid="edit-preview">
-        <thead>
-          <tr>
-            <th scope="col">Resource</th>
-            <th scope="col">Step</th>
-            <th scope="col">Property</th>
-            <th scope="col">Now</th>
-            <th scope="col">After</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Resource", "Step", "Property", "Now", "After"]} />
         <tbody>
           {rows.map((r, i) => (
             <tr key={i} data-testid="preview-row">
@@ -50,27 +41,14 @@ export function ModelEditForm(props: { model: ModelRecord; onSaved: () => Promis
   const [form, setForm] = useState<EditForm>(() => editForm(model));
   const [preview, setPreview] = useState<ModelPreview | null>(null);
   const [allowReplace, setAllowReplace] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [problems, setProblems] = useState<string[]>([]);
-  const [busy, setBusy] = useState(false);
+  const { error, problems, busy, attempt: run } = useAttempt();
   const set = (change: Partial<EditForm>) => {
     setForm((f) => ({ ...f, ...change }));
     setPreview(null);
   };
 
-  async function attempt(action: (payload: UpdateModelRequest) => Promise<void>) {
-    setBusy(true);
-    setError(null);
-    setProblems([]);
-    try {
-      await action(editPayload(model, form));
-    } catch (e) {
-      setError(e instanceof FormProblem ? e.message : describeError(e));
-      setProblems(e instanceof ApiError ? e.problems : []);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const attempt = (action: (payload: UpdateModelRequest) => Promise<void>) =>
+    run(() => action(editPayload(model, form)));
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -81,11 +59,7 @@ export function ModelEditForm(props: { model: ModelRecord; onSaved: () => Promis
   };
   const replaces = preview?.replaces ?? [];
   const text = (label: string, key: TextField, hint?: string) => (
-    <label>
-      {label}
-      <input value={form[key]} onChange={(e) => set({ [key]: e.target.value })} autoComplete="off" />
-      {hint ? <span className="hint">{hint}</span> : null}
-    </label>
+    <Text label={label} value={form[key]} onChange={(v) => set({ [key]: v })} hint={hint} />
   );
 
   return (
@@ -121,10 +95,7 @@ export function ModelEditForm(props: { model: ModelRecord; onSaved: () => Promis
               {text("Shared memory (MiB)", "sharedMemorySize")}
               {text("Health check command", "healthCheckCommand", "JSON list or one shell command")}
             </div>
-            <label>
-              Environment (KEY=VALUE per line)
-              <textarea rows={3} value={form.environment} onChange={(e) => set({ environment: e.target.value })} />
-            </label>
+            <EnvironmentField value={form.environment} onChange={(environment) => set({ environment })} />
           </fieldset>
           <fieldset>
             <legend>Autoscaling</legend>
@@ -137,14 +108,10 @@ export function ModelEditForm(props: { model: ModelRecord; onSaved: () => Promis
             <legend>Replaces the model</legend>
             <div className="grid2">
               {text("Instance type", "instanceType")}
-              <label>
-                Inference container
-                <select value={form.inferenceContainer} onChange={(e) => set({ inferenceContainer: e.target.value })}>
-                  <option value="vllm">vllm</option>
-                  <option value="tgi">tgi</option>
-                  <option value="tei">tei</option>
-                </select>
-              </label>
+              <InferenceContainerSelect
+                value={form.inferenceContainer}
+                onChange={(inferenceContainer) => set({ inferenceContainer })}
+              />
             </div>
           </fieldset>
         </>

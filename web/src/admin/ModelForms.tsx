@@ -15,17 +15,18 @@ import {
 
 type Submit = (payload: Record<string, unknown>) => Promise<void>;
 
-/** Runs a submit and keeps the API's message (and its list of problems) to show in the form. */
-function useSubmit(submit: Submit) {
+/** Runs a model form's action and keeps the form's own problem or the API's message (and its list of problems) to
+ * show in the form. */
+export function useAttempt() {
   const [error, setError] = useState<string | null>(null);
   const [problems, setProblems] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
-  async function run(build: () => Record<string, unknown>) {
+  async function attempt(action: () => Promise<void>) {
     setBusy(true);
     setError(null);
     setProblems([]);
     try {
-      await submit(build());
+      await action();
     } catch (e) {
       setError(e instanceof FormProblem ? e.message : describeError(e));
       setProblems(e instanceof ApiError ? e.problems : []);
@@ -33,10 +34,16 @@ function useSubmit(submit: Submit) {
       setBusy(false);
     }
   }
-  return { error, problems, busy, run };
+  return { error, problems, busy, attempt };
 }
 
-function Text(props: {
+/** useAttempt for a form that submits the payload `build` makes of it. */
+function useSubmit(submit: Submit) {
+  const { attempt, ...state } = useAttempt();
+  return { ...state, run: (build: () => Record<string, unknown>) => attempt(() => submit(build())) };
+}
+
+export function Text(props: {
   label: string;
   value: string;
   onChange: (v: string) => void;
@@ -88,6 +95,31 @@ export function TypeAndStreaming<T extends { modelType: "textgen" | "embedding";
         Streaming
       </label>
     </>
+  );
+}
+
+export function InferenceContainerSelect(props: {
+  value: string;
+  onChange: (container: EcsForm["inferenceContainer"]) => void;
+}) {
+  return (
+    <label>
+      Inference container
+      <select value={props.value} onChange={(e) => props.onChange(e.target.value as EcsForm["inferenceContainer"])}>
+        <option value="vllm">vllm</option>
+        <option value="tgi">tgi</option>
+        <option value="tei">tei</option>
+      </select>
+    </label>
+  );
+}
+
+export function EnvironmentField(props: { value: string; onChange: (environment: string) => void }) {
+  return (
+    <label>
+      Environment (KEY=VALUE per line)
+      <textarea rows={3} value={props.value} onChange={(e) => props.onChange(e.target.value)} />
+    </label>
   );
 }
 
@@ -188,17 +220,10 @@ export function EcsModelForm(props: { onSubmit: Submit; onCancel: () => void }) 
             required
             hint="S3 key of the weights in the models bucket"
           />
-          <label>
-            Inference container
-            <select
-              value={form.inferenceContainer}
-              onChange={(e) => set({ inferenceContainer: e.target.value as EcsForm["inferenceContainer"] })}
-            >
-              <option value="vllm">vllm</option>
-              <option value="tgi">tgi</option>
-              <option value="tei">tei</option>
-            </select>
-          </label>
+          <InferenceContainerSelect
+            value={form.inferenceContainer}
+            onChange={(inferenceContainer) => set({ inferenceContainer })}
+          />
           {field("Instance type", "instanceType", "e.g. g5.xlarge", false)}
           <TypeAndStreaming form={form} set={set} />
         </div>
@@ -223,10 +248,7 @@ export function EcsModelForm(props: { onSubmit: Submit; onCancel: () => void }) 
           {field("Health check timeout (s)", "healthCheckTimeout")}
           {field("Health check retries", "healthCheckRetries")}
         </div>
-        <label>
-          Environment (KEY=VALUE per line)
-          <textarea rows={3} value={form.environment} onChange={(e) => set({ environment: e.target.value })} />
-        </label>
+        <EnvironmentField value={form.environment} onChange={(environment) => set({ environment })} />
       </fieldset>
       <fieldset>
         <legend>Autoscaling</legend>
