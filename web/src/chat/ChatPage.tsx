@@ -25,7 +25,7 @@ import {
   type Conversation,
   type Turn,
 } from "./conversation";
-import { exportFileName, toJson, toMarkdown } from "./exportSession";
+import { EXPORT_FORMATS, exportFileName } from "./exportSession";
 import { isCreatedHere, newSessionId } from "./ids";
 import { MessageView } from "./MessageView";
 import { chatModels, chooseModel, embeddingModels } from "./models";
@@ -447,28 +447,24 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
             </span>
           ) : null}
           <Menu label="Export" ariaLabel="Export this session">
-            <button
-              type="button"
-              role="menuitem"
-              disabled={!conversation?.messages.length}
-              onClick={() =>
-                conversation &&
-                downloadText(exportFileName(conversation, "md"), toMarkdown(conversation), "text/markdown")
-              }
-            >
-              Markdown
-            </button>
-            <button
-              type="button"
-              role="menuitem"
-              disabled={!conversation?.messages.length}
-              onClick={() =>
-                conversation &&
-                downloadText(exportFileName(conversation, "json"), toJson(conversation), "application/json")
-              }
-            >
-              JSON
-            </button>
+            {EXPORT_FORMATS.map((format) => (
+              <button
+                key={format.extension}
+                type="button"
+                role="menuitem"
+                disabled={!conversation?.messages.length}
+                onClick={() =>
+                  conversation &&
+                  downloadText(
+                    exportFileName(conversation, format.extension),
+                    format.render(conversation),
+                    format.mediaType,
+                  )
+                }
+              >
+                {format.label}
+              </button>
+            ))}
           </Menu>
         </div>
         {showSettings && conversation ? (

@@ -42,6 +42,12 @@ export function toJson(conversation: Conversation): string {
   );
 }
 
+/** The export menu's formats: its item, the file's extension, its text and its media type. */
+export const EXPORT_FORMATS = [
+  { label: "Markdown", extension: "md", render: toMarkdown, mediaType: "text/markdown" },
+  { label: "JSON", extension: "json", render: toJson, mediaType: "application/json" },
+] as const;
+
 /** A file name from the title: letters, digits and dashes. */
 export function exportFileName(conversation: Conversation, extension: "md" | "json"): string {
   const base =
