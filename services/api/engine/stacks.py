@@ -176,8 +176,7 @@ class ModelStacks:
             stack = self.stack(stack_name, create=False)
         except auto.StackNotFoundError:
             return
-        stack.destroy(on_event=on_event, color="never")
-        stack.workspace.remove_stack(stack_name)
+        stack.destroy_and_remove(on_event)
         self.forget(stack_name)
         shutil.rmtree(self.work_dir / stack_name, ignore_errors=True)
 
