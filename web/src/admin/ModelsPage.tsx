@@ -24,6 +24,15 @@ function capacity(model: ModelRecord): string {
   return `${a.minCapacity} / ${a.desiredCapacity ?? a.minCapacity} / ${a.maxCapacity}`;
 }
 
+/** A model row's action button, named for the model it acts on. */
+function RowAction(props: { label: string; name: string; onClick: () => void }) {
+  return (
+    <button type="button" className="small" onClick={props.onClick} aria-label={props.name}>
+      {props.label}
+    </button>
+  );
+}
+
 export function ModelsPage() {
   const { api } = useServices();
   const client = useQueryClient();
@@ -126,73 +135,52 @@ export function ModelsPage() {
                   <td>
                     <div className="row wrap">
                       {can.stop ? (
-                        <button
-                          type="button"
-                          className="small"
+                        <RowAction
+                          label="Stop"
+                          name={`Stop ${m.modelId}`}
                           onClick={() => void act(m, () => api.updateModel(m.modelId, enabledPayload(false)))}
-                          aria-label={`Stop ${m.modelId}`}
-                        >
-                          Stop
-                        </button>
+                        />
                       ) : null}
                       {can.start ? (
-                        <button
-                          type="button"
-                          className="small"
+                        <RowAction
+                          label="Start"
+                          name={`Start ${m.modelId}`}
                           onClick={() => void act(m, () => api.updateModel(m.modelId, enabledPayload(true)))}
-                          aria-label={`Start ${m.modelId}`}
-                        >
-                          Start
-                        </button>
+                        />
                       ) : null}
                       {can.scale ? (
-                        <button
-                          type="button"
-                          className="small"
+                        <RowAction
+                          label="Scale"
+                          name={`Scale ${m.modelId}`}
                           onClick={() => setDialog({ kind: "scale", model: m })}
-                          aria-label={`Scale ${m.modelId}`}
-                        >
-                          Scale
-                        </button>
+                        />
                       ) : null}
                       {can.edit ? (
-                        <button
-                          type="button"
-                          className="small"
+                        <RowAction
+                          label="Edit"
+                          name={`Edit ${m.modelId}`}
                           onClick={() => setDialog({ kind: "edit", model: m })}
-                          aria-label={`Edit ${m.modelId}`}
-                        >
-                          Edit
-                        </button>
+                        />
                       ) : null}
                       {can.edit ? (
-                        <button
-                          type="button"
-                          className="small"
+                        <RowAction
+                          label="Drift"
+                          name={`Drift of ${m.modelId}`}
                           onClick={() => setDialog({ kind: "drift", model: m })}
-                          aria-label={`Drift of ${m.modelId}`}
-                        >
-                          Drift
-                        </button>
+                        />
                       ) : null}
                       {m.containerConfig ? (
-                        <button
-                          type="button"
-                          className="small"
+                        <RowAction
+                          label="Schedule"
+                          name={`Schedule of ${m.modelId}`}
                           onClick={() => setDialog({ kind: "schedule", model: m })}
-                          aria-label={`Schedule of ${m.modelId}`}
-                        >
-                          Schedule
-                        </button>
+                        />
                       ) : null}
-                      <button
-                        type="button"
-                        className="small"
+                      <RowAction
+                        label="Events"
+                        name={`Events of ${m.modelId}`}
                         onClick={() => setDialog({ kind: "events", model: m })}
-                        aria-label={`Events of ${m.modelId}`}
-                      >
-                        Events
-                      </button>
+                      />
                       {can.remove ? (
                         <ConfirmDeleteButton
                           label={`Delete ${m.modelId}`}
