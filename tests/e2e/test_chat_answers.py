@@ -180,6 +180,12 @@ def test_token_usage_is_shown_per_answer_and_per_session(new_page, local_stack, 
     page = new_page()
     sign_in(page, local_stack, asker)
     pick_model(page, FAST_MODEL)
+    # The first answer's save is held until the second answer is written, as on a busy api: the saves must land in
+    # order, the second based on the first (the second was refused as another tab's change, or the late first one
+    # overwrote it, and the second turn was lost).
+    held = []
+    page.route(re.compile(r"/session/[A-Za-z0-9_-]+$"),
+               lambda route: held.append(route) if route.request.method == "PUT" and not held else route.continue_())
     send(page, first)
     wait_answer(page, f"Echo: {first}")
     expect(last_answer(page).get_by_test_id("message-usage")).to_have_text("4 + 5 tokens")
@@ -188,7 +194,12 @@ def test_token_usage_is_shown_per_answer_and_per_session(new_page, local_stack, 
     wait_answer(page, f"Echo: {second}")
     expect(last_answer(page).get_by_test_id("message-usage")).to_have_text("3 + 4 tokens")
     expect(page.get_by_test_id("session-tokens")).to_have_text("16 tokens")
+    assert len(held) == 1, "the first save was not held"
+    with page.expect_response(lambda r: r.request.method == "PUT" and "/session/" in r.url) as released:
+        held[0].continue_()
+    assert released.value.status == 200, released.value.text()
     expect(session_item(page, first)).to_contain_text("· 16 tokens")
+    expect(page.get_by_test_id("save-conflict")).to_have_count(0)
 
     page.reload()
     expect(page.get_by_test_id("message-usage")).to_have_text(["4 + 5 tokens", "3 + 4 tokens"])

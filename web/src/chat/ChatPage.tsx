@@ -5,6 +5,7 @@ import { useConfiguration, usePreferences } from "../app/chatQueries";
 import { useServices } from "../app/services";
 import { ApiError, describeError } from "../api/errors";
 import { fromApiSession, toPutSession } from "../sessions/sessionRecords";
+import { saveQueue } from "../sessions/saveQueue";
 import { SessionSidebar } from "../sessions/SessionSidebar";
 import { useSessions } from "../sessions/useSessions";
 import { downloadText } from "../ui/download";
@@ -152,21 +153,28 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
     [apply],
   );
 
-  /** Saves the session based on the version it was read at; another tab's newer save is not overwritten unasked. */
+  /**
+   * Saves the session based on the version this page last read or saved; another tab's newer save is not
+   * overwritten unasked. Saves go one at a time, so a question asked while the last answer is still being saved is
+   * based on the version that save made, not refused as another tab's change.
+   */
+  const saves = useRef(saveQueue());
   const save = useCallback(
-    async (c: Conversation, overwrite = false) => {
-      if (!c.messages.length) return;
-      try {
-        const body = toPutSession(forSaving(c));
-        const saved = await api.putSession(c.sessionId, overwrite ? { ...body, version: null } : body);
-        setVersion(c.sessionId, saved.version);
-        setConflict(false);
-        sessions.saved({ ...c, version: saved.version });
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 409) setConflict(true);
-        else setNotice(`The session could not be saved: ${describeError(e)}`);
-      }
-    },
+    (c: Conversation, overwrite = false) =>
+      saves.current.run(async () => {
+        if (!c.messages.length) return;
+        const version = ref.current?.sessionId === c.sessionId ? ref.current.version : c.version;
+        try {
+          const body = toPutSession(forSaving({ ...c, version }));
+          const saved = await api.putSession(c.sessionId, overwrite ? { ...body, version: null } : body);
+          setVersion(c.sessionId, saved.version);
+          setConflict(false);
+          sessions.saved({ ...c, version: saved.version });
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 409) setConflict(true);
+          else setNotice(`The session could not be saved: ${describeError(e)}`);
+        }
+      }),
     [api, sessions, setVersion],
   );
 
