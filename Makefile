@@ -19,7 +19,7 @@ STATE ?= $(or $(LISA_STATE_DIR),$(CURDIR)/.lisa)
 STAGE ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: run test setup api-types bench-gateway bench-gateway-cpu bench-soak bench-rag bench-lifecycle bench-local-start preview clean-state pulumi-cli
+.PHONY: run test setup api-types fuzz bench-gateway bench-gateway-cpu bench-soak bench-rag bench-lifecycle bench-local-start preview clean-state pulumi-cli
 
 setup:
 	@tools/bootstrap.sh
@@ -41,6 +41,12 @@ api-types:
 
 pulumi-cli:
 	@tools/bootstrap.sh pulumi
+
+# The long fuzz run (make test runs the same tests on a small budget): the api as an admin and as a user, serve's routes.
+fuzz:
+	@tools/bootstrap.sh venv pulumi opensearch
+	@LISA_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),25) LISA_SERVE_FUZZ_EXAMPLES=$(or $(SERVE_FUZZ_EXAMPLES),100) \
+	  $(PY) -m pytest -q -s tests/integration/test_api_fuzz.py tests/integration/serve/test_serve_fuzz.py
 
 bench-gateway:
 	@tools/bootstrap.sh venv bench

@@ -53,6 +53,8 @@ def _decimals(value: Any, depth: int = 0) -> Any:
             raise InvalidInputError(f"{value} is not a number DynamoDB stores")
         return Decimal(repr(value))
     if isinstance(value, Mapping):
+        if "" in value:  # an attribute name (a map's keys too) is 1 to 65,535 bytes
+            raise InvalidInputError("a key is empty: DynamoDB stores no attribute with an empty name")
         return {k: _decimals(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_decimals(v, depth + 1) for v in value]
@@ -128,6 +130,8 @@ class Table:
 
     def get(self, key: Mapping[str, Any], *, consistent: bool = False,
             projection: Iterable[str] | None = None) -> Item | None:
+        if "" in key.values():
+            return None  # no item has an empty key (DynamoDB refuses to look one up: a ValidationException)
         request = self._request(key=key, projection=projection)
         if consistent:
             request["ConsistentRead"] = True

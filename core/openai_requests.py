@@ -4,12 +4,14 @@ Only fields on these allow-lists go on, to a pass-through upstream or into LiteL
 refused with a 400 naming it. The reason is LiteLLM: its call kwargs override a deployment's params, so a body
 carrying `api_base`, `base_url` or `aws_bedrock_runtime_endpoint` would send the platform's signed request to a host
 of the caller's choice. `metadata` is left out for the same reason (LiteLLM reads it for its own routing and
-callbacks). Ranges are OpenAI's, checked here whatever the upstream would do with them.
+callbacks). Ranges are OpenAI's, checked here whatever the upstream would do with them. The simple checks (Number,
+Integer, String, OneOf, ArrayOf) say their bounds, so tests derive valid and invalid values from them.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from core.errors import InvalidInputError
@@ -48,24 +50,34 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def number(low: float | None = None, high: float | None = None) -> Check:
-    def check(value: Any, name: str) -> None:
+@dataclass(frozen=True)
+class Number:
+    """A finite number in [low, high] (None: unbounded on that side)."""
+
+    low: float | None = None
+    high: float | None = None
+
+    def __call__(self, value: Any, name: str) -> None:
         if not _is_number(value):
             raise _fail(name, f"expected a number, got {_type_name(value)}.", "invalid_type")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise _fail(name, f"expected a number between {_bound(low)} and {_bound(high)}, got {value}.")
-    return check
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise _fail(name, f"expected a number between {_bound(self.low)} and {_bound(self.high)}, got {value}.")
 
 
-def integer(low: int | None = None, high: int | None = None) -> Check:
-    def check(value: Any, name: str) -> None:
+@dataclass(frozen=True)
+class Integer:
+    """An integer (not a boolean) in [low, high] (None: unbounded on that side)."""
+
+    low: int | None = None
+    high: int | None = None
+
+    def __call__(self, value: Any, name: str) -> None:
         if not _is_int(value):
             raise _fail(name, f"expected an integer, got {_type_name(value)}.", "invalid_type")
-        if low is not None and value < low:
-            raise _fail(name, f"expected an integer of at least {low}, got {value}.", "integer_below_min_value")
-        if high is not None and value > high:
-            raise _fail(name, f"expected an integer of at most {high}, got {value}.", "integer_above_max_value")
-    return check
+        if self.low is not None and value < self.low:
+            raise _fail(name, f"expected an integer of at least {self.low}, got {value}.", "integer_below_min_value")
+        if self.high is not None and value > self.high:
+            raise _fail(name, f"expected an integer of at most {self.high}, got {value}.", "integer_above_max_value")
 
 
 def _bound(value: float | None) -> str:
@@ -77,22 +89,35 @@ def boolean(value: Any, name: str) -> None:
         raise _fail(name, f"expected a boolean, got {_type_name(value)}.", "invalid_type")
 
 
-def string(max_chars: int = MAX_USER_CHARS) -> Check:
-    def check(value: Any, name: str) -> None:
+@dataclass(frozen=True)
+class String:
+    max_chars: int = MAX_USER_CHARS
+
+    def __call__(self, value: Any, name: str) -> None:
         if not isinstance(value, str):
             raise _fail(name, f"expected a string, got {_type_name(value)}.", "invalid_type")
-        if len(value) > max_chars:
-            raise _fail(name, f"expected at most {max_chars} characters, got {len(value)}.", "string_above_max_length")
-    return check
+        if len(value) > self.max_chars:
+            raise _fail(name, f"expected at most {self.max_chars} characters, got {len(value)}.",
+                        "string_above_max_length")
 
 
-def one_of(*choices: str) -> Check:
-    allowed = frozenset(choices)
+@dataclass(frozen=True)
+class OneOf:
+    choices: tuple[str, ...]
 
-    def check(value: Any, name: str) -> None:
-        if value not in allowed:
-            raise _fail(name, f"expected one of {', '.join(repr(c) for c in choices)}, got {str(value)[:64]!r}.")
-    return check
+    def __call__(self, value: Any, name: str) -> None:
+        if not isinstance(value, str) or value not in self.choices:
+            raise _fail(name, f"expected one of {', '.join(repr(c) for c in self.choices)}, "
+                              f"got {str(value)[:64]!r}.")
+
+
+@dataclass(frozen=True)
+class ArrayOf:
+    item: Check
+
+    def __call__(self, value: Any, name: str) -> None:
+        for item in _array(value, name):
+            self.item(item, name)
 
 
 def obj(value: Any, name: str) -> None:
@@ -114,7 +139,7 @@ def _logit_bias(value: Any, name: str) -> None:
     for token, bias in value.items():
         if not token.lstrip("-").isdigit():
             raise _fail(f"{name}.{token[:32]}", "keys must be token ids.")
-        number(-100, 100)(bias, f"{name}.{token}")
+        Number(-100, 100)(bias, f"{name}.{token}")
 
 
 def _stream_options(value: Any, name: str) -> None:
@@ -153,21 +178,21 @@ def _functions(value: Any, name: str) -> None:
 
 def _tool_choice(value: Any, name: str) -> None:
     if isinstance(value, str):
-        one_of("none", "auto", "required")(value, name)
+        OneOf(("none", "auto", "required"))(value, name)
     else:
         obj(value, name)
 
 
 def _function_call(value: Any, name: str) -> None:
     if isinstance(value, str):
-        one_of("none", "auto")(value, name)
+        OneOf(("none", "auto"))(value, name)
     else:
         obj(value, name)
 
 
 def _response_format(value: Any, name: str) -> None:
     obj(value, name)
-    one_of("text", "json_object", "json_schema")(value.get("type"), f"{name}.type")
+    OneOf(("text", "json_object", "json_schema"))(value.get("type"), f"{name}.type")
 
 
 def _messages(value: Any, name: str) -> None:
@@ -178,7 +203,7 @@ def _messages(value: Any, name: str) -> None:
         if not isinstance(message, dict):
             raise _fail(where, f"expected an object, got {_type_name(message)}.", "invalid_type")
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise _fail(f"{where}.role", f"expected one of {', '.join(sorted(ROLES))}, got {str(role)[:32]!r}.")
         for key in message:
             if key not in MESSAGE_KEYS:
@@ -218,26 +243,26 @@ def _embedding_input(value: Any, name: str) -> None:
 def _model(value: Any, name: str) -> None:
     if not isinstance(value, str) or not value:
         raise InvalidInputError("you must provide a model parameter", param=name, code="missing_model")
-    string(512)(value, name)
+    String(512)(value, name)
 
 
 _SAMPLING: dict[str, Check] = {
-    "temperature": number(0, 2),
-    "top_p": number(0, 1),
-    "n": integer(1, 128),
-    "max_tokens": integer(1),
-    "presence_penalty": number(-2, 2),
-    "frequency_penalty": number(-2, 2),
+    "temperature": Number(0, 2),
+    "top_p": Number(0, 1),
+    "n": Integer(1, 128),
+    "max_tokens": Integer(1),
+    "presence_penalty": Number(-2, 2),
+    "frequency_penalty": Number(-2, 2),
     "logit_bias": _logit_bias,
-    "seed": integer(),
+    "seed": Integer(),
     "stop": _stop,
     "stream": boolean,
     "stream_options": _stream_options,
-    "user": string(),
+    "user": String(),
     # Sampling extensions of vLLM and TGI, which clients send through `extra_body`.
-    "top_k": integer(-1),
-    "min_p": number(0, 1),
-    "repetition_penalty": number(0, 2),
+    "top_k": Integer(-1),
+    "min_p": Number(0, 1),
+    "repetition_penalty": Number(0, 2),
 }
 
 FIELDS: dict[str, dict[str, Check]] = {
@@ -245,40 +270,40 @@ FIELDS: dict[str, dict[str, Check]] = {
         **_SAMPLING,
         "model": _model,
         "messages": _messages,
-        "max_completion_tokens": integer(1),
+        "max_completion_tokens": Integer(1),
         "logprobs": boolean,
-        "top_logprobs": integer(0, 20),
+        "top_logprobs": Integer(0, 20),
         "tools": _tools,
         "tool_choice": _tool_choice,
         "parallel_tool_calls": boolean,
         "functions": _functions,
         "function_call": _function_call,
         "response_format": _response_format,
-        "reasoning_effort": one_of("none", "minimal", "low", "medium", "high"),
-        "verbosity": one_of("low", "medium", "high"),
-        "modalities": lambda v, n: [one_of("text", "audio")(m, n) for m in _array(v, n)],
+        "reasoning_effort": OneOf(("none", "minimal", "low", "medium", "high")),
+        "verbosity": OneOf(("low", "medium", "high")),
+        "modalities": ArrayOf(OneOf(("text", "audio"))),
         "audio": obj,
         "prediction": obj,
-        "service_tier": one_of("auto", "default", "flex", "scale", "priority"),
+        "service_tier": OneOf(("auto", "default", "flex", "scale", "priority")),
         "store": boolean,
-        "prompt_cache_key": string(),
-        "safety_identifier": string(),
+        "prompt_cache_key": String(),
+        "safety_identifier": String(),
     },
     COMPLETIONS: {
         **_SAMPLING,
         "model": _model,
         "prompt": _prompt,
-        "best_of": integer(1, 20),
+        "best_of": Integer(1, 20),
         "echo": boolean,
-        "logprobs": integer(0, 5),
-        "suffix": string(100_000),
+        "logprobs": Integer(0, 5),
+        "suffix": String(100_000),
     },
     EMBEDDINGS: {
         "model": _model,
         "input": _embedding_input,
-        "dimensions": integer(1),
-        "encoding_format": one_of("float", "base64"),
-        "user": string(),
+        "dimensions": Integer(1),
+        "encoding_format": OneOf(("float", "base64")),
+        "user": String(),
     },
 }
 REQUIRED = {CHAT: ("model", "messages"), COMPLETIONS: ("model", "prompt"), EMBEDDINGS: ("model", "input")}

@@ -151,5 +151,5 @@ def opensearch_url(test_output: Path) -> str:
 
 
 # Fixtures of the RAG, embedding and session tests (embedding server, serve gateway with RAG models, RAG service),
-# and of the chat tests (the test MCP server, the stand-in's tool-calling models).
-pytest_plugins = ["tests.fixtures.rag", "tests.fixtures.chat"]
+# of the chat tests (the test MCP server, the stand-in's tool-calling models), and of the api fuzz (its own platform).
+pytest_plugins = ["tests.fixtures.rag", "tests.fixtures.chat", "tests.fixtures.api_fuzz"]

@@ -36,7 +36,7 @@ class CreateTokenRequest(CamelModel):
 
 class CreateUserTokenRequest(CreateTokenRequest):
     groups: list[str] = Field(default_factory=list, max_length=100)
-    is_system_token: bool = False
+    is_system_token: bool = Field(default=False, strict=True)  # JSON's boolean: a system token is never implied
 
 
 class CreateTokenResponse(TokenInfo):

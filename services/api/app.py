@@ -67,9 +67,14 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 def _allowed_methods(request: Request) -> list[str]:
+    """The methods of the routes matching the path with the fewest parameters: OpenAPI matches concrete segments
+    before templated ones (/repository/status is not /repository/{repositoryId}, /repository/x/bulk is not
+    /repository/{repositoryId}/{documentId}), and so does the contract."""
     path = request.url.path
-    return sorted({method for route in iter_route_contexts(request.app.routes)
-                   if route.methods and route.path_regex.match(path) for method in route.methods})
+    matching = [route for route in iter_route_contexts(request.app.routes)
+                if route.methods and route.path_regex.match(path)]
+    fewest = min((len(route.param_convertors) for route in matching), default=0)
+    return sorted({method for route in matching if len(route.param_convertors) == fewest for method in route.methods})
 
 
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:

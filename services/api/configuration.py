@@ -27,7 +27,7 @@ COLOR = r"^#[0-9A-Fa-f]{6}$"
 
 
 class SystemBanner(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)  # JSON's types as the OpenAPI states them: no 0 for false
 
     isEnabled: bool = False
     text: str = Field(default="", max_length=500)
@@ -36,7 +36,7 @@ class SystemBanner(BaseModel):
 
 
 class Configuration(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     enabledComponents: dict[str, bool] = Field(default_factory=dict, description="LISA's component switches")
     maxProjectsPerUser: int = Field(default=50, ge=1, le=1000)
@@ -51,7 +51,7 @@ class Configuration(BaseModel):
 
 
 class ConfigurationUpdate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     configScope: str | None = None
     versionId: int | None = Field(default=None, ge=1, description="the new version; default: the newest + 1")

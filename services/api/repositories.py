@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Literal
+from typing import Annotated, Any, AsyncIterator, Literal
 from urllib.parse import unquote
 
 import httpx
@@ -346,7 +346,7 @@ class IngestRequest(BaseModel):
 
 class DeleteDocumentsRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    documentIds: list[str] = Field(min_length=1, max_length=1000)
+    documentIds: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(min_length=1, max_length=1000)
 
 
 class SearchFilter(BaseModel):

@@ -61,7 +61,8 @@ class PutSessionRequest(BaseModel):
     name: str | None = Field(default=None, max_length=1024)
     model: str | None = Field(default=None, max_length=512)
     configuration: dict[str, Any] | None = Field(default=None, description="free-form; given back as sent")
-    version: int | None = Field(default=None, ge=0, description="the version this write is based on; a session "
+    version: int | None = Field(default=None, ge=0, strict=True,
+                                description="the version this write is based on; a session "
                                 "that moved on since answers 409. Leave out for last-writer-wins")
 
 
@@ -72,7 +73,7 @@ class RenameSessionRequest(BaseModel):
 
 
 class PinSessionRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)  # JSON's boolean, as the OpenAPI says: not 0 or "yes"
 
     pinned: bool
 

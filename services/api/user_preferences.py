@@ -26,7 +26,7 @@ MAX_BYTES = 64 * 1024
 class ModelParameters(BaseModel):
     """Default chat parameters (null: the model's default)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)  # JSON's types as the OpenAPI states them
 
     temperature: float | None = Field(default=None, ge=0, le=2)
     topP: float | None = Field(default=None, ge=0, le=1)

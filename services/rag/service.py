@@ -17,10 +17,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import BaseModel, ValidationError
 
 from core import aws
 from core.errors import ConflictError, InvalidInputError, LisaError, NotFoundError, PermissionDeniedError
 from core.platform import PlatformOutputs
+from core.schema import describe_validation_errors
 from core.rag import (RAG_ADMIN_FIELDS, REPOSITORY_TRANSITIONAL, CollectionConfig, CollectionRecord, CollectionStatus,
                       FixedChunking, NoChunking, RepositoryConfig, RepositoryRecord, UpdateCollectionRequest,
                       UpdateRepositoryRequest, VectorStoreStatus, default_collection, new_collection_id)
@@ -195,7 +197,7 @@ class RagService:
             raise ConflictError(f"repository {repository_id} is {record.status.value}; try again when it has finished")
         if record.source == "stage" and set(changes) - RAG_ADMIN_FIELDS - {"repository_name", "description", "metadata"}:
             raise InvalidInputError(f"repository {repository_id} comes from the stage config: change it there")
-        return RepositoryRecord.model_validate({**record.model_dump(), **changes})
+        return _updated(RepositoryRecord, record, changes)
 
     def save_repository(self, record: RepositoryRecord, *, status: VectorStoreStatus,
                         expected: set[VectorStoreStatus] | None = None) -> RepositoryRecord:
@@ -312,7 +314,7 @@ class RagService:
         if not changes:
             raise InvalidInputError("name at least one field to change")
         check_pipeline_buckets(update.pipelines or [], self.platform.rag_pipeline_buckets)
-        saved = self.catalog.collection_table.save(CollectionRecord.model_validate({**record.model_dump(), **changes}))
+        saved = self.catalog.collection_table.save(_updated(CollectionRecord, record, changes))
         self.catalog.changed()
         return saved
 
@@ -654,3 +656,12 @@ def _merged_metadata(collection: dict[str, Any], document: dict[str, Any]) -> di
     if fields:
         merged["customFields"] = fields
     return merged
+
+
+def _updated(model: type[BaseModel], record: BaseModel, changes: dict[str, Any]):
+    """`record` with `changes` applied; a change the record cannot hold (e.g. null for its pipelines) is the
+    caller's: a 400 naming the field, not a 500."""
+    try:
+        return model.model_validate({**record.model_dump(), **changes})
+    except ValidationError as exc:
+        raise InvalidInputError("; ".join(describe_validation_errors(exc.errors()))) from None

@@ -56,6 +56,16 @@ def test_a_preview_says_what_the_stack_would_make_and_writes_nothing(api):
     assert status_of(api, "preview-pg") is None
 
 
+def test_a_preview_with_an_unknown_embedding_model_is_a_400_not_a_crash(api):
+    # The program probes the model before the preview makes the stack; cleaning up the stack that was never made
+    # raised StackNotFoundError: a 500 (found by the api fuzz).
+    response = api("POST", "/repository", params={"dryRun": "true"},
+                   json={"repositoryId": "preview-nomodel", "type": "pgvector", "embeddingModelId": "no-such-model"})
+    assert response.status_code == 400, response.text
+    assert "no-such-model" in response.json()["message"]
+    assert status_of(api, "preview-nomodel") is None
+
+
 def test_a_pgvector_repository_is_created_used_and_destroyed_as_a_stack(api, pg_dsn, api_server, user_tokens):
     started = time.time() - 1
     created = api("POST", "/repository", json={

@@ -29,3 +29,19 @@ def test_a_method_a_route_does_not_have_answers_405_with_allow_and_lisas_error_b
     assert response.status_code == 405
     assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
     assert response.json() == {"error": "MethodNotAllowedError", "message": "Method Not Allowed"}
+
+
+def test_allow_names_a_concrete_paths_methods_not_a_templates_it_also_matches():
+    # /repository/status also matches /repository/{repositoryId}; OpenAPI (and the contract) take the concrete path.
+    from fastapi.testclient import TestClient
+
+    from tools.wire_schemas import api_document_app
+
+    response = TestClient(api_document_app()).request("OPTIONS", "/repository/status")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    response = TestClient(api_document_app()).request("OPTIONS", "/repository/some-repository")
+    assert {"GET", "PUT", "DELETE"} <= set(response.headers["allow"].replace(" ", "").split(","))
+    # /repository/{repositoryId}/bulk (one parameter) before /repository/{repositoryId}/{documentId} (two)
+    response = TestClient(api_document_app()).request("OPTIONS", "/repository/some-repository/bulk")
+    assert response.headers["allow"] == "POST"

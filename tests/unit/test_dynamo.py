@@ -65,3 +65,11 @@ def test_nesting_past_dynamodbs_32_levels_is_invalid_input():
     to_attributes({"v": nested(31)})  # the attribute's map plus 31 levels: DynamoDB's 32
     with pytest.raises(InvalidInputError):
         to_attributes({"v": nested(40)})
+
+
+def test_an_empty_key_in_free_form_json_is_invalid_input():
+    # DynamoDB refuses an empty attribute name; the emulator stored it and then failed to answer the item (a 500 on
+    # every GET /user-preferences after a PUT with {"": 1} among the preferences' free-form keys).
+    with pytest.raises(InvalidInputError, match="empty"):
+        to_attributes({"preferences": {"theme": "dark", "extra": {"": 1}}})
+    to_attributes({"preferences": {"theme": "dark", "extra": {" ": 1}}})

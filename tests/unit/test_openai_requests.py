@@ -88,3 +88,18 @@ def test_good_embedding_inputs(value):
 
 def test_embeddings_cannot_stream():
     assert refused(EMBEDDINGS, {"model": "m", "input": "a", "stream": True}).param == "stream"
+
+
+@pytest.mark.parametrize(("field", "value", "param"), [
+    ("reasoning_effort", [], "reasoning_effort"), ("service_tier", {"a": 1}, "service_tier"),
+    ("tool_choice", ["auto"], "tool_choice"), ("response_format", {"type": ["text"]}, "response_format.type"),
+    ("messages", [{"role": ["user"], "content": "hi"}], "messages[0].role"), ("modalities", [["text"]], "modalities")])
+def test_an_array_or_object_where_a_choice_belongs_is_refused_not_a_crash(field, value, param):
+    # A membership test on a frozenset raised TypeError (unhashable) for these: serve answered 500.
+    assert refused(CHAT, {**CHAT_BODY, field: value}).param == param
+
+
+def test_every_allow_listed_field_has_a_fuzz_strategy():
+    from tests.fixtures.openai_strategies import strategy_gaps
+
+    assert strategy_gaps() == []

@@ -408,7 +408,11 @@ def preview_stack(stacks: ModelStacks, stack_name: str, make_program: Callable[[
     and planned steps, or PreviewFailed with the reason (building the program included). A stack made only for this
     preview (`new`) is removed again."""
     try:
-        result = stacks.preview(stack_name, make_program(), collector)
+        program = make_program()  # may probe the outside (an embedding model): a refusal needs no stack
+    except Exception as exc:  # noqa: BLE001
+        raise PreviewFailed(describe_command_error(exc)) from exc
+    try:
+        result = stacks.preview(stack_name, program, collector)
     except Exception as exc:  # noqa: BLE001
         raise PreviewFailed(failure_reason(collector.errors, describe_command_error(exc))) from exc
     finally:

@@ -181,8 +181,12 @@ class ModelStacks:
         shutil.rmtree(self.work_dir / stack_name, ignore_errors=True)
 
     def remove_if_empty(self, stack_name: str) -> None:
-        """Remove a stack that holds no resource (made only to preview a create)."""
-        stack = self.stack(stack_name, create=False)
+        """Remove a stack that holds no resource (made only to preview a create); none when the preview failed before
+        making it."""
+        try:
+            stack = self.stack(stack_name, create=False)
+        except auto.StackNotFoundError:
+            return
         deployment = stack.export_stack().deployment or {}
         if not deployment.get("resources"):
             stack.workspace.remove_stack(stack_name)
