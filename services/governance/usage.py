@@ -241,8 +241,8 @@ def summarize(rows: Iterable[dict[str, Any]], interval: str = "day") -> dict[str
 
 
 def minute_name(at: float) -> str:
-    """The minute `at` falls in, as rows name it (their sort keys start with it)."""
-    return _minute(at)
+    """The minute `at` (unix seconds) falls in, as rows name it (their sort keys start with it)."""
+    return _minute(int(at // 60))
 
 
 def days_between(start: float, end: float) -> list[str]:

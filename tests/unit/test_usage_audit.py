@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from services.governance.audit import AuditEvent, AuditLog, safe_details
-from services.governance.usage import UsageAggregator, UsageEvent, UsageMeter, days_between, summarize
+from services.governance.usage import UsageAggregator, UsageEvent, UsageMeter, days_between, minute_name, summarize
 
 T0 = 1_764_000_000.0  # a fixed moment
 
@@ -64,6 +64,16 @@ def test_the_meter_keeps_rows_a_failed_write_left():
         await meter.flush()
     asyncio.run(go())
     assert sorted(r["model"] for r in written) == ["chat", "later"]
+
+
+def test_the_api_names_a_minute_as_rows_name_it():
+    """The api's range bounds and the rows' sort keys must agree, or a range finds nothing."""
+    at = 1_796_304_150.5  # 2026-12-03T13:22:30.5Z
+    aggregator = UsageAggregator()
+    aggregator.add(UsageEvent("u", "n", None, (), "m", "chat/completions", 200, 1, 1, 1.0, None, at))
+    row, = aggregator.drain("w", 1)
+    assert minute_name(at) == row["minute"] == "2026-12-03T13:22Z"
+    assert minute_name(at - 60) < row["sk"] < minute_name(at) + "~"
 
 
 def test_days_between():
