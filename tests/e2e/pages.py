@@ -88,3 +88,19 @@ def chat_id(page: Page) -> str:
     match = re.search(r"/chat/([A-Za-z0-9_-]+)", page.url)
     assert match, page.url
     return match.group(1)
+
+
+def confirm_delete(page: Page, label: str, confirm: str = "Delete") -> None:
+    """Press the row's `label` button and confirm in its dialog. A list that is still loading may re-render the row
+    and close a dialog opened on the old one, so the button is pressed again until the dialog is there."""
+    dialog = page.get_by_role("dialog")
+
+    def dialog_open() -> bool:
+        if dialog.is_visible():
+            return True
+        page.get_by_role("button", name=label).click()
+        return dialog.is_visible()
+
+    eventually(dialog_open, 30, f"the dialog of {label}", ignore=())
+    dialog.get_by_role("button", name=confirm).click()
+    expect(dialog).to_have_count(0)

@@ -16,7 +16,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.pages import last_answer, model_picker, nav, pick_model, send, session_item, sign_in, unique, wait_answer
+from tests.e2e.pages import (confirm_delete, last_answer, model_picker, nav, pick_model, send, session_item, sign_in,
+                             unique, wait_answer)
 from tests.e2e.stack import FAST_MODEL, LocalStack, User, add_plain_user
 from tests.fixtures.eventually import eventually
 
@@ -113,8 +114,7 @@ def test_summarise_on_the_documents_page_asks_a_new_chat_about_that_document(
         # Its random stand-in vectors would compete with the RAG test's document for that test's top K.
         nav(page, "Documents")
         page.get_by_label("Repository").select_option(REPOSITORY)
-        page.get_by_role("button", name=f"Delete {file_name}").click()
-        page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+        confirm_delete(page, f"Delete {file_name}")
         expect(page.get_by_test_id("document-row").filter(has_text=file_name)).to_have_count(0)
 
 

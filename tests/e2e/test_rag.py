@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.pages import last_answer, nav, pick_model, send, sign_in, unique, wait_answer
+from tests.e2e.pages import confirm_delete, last_answer, nav, pick_model, send, sign_in, unique, wait_answer
 from tests.e2e.stack import FAST_MODEL
 
 pytestmark = pytest.mark.e2e
@@ -49,8 +49,7 @@ def test_an_uploaded_document_is_ingested_and_cited_under_the_answer(new_page, l
 
     nav(page, "Documents")
     page.get_by_label("Repository").select_option(REPOSITORY)
-    page.get_by_role("button", name=f"Delete {file_name}").click()
-    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    confirm_delete(page, f"Delete {file_name}")
     expect(page.get_by_test_id("document-row").filter(has_text=file_name)).to_have_count(0)
 
 

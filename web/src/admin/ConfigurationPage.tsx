@@ -24,6 +24,8 @@ export function ConfigurationPage() {
   const { chat } = useServices();
   const query = useQuery(configurationQuery(chat));
   const item = query.data;
+  // Kept here: a save makes a new version, and the form is remounted for it (key), which would drop its message.
+  const [saved, setSaved] = useState<string | null>(null);
   return (
     <section className="page" aria-labelledby="configuration-title">
       <h1 id="configuration-title">Configuration</h1>
@@ -32,18 +34,30 @@ export function ConfigurationPage() {
           {queryError(query)}
         </p>
       ) : null}
-      {item ? <ConfigurationForm key={item.versionId} version={item.versionId} initial={item.configuration} /> : null}
+      {item ? (
+        <ConfigurationForm
+          key={item.versionId}
+          version={item.versionId}
+          initial={item.configuration}
+          message={saved}
+          onSaved={setSaved}
+        />
+      ) : null}
       <FeedbackList />
     </section>
   );
 }
 
-function ConfigurationForm(props: { version: number; initial: Configuration }) {
+function ConfigurationForm(props: {
+  version: number;
+  initial: Configuration;
+  message: string | null;
+  onSaved: (message: string | null) => void;
+}) {
   const { chat } = useServices();
   const client = useQueryClient();
   const [configuration, setConfiguration] = useState<Configuration>(props.initial);
   const [reason, setReason] = useState("");
-  const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const banner = configuration.systemBanner ?? {
     isEnabled: false,
@@ -56,6 +70,7 @@ function ConfigurationForm(props: { version: number; initial: Configuration }) {
   async function save(event: FormEvent) {
     event.preventDefault();
     setError(null);
+    props.onSaved(null);
     try {
       await chat.saveConfiguration({
         configScope: "global",
@@ -63,7 +78,7 @@ function ConfigurationForm(props: { version: number; initial: Configuration }) {
         changeReason: reason,
         configuration,
       });
-      setMessage("Saved. Users see it within a minute.");
+      props.onSaved("Saved. Users see it within a minute.");
       await client.invalidateQueries({ queryKey: chatKeys.configuration });
     } catch (e) {
       setError(describeError(e));
@@ -147,7 +162,7 @@ function ConfigurationForm(props: { version: number; initial: Configuration }) {
           Save version {props.version + 1}
         </button>
       </div>
-      {message ? <p role="status">{message}</p> : null}
+      {props.message ? <p role="status">{props.message}</p> : null}
       {error ? (
         <p className="error-box" role="alert">
           {error}
