@@ -42,6 +42,15 @@ def api_app(platform: PlatformOutputs, env: dict[str, str]) -> Iterator[TestClie
         client.app.state.engine.wait_idle(60)
 
 
+def own_platform(deployment_name: str) -> PlatformOutputs:
+    """A stage of its own in the emulator (needs `moto_endpoint`): no other suite's engine sees its models."""
+    from core.config import parse_stage_config
+    from services.local.emulated_aws import provision
+    from tests.fixtures.stage import stage_dict
+
+    return provision(parse_stage_config(stage_dict(deploymentName=deployment_name)))
+
+
 @pytest.fixture(scope="session")
 def engine_state(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("engine")
@@ -60,6 +69,22 @@ def outputs(platform) -> PlatformOutputs:
     return platform[0]
 
 
+def _last_seen(client, model_id: str, model: dict[str, Any], headers: dict[str, str]) -> str:
+    """What a timed-out wait says: the model's status and reason as last seen, and the engine's last events."""
+    try:
+        events = client.get(f"/models/{model_id}/events", headers=headers).json().get("events", [])[-8:]
+    except Exception as exc:  # noqa: BLE001 (a diagnostic must not hide the timeout)
+        events = [repr(exc)]
+    return (f"last seen: {model.get('status')}, {model.get('statusReason')}; last events: "
+            f"{[_event_line(e) for e in events]}")
+
+
+def _event_line(event: Any) -> str:
+    if not isinstance(event, dict):
+        return str(event)
+    return event.get("message") or " ".join(str(event[k]) for k in ("type", "phase", "op", "resource") if k in event)
+
+
 def wait_status(client, model_id: str, statuses: set[str] = SETTLED, *, timeout: float = 120,
                 headers: dict[str, str] = ADMIN) -> dict[str, Any]:
     """Poll GET /models/{id} until its status is one of `statuses`; the model as last seen."""
@@ -73,13 +98,20 @@ def wait_status(client, model_id: str, statuses: set[str] = SETTLED, *, timeout:
         seen.update(response.json()["model"])
         return dict(seen) if seen["status"] in statuses else None
 
-    return eventually(settled, timeout, lambda: f"{model_id} reaching {statuses} (last seen: {seen.get('status')}, "
-                                                f"{seen.get('statusReason')})")
+    return eventually(settled, timeout,
+                      lambda: f"{model_id} reaching {statuses} ({_last_seen(client, model_id, seen, headers)})")
 
 
 def wait_gone(client, model_id: str, *, timeout: float = 120, headers: dict[str, str] = ADMIN) -> None:
-    eventually(lambda: client.get(f"/models/{model_id}", headers=headers).status_code == 404, timeout,
-               f"{model_id} deleted")
+    seen: dict[str, Any] = {}
+
+    def gone() -> bool:
+        response = client.get(f"/models/{model_id}", headers=headers)
+        if response.status_code == 200:
+            seen.update(response.json()["model"])
+        return response.status_code == 404
+
+    eventually(gone, timeout, lambda: f"{model_id} deleted ({_last_seen(client, model_id, seen, headers)})")
 
 
 @pytest.fixture(scope="session")

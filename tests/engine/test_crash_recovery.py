@@ -19,21 +19,18 @@ import pytest
 import requests
 
 from core import aws
-from core.config import parse_stage_config
-from services.local.emulated_aws import provision
-from tests.engine.conftest import ADMIN
+from tests.engine.conftest import ADMIN, own_platform
 from tests.fixtures import processes
 from tests.fixtures.eventually import eventually
 from tests.fixtures.model_inventory import model_inventory
 from tests.fixtures.model_payloads import ecs_model
-from tests.fixtures.stage import stage_dict
 
 MODEL = "crash-model"
 
 
 @pytest.fixture(scope="module")
 def crash_platform(moto_endpoint):
-    return provision(parse_stage_config(stage_dict(deploymentName="crash")))
+    return own_platform("crash")
 
 
 @contextmanager
