@@ -45,6 +45,8 @@ class ApiSettings(BaseSettings):
     pulumi_secrets_provider: str | None = None
     engine_max_jobs: int = Field(default=16, ge=1, le=256)  # model jobs running at once (one per model at most)
     engine_events_per_model: int = Field(default=200, ge=10, le=10_000)
+    # Resume the models a previous process left transitional, and run the background passes (sweep, drift check,
+    # schedules). Off only where several test apps share one stage's models table with stack backends of their own.
     engine_resume_on_start: bool = True
     # One warm dynamic-provider process for all model stacks instead of one per CLI run (about 1 CPU-s less each).
     engine_shared_provider_host: bool = True
