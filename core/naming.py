@@ -74,6 +74,13 @@ def pipeline_rule(deployment: str, stage: str, repository_id: str, index: int) -
     return f"{prefix(deployment, stage)}-rag-{repository_id}-{index}"[:64]
 
 
+def collection_pipeline_rule(deployment: str, stage: str, repository_id: str, collection_id: str, index: int) -> str:
+    """The rule of a collection's index-th event pipeline, in its repository's stack: a digest of the collection id
+    (up to 128 characters) keeps it within 64 and apart from the other collections'."""
+    suffix = f"-c{hashlib.sha256(collection_id.encode()).hexdigest()[:8]}-{index}"
+    return f"{prefix(deployment, stage)}-rag-{repository_id}"[:64 - len(suffix)] + suffix
+
+
 def usage_table(deployment: str, stage: str) -> str:
     return f"{prefix(deployment, stage)}-usage"
 

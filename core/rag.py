@@ -44,6 +44,9 @@ class VectorStoreStatus(str, Enum):
 
 REPOSITORY_TRANSITIONAL = {VectorStoreStatus.CREATE_IN_PROGRESS, VectorStoreStatus.UPDATE_IN_PROGRESS,
                            VectorStoreStatus.DELETE_IN_PROGRESS}
+# A repository whose stack may be updated (PUT, or a collection's event pipelines changing).
+REPOSITORY_UPDATABLE = {VectorStoreStatus.CREATE_COMPLETE, VectorStoreStatus.UPDATE_COMPLETE,
+                        VectorStoreStatus.UPDATE_FAILED}
 REPOSITORY_USABLE = {VectorStoreStatus.CREATE_COMPLETE, VectorStoreStatus.UPDATE_COMPLETE,
                      VectorStoreStatus.UPDATE_IN_PROGRESS, VectorStoreStatus.UPDATE_FAILED}
 
@@ -222,6 +225,16 @@ class CollectionRecord(CamelModel):
 
     def wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def is_live(collection: CollectionRecord) -> bool:
+    """Neither deleted nor being deleted: found by its id, searched, and its pipelines watched."""
+    return collection.status not in (CollectionStatus.DELETED, CollectionStatus.DELETE_IN_PROGRESS)
+
+
+def event_sources(pipelines: list[PipelineConfig]) -> frozenset[tuple[str, str]]:
+    """What a repository's stack routes for these pipelines: the bucket and prefix of each event pipeline."""
+    return frozenset((p.s3_bucket, p.s3_prefix) for p in pipelines if p.trigger == "event")
 
 
 class UpdateCollectionRequest(CamelModel):

@@ -44,8 +44,8 @@ from core import aws
 from core.errors import InvalidInputError, ValidationError
 from core.openai_requests import CHAT, check_request
 from core.periodic import Periodic
-from core.rag import (ChunkingStrategy, CollectionConfig, RagMetadata, RepositoryConfig, UpdateCollectionRequest,
-                      UpdateRepositoryRequest, VectorStoreStatus)
+from core.rag import (REPOSITORY_UPDATABLE, ChunkingStrategy, CollectionConfig, RagMetadata, RepositoryConfig,
+                      UpdateCollectionRequest, UpdateRepositoryRequest, VectorStoreStatus)
 from core.schema import describe_validation_errors
 from services.api.audit_trail import audit
 from services.api.contract import errors
@@ -78,6 +78,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         pipelines = _pipeline_poller(service, settings)
         pipelines.start()
         deployer = getattr(app.state, "repository_engine", None)
+        if deployer is not None:
+            service.redeploy = deployer.submit  # a collection's event pipelines live in its repository's stack
         if deployer is not None and app.state.settings.engine_resume_on_start:
             resumed = await run_in_threadpool(deployer.resume)
             if resumed:
@@ -499,8 +501,7 @@ def update_repository(repositoryId: str, update: UpdateRepositoryRequest, reques
         return _preview(request, updated)
     stack_changes = updated.source == "api" and "pipelines" in update.changes()
     status = VectorStoreStatus.UPDATE_IN_PROGRESS if stack_changes else VectorStoreStatus.UPDATE_COMPLETE
-    saved = service.save_repository(updated, status=status, expected={
-        VectorStoreStatus.CREATE_COMPLETE, VectorStoreStatus.UPDATE_COMPLETE, VectorStoreStatus.UPDATE_FAILED})
+    saved = service.save_repository(updated, status=status, expected=REPOSITORY_UPDATABLE)
     if stack_changes:
         _deployer(request).submit(repositoryId)
     audit(request, principal, "repository.update", repositoryId, changes=sorted(update.changes()))
@@ -545,7 +546,7 @@ def get_collection(repositoryId: str, collectionId: str, request: Request,
 
 
 @router.put("/repository/{repositoryId}/collection/{collectionId}", response_model=CollectionView,
-            responses=errors(404, 503))
+            responses=errors(404, 409, 503))
 def update_collection(repositoryId: str, collectionId: str, update: UpdateCollectionRequest, request: Request,
                       principal: Principal = Depends(require_user)) -> dict[str, Any]:
     record = _rag(request).update_collection(principal, repositoryId, collectionId, update)
@@ -555,7 +556,7 @@ def update_collection(repositoryId: str, collectionId: str, update: UpdateCollec
 
 
 @router.delete("/repository/{repositoryId}/collection/{collectionId}", response_model=CollectionDeleted,
-               responses=errors(404, 503))
+               responses=errors(404, 409, 503))
 def delete_collection(repositoryId: str, collectionId: str, request: Request,
                       principal: Principal = Depends(require_user)) -> dict[str, Any]:
     result = _rag(request).delete_collection(principal, repositoryId, collectionId)

@@ -17,7 +17,7 @@ from core import secrets as secret_store
 from core.access import may_use
 from core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from core.platform import PlatformOutputs, RagStoreOutputs
-from core.rag import (REPOSITORY_USABLE, CollectionRecord, CollectionStatus, RepositoryRecord, default_collection)
+from core.rag import REPOSITORY_USABLE, CollectionRecord, RepositoryRecord, default_collection, is_live
 from services.rag.errors import StoreUnavailableError
 from services.rag.records import CollectionTable, RepositoryTable
 from services.rag.settings import RagSettings
@@ -239,7 +239,7 @@ class Catalog:
         record = self.find_collection(repository, wanted)
         if record is None and wanted == repository.default_collection_id:
             record = self.ensure_default(repository)
-        if record is None or record.status in (CollectionStatus.DELETED, CollectionStatus.DELETE_IN_PROGRESS):
+        if record is None or not is_live(record):
             raise NotFoundError(f"collection {wanted} does not exist in repository {repository.repository_id}",
                                 param="collectionId")
         if not can_use(caller, record.allowed_groups):
@@ -259,8 +259,7 @@ class Catalog:
         return record
 
     def visible_collections(self, repository: RepositoryRecord, caller: Caller) -> list[CollectionRecord]:
-        return [c for c in self.collections(repository) if can_use(caller, c.allowed_groups)
-                and c.status not in (CollectionStatus.DELETED, CollectionStatus.DELETE_IN_PROGRESS)]
+        return [c for c in self.collections(repository) if can_use(caller, c.allowed_groups) and is_live(c)]
 
     # stores ---------------------------------------------------------------------------------------------------
     def store(self, repository: RepositoryRecord, collection_id: str) -> VectorStore:

@@ -3,7 +3,9 @@ type `auto`), a changed object is ingested again, and with `autoRemove` a delete
 
 One code path, two sources of object events:
 - in AWS the repository's stack routes the bucket's S3 events through EventBridge into an SQS queue of its own
-  (providers/rag_pipeline.py); the api's ingest worker drains it (`drain`);
+  (providers/rag_pipeline.py), for its own event pipelines and its collections' (a collection change that alters
+  them updates the stack); the api's ingest worker drains it (`drain`). A stage-config repository has no stack: its
+  pipelines are listed as below;
 - against the emulator, which delivers no notifications, the same worker lists each pipeline's prefix and compares
   it with what it ingested (`scan`), every `pipeline_poll_s`; a `daily` pipeline is scanned once a day either way.
 Each object version becomes one document id (a hash of where it lies and its ETag), written on a condition, so two
@@ -23,7 +25,7 @@ from urllib.parse import unquote_plus
 
 from core import aws, naming
 from core.errors import InvalidInputError, LisaError
-from core.rag import PipelineConfig, RepositoryRecord
+from core.rag import PipelineConfig, RepositoryRecord, is_live
 from services.rag.documents import DocumentRecord
 from services.rag.parsing import CONTENT_TYPES
 
@@ -122,13 +124,15 @@ class PipelineWorker:
         found = []
         catalog = self.service.catalog
         for repository in catalog.all():
+            stacked = repository.source == "api"  # a runtime repository's stack routes its event pipelines
             for pipeline in repository.pipelines:
                 collection = pipeline_collection_id(repository, pipeline)
                 if collection:
                     found.append(Target(repository, collection, pipeline,
-                                        wired=repository.source == "api" and pipeline.trigger == "event"))
-            for collection in catalog.collections(repository):
-                found += [Target(repository, collection.collection_id, p) for p in collection.pipelines]
+                                        wired=stacked and pipeline.trigger == "event"))
+            for collection in filter(is_live, catalog.collections(repository)):
+                found += [Target(repository, collection.collection_id, p, wired=stacked and p.trigger == "event")
+                          for p in collection.pipelines]
         return found
 
     def ingested(self, target: Target) -> dict[str, DocumentRecord]:

@@ -12,9 +12,10 @@ import math
 import re
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
@@ -23,9 +24,10 @@ from core import aws
 from core.errors import ConflictError, InvalidInputError, LisaError, NotFoundError, PermissionDeniedError
 from core.platform import PlatformOutputs
 from core.schema import describe_validation_errors
-from core.rag import (RAG_ADMIN_FIELDS, REPOSITORY_TRANSITIONAL, CollectionConfig, CollectionRecord, CollectionStatus,
-                      FixedChunking, NoChunking, RepositoryConfig, RepositoryRecord, UpdateCollectionRequest,
-                      UpdateRepositoryRequest, VectorStoreStatus, default_collection, new_collection_id)
+from core.rag import (RAG_ADMIN_FIELDS, REPOSITORY_TRANSITIONAL, REPOSITORY_UPDATABLE, CollectionConfig, CollectionRecord,
+                      CollectionStatus, FixedChunking, NoChunking, PipelineConfig, RepositoryConfig, RepositoryRecord,
+                      UpdateCollectionRequest, UpdateRepositoryRequest, VectorStoreStatus, default_collection,
+                      event_sources, new_collection_id)
 from services.identity.master_key import MasterKey
 from services.rag.catalog import (Caller, Catalog, DefaultStores, StoreFactory, can_use, require_admin,
                                   require_rag_admin)
@@ -107,6 +109,9 @@ class RagService:
         self.table = DocumentTable(platform.tables.rag_documents)
         self.jobs = IngestJobs(self.table, self.gateway, workers=settings.ingest_workers, batch=settings.embed_batch,
                                concurrency=settings.embed_concurrency, heartbeat_s=settings.heartbeat_s)
+        # Set by the api: submits a repository's stack update (its repository engine). Without it (no stacks, as in
+        # a service used alone) collection pipelines are listed by the poller, never routed.
+        self.redeploy: Callable[[str], None] | None = None
 
     def close(self) -> None:
         self.jobs.shutdown()
@@ -299,11 +304,12 @@ class RagService:
         if self.catalog.find_collection(repository, record.collection_id) is not None:
             raise ConflictError(f"collection {record.collection_id} already exists in repository {repository_id}",
                                 param="collectionId")
-        # Its index exists before anyone ingests: the model's dimension is learned from one embedding.
-        probe = self.gateway.embed(model, ["dimension probe"])
-        self.catalog.store(repository, record.collection_id).prepare(int(probe.shape[1]), model)
-        record = self.catalog.collection_table.create(record)
-        self.catalog.changed()
+        with self._rewiring(repository, [], record.pipelines):
+            # Its index exists before anyone ingests: the model's dimension is learned from one embedding.
+            probe = self.gateway.embed(model, ["dimension probe"])
+            self.catalog.store(repository, record.collection_id).prepare(int(probe.shape[1]), model)
+            record = self.catalog.collection_table.create(record)
+            self.catalog.changed()
         return record
 
     def update_collection(self, caller: Caller, repository_id: str, collection_id: str,
@@ -314,8 +320,10 @@ class RagService:
         if not changes:
             raise InvalidInputError("name at least one field to change")
         check_pipeline_buckets(update.pipelines or [], self.platform.rag_pipeline_buckets)
-        saved = self.catalog.collection_table.save(_updated(CollectionRecord, record, changes))
-        self.catalog.changed()
+        updated = _updated(CollectionRecord, record, changes)
+        with self._rewiring(self.catalog.get(repository_id, caller, usable=False), record.pipelines, updated.pipelines):
+            saved = self.catalog.collection_table.save(updated)
+            self.catalog.changed()
         return saved
 
     def delete_collection(self, caller: Caller, repository_id: str, collection_id: str) -> dict[str, Any]:
@@ -323,8 +331,29 @@ class RagService:
         repository = self.catalog.get(repository_id, caller, usable=False)
         record = self.catalog.collection(repository, collection_id, caller)
         removed = len(self.table.in_collection(repository_id, collection_id))
-        self._purge_collection(repository, record)
+        with self._rewiring(repository, record.pipelines, []):
+            self._purge_collection(repository, record)
         return {"deleted": True, "collectionId": collection_id, "documentsDeleted": removed}
+
+    @contextmanager
+    def _rewiring(self, repository: RepositoryRecord, before: list[PipelineConfig],
+                  after: list[PipelineConfig]) -> Iterator[None]:
+        """Around a collection change: when it alters what the repository's stack routes (its collections' event
+        pipelines too), the repository is claimed for an update first (409 while another change of its stack runs,
+        with nothing written) and its stack updated after, whatever the change's outcome."""
+        if self.redeploy is None or repository.source != "api" or event_sources(before) == event_sources(after):
+            yield
+            return
+        current = self.catalog.repositories.require(repository.repository_id)
+        try:
+            self.save_repository(current, status=VectorStoreStatus.UPDATE_IN_PROGRESS, expected=REPOSITORY_UPDATABLE)
+        except ConflictError:
+            raise ConflictError(f"repository {repository.repository_id} is {current.status.value}; change its "
+                                "collections' event pipelines when it has finished") from None
+        try:
+            yield
+        finally:
+            self.redeploy(repository.repository_id)
 
     # ingest -------------------------------------------------------------------------------------------------------
     def presigned_upload(self, caller: Caller, file_name: str, *, client_key: bool = False) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 notifications, so the api's poller lists it every second): an object put is ingested (type `auto`) and searchable,
 a changed object is ingested again, a deleted one is gone (autoRemove); a daily pipeline is listed once a day; only
 the stage's ragPipelineBuckets may be watched. Then the AWS path: a runtime repository's stack routes its bucket's S3
-events through an EventBridge rule to its queue, and the worker applies what the queue brings."""
+events through an EventBridge rule to its queue, for its collections' event pipelines too, and the worker applies what
+the queue brings."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import requests
 
 from core import aws, naming
-from core.rag import CollectionConfig, PipelineConfig
+from core.rag import CollectionConfig, PipelineConfig, VectorStoreStatus
 from services.rag.pipelines import DAY_S, PipelineWorker, Target
 from tests.fixtures.eventually import eventually
 from tests.integration.test_rag_ingest import ADMIN
@@ -121,28 +122,98 @@ def test_a_daily_pipeline_is_listed_once_a_day(rag_service, source_bucket):
     assert worker.sweep(now=1_000_000.0 + 2 * DAY_S) == {}  # nothing changed since
 
 
-def test_a_runtime_repositorys_stack_routes_its_buckets_events_to_its_queue(api, platform, source_bucket):
+def settled(api, repository_id: str, timeout: float = 240) -> dict:
+    return eventually(lambda: (lambda r: r if not r["status"].endswith("_IN_PROGRESS") else None)(
+        api("GET", f"/repository/{repository_id}").json()), timeout, f"{repository_id}'s stack settling")
+
+
+def routed(outputs, rule: str) -> tuple[dict, str]:
+    """A rule's event pattern and the ARN it sends to."""
+    pattern = json.loads(aws.client("events").describe_rule(Name=rule)["EventPattern"])
+    target, = aws.client("events").list_targets_by_rule(Rule=rule)["Targets"]
+    return pattern["detail"], target["Arn"]
+
+
+@pytest.fixture(scope="module")
+def piped(api, platform, source_bucket):
+    """A runtime repository with an event pipeline; its queue's URL."""
     outputs, _ = platform
     created = api("POST", "/repository", json={
         "repositoryId": "piped", "type": "pgvector", "embeddingModelId": "minilm",
         "pipelines": [{"s3Bucket": source_bucket, "s3Prefix": "piped/", "trigger": "event"}]})
     assert created.status_code == 200, created.text
-    settled = eventually(lambda: (lambda r: r if r["status"] != "CREATE_IN_PROGRESS" else None)(
-        api("GET", "/repository/piped").json()), 240, "the stack up")
-    assert settled["status"] == "CREATE_COMPLETE", settled.get("statusReason")
+    record = settled(api, "piped")
+    assert record["status"] == "CREATE_COMPLETE", record.get("statusReason")
+    return aws.client("sqs").get_queue_url(QueueName=naming.pipeline_queue(
+        outputs.deployment_name, outputs.deployment_stage, "piped"))["QueueUrl"]
+
+
+def test_a_runtime_repositorys_stack_routes_its_buckets_events_to_its_queue(piped, platform, source_bucket):
+    outputs, _ = platform
     queue = naming.pipeline_queue(outputs.deployment_name, outputs.deployment_stage, "piped")
-    rule = naming.pipeline_rule(outputs.deployment_name, outputs.deployment_stage, "piped", 0)
-    url = aws.client("sqs").get_queue_url(QueueName=queue)["QueueUrl"]
-    pattern = json.loads(aws.client("events").describe_rule(Name=rule)["EventPattern"])
-    assert pattern["detail"] == {"bucket": {"name": [source_bucket]}, "object": {"key": [{"prefix": "piped/"}]}}
-    target, = aws.client("events").list_targets_by_rule(Rule=rule)["Targets"]
-    assert target["Arn"].endswith(f":{queue}")
+    detail, target = routed(outputs, naming.pipeline_rule(outputs.deployment_name, outputs.deployment_stage, "piped", 0))
+    assert detail == {"bucket": {"name": [source_bucket]}, "object": {"key": [{"prefix": "piped/"}]}}
+    assert target.endswith(f":{queue}")
     # (The bucket's EventBridge switch is set too; the emulator accepts it but does not report it back.)
 
+
+def test_a_collections_event_pipeline_is_routed_by_its_repositorys_stack(api, piped, platform, source_bucket,
+                                                                         rag_service):
+    outputs, _ = platform
+    rule = naming.collection_pipeline_rule(outputs.deployment_name, outputs.deployment_stage, "piped", "legal", 0)
+    created = api("POST", "/repository/piped/collection", json={
+        "collectionId": "legal", "embeddingModel": "minilm",
+        "pipelines": [{"s3Bucket": source_bucket, "s3Prefix": "legal/", "trigger": "event"}]})
+    assert created.status_code == 200, created.text
+    record = settled(api, "piped")
+    assert record["status"] == "UPDATE_COMPLETE", record.get("statusReason")
+    detail, target = routed(outputs, rule)
+    assert detail == {"bucket": {"name": [source_bucket]}, "object": {"key": [{"prefix": "legal/"}]}}
+    assert target.endswith(":" + naming.pipeline_queue(outputs.deployment_name, outputs.deployment_stage, "piped"))
+
+    # The emulator delivers the bucket's event through the rule to the queue; the worker applies it to the collection.
+    rag_service.catalog.changed()
+    worker = PipelineWorker(rag_service, mode="queue")
+    target, = [t for t in worker.targets() if t.collection_id == "legal"]
+    assert target.wired  # in AWS no listing: the queue brings its events
+    aws.client("s3").put_object(Bucket=source_bucket, Key="legal/lease.txt", Body=b"The lease runs for five years.")
+    eventually(lambda: worker.drain(piped, "piped", wait_s=1), 60, "the object's event through the rule and queue")
+    assert [(d.document_name, d.ingestion_type) for d in rag_service.table.in_collection("piped", "legal")] == [
+        ("lease.txt", "auto")]
+
+    assert api("DELETE", "/repository/piped/collection/legal").status_code == 200
+    assert settled(api, "piped")["status"] == "UPDATE_COMPLETE"
+    with pytest.raises(aws.client("events").exceptions.ResourceNotFoundException):
+        aws.client("events").describe_rule(Name=rule)
+
+
+def test_a_collections_event_pipeline_waits_for_its_repositorys_stack(api, piped, platform, source_bucket):
+    """While the stack is being changed, a collection change that would alter its routing is a 409 and writes
+    nothing; one that does not is made at once."""
+    from services.rag.records import RepositoryTable
+
+    table = RepositoryTable(platform[0].tables.rag_repositories)
+    record = table.get("piped")
+    table.save(record.model_copy(update={"status": VectorStoreStatus.UPDATE_IN_PROGRESS}))  # another process's update
+    try:
+        refused = api("POST", "/repository/piped/collection", json={
+            "collectionId": "late", "embeddingModel": "minilm",
+            "pipelines": [{"s3Bucket": source_bucket, "s3Prefix": "late/", "trigger": "event"}]})
+        daily = api("POST", "/repository/piped/collection", json={
+            "collectionId": "nightly", "embeddingModel": "minilm",
+            "pipelines": [{"s3Bucket": source_bucket, "s3Prefix": "nightly/", "trigger": "daily"}]})
+    finally:
+        table.save(table.get("piped").model_copy(update={"status": VectorStoreStatus.UPDATE_COMPLETE}))
+    assert refused.status_code == 409 and "UPDATE_IN_PROGRESS" in refused.json()["message"]
+    assert api("GET", "/repository/piped/collection/late").status_code == 404
+    assert daily.status_code == 200, daily.text
+
+
+def test_deleting_a_runtime_repository_destroys_its_queue_and_rules(api, piped):
     assert api("DELETE", "/repository/piped").status_code == 200
     eventually(lambda: api("GET", "/repository/piped").status_code == 404, 240, "the stack destroyed")
     with pytest.raises(Exception):
-        aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        aws.client("sqs").get_queue_attributes(QueueUrl=piped, AttributeNames=["QueueArn"])
 
 
 def test_the_worker_applies_what_the_queue_brings(rag_service, source_bucket):

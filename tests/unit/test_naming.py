@@ -92,3 +92,11 @@ def test_the_cognito_domain_prefix_is_unique_per_account():
 
 def test_capacity_provider_names_avoid_reserved_prefixes():
     assert naming.model_capacity_provider("aws", "dev", "m").startswith("cp-")
+
+
+def test_collection_pipeline_rules_fit_64_characters_and_stay_apart():
+    names = {naming.collection_pipeline_rule(*LONGEST, LONG_ID, collection, index)
+             for collection in ("c" * 128, "c" * 127 + "d", "docs") for index in (0, 1, 19)}
+    assert len(names) == 9
+    assert all(len(n) <= 64 and n.startswith(f"{naming.prefix(*LONGEST)}-rag-") for n in names)  # IAM: rule/<prefix>-rag-*
+    assert naming.collection_pipeline_rule("lisa", "dev", "docs", "docs", 0) != naming.pipeline_rule("lisa", "dev", "docs", 0)

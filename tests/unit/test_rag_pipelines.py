@@ -89,3 +89,24 @@ def test_pipelines_watch_only_the_stages_listed_buckets():
     assert refused.value.param == "pipelines"
     with pytest.raises(InvalidInputError, match="none listed"):
         check_pipeline_buckets([PIPELINE], [])
+
+
+def test_the_stack_routes_the_event_pipelines_of_the_repository_and_of_its_live_collections():
+    from core.rag import CollectionRecord, CollectionStatus
+    from services.api.engine.repositories import pipeline_rules
+
+    daily = PipelineConfig(s3_bucket="src-bucket", s3_prefix="daily/", trigger="daily")
+    repository = RepositoryRecord(repository_id="docs", type="pgvector", pipelines=[PIPELINE, daily])
+
+    def collection(collection_id: str, *prefixes: str, status=CollectionStatus.ACTIVE) -> CollectionRecord:
+        return CollectionRecord(collection_id=collection_id, repository_id="docs", name=collection_id,
+                                embedding_model="minilm", status=status,
+                                pipelines=[PipelineConfig(s3_bucket="src-bucket", s3_prefix=p) for p in prefixes])
+
+    rules = pipeline_rules(repository, "lisa", "dev", [
+        collection("legal", "legal/", "contracts/"), collection("gone", "gone/", status=CollectionStatus.DELETED),
+        collection("plain")])
+    assert [(r["bucket"], r["prefix"]) for r in rules] == [("src-bucket", "inbox/"), ("src-bucket", "legal/"),
+                                                           ("src-bucket", "contracts/")]
+    assert len({r["name"] for r in rules}) == 3
+    assert pipeline_rules(repository, "lisa", "dev") == rules[:1]  # the repository's own rule keeps its name

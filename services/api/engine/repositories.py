@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import pulumi
 
 from core.platform import PlatformOutputs
-from core.rag import REPOSITORY_TRANSITIONAL, RepositoryRecord, VectorStoreStatus
+from core.rag import REPOSITORY_TRANSITIONAL, CollectionRecord, RepositoryRecord, VectorStoreStatus, is_live
 from core import naming
 from providers.rag_pipeline import PipelineEvents
 from providers.rag_repository import OpenSearchCollectionIndex, PgVectorRepositoryTable
@@ -60,10 +60,18 @@ def os_connection(record: RepositoryRecord, platform: PlatformOutputs, local_url
     return {"endpoint": shared.endpoint, "region": platform.region, "signed": True}
 
 
-def pipeline_rules(record: RepositoryRecord, platform: PlatformOutputs) -> list[dict[str, str]]:
-    return [{"name": naming.pipeline_rule(platform.deployment_name, platform.deployment_stage, record.repository_id, i),
-             "bucket": p.s3_bucket, "prefix": p.s3_prefix}
-            for i, p in enumerate(record.pipelines) if p.trigger == "event"]
+def pipeline_rules(record: RepositoryRecord, name: str, stage: str,
+                   collections: Iterable[CollectionRecord] = ()) -> list[dict[str, str]]:
+    """One EventBridge rule per event pipeline of the repository and of its live collections (deployment `name`)."""
+    rules = [{"name": naming.pipeline_rule(name, stage, record.repository_id, i), "bucket": p.s3_bucket,
+              "prefix": p.s3_prefix} for i, p in enumerate(record.pipelines) if p.trigger == "event"]
+    for collection in collections:
+        if is_live(collection):
+            rules += [{"name": naming.collection_pipeline_rule(name, stage, record.repository_id,
+                                                               collection.collection_id, i),
+                       "bucket": p.s3_bucket, "prefix": p.s3_prefix}
+                      for i, p in enumerate(collection.pipelines) if p.trigger == "event"]
+    return rules
 
 
 def repository_program(record: RepositoryRecord, connection: dict[str, Any], dimension: int | None, *,
@@ -153,7 +161,8 @@ class RepositoryEngine:
         dimension = None
         if record.default_collection_id:
             dimension = int(service.gateway.embed(record.default_collection_id, ["dimension probe"]).shape[1])
-        wiring = {"rules": pipeline_rules(record, self.platform), "queue_name": naming.pipeline_queue(
+        wiring = {"rules": pipeline_rules(record, self.platform.deployment_name, self.platform.deployment_stage,
+                                   service.catalog.collections(record)), "queue_name": naming.pipeline_queue(
             self.platform.deployment_name, self.platform.deployment_stage, record.repository_id)}
         if record.type == "pgvector":
             return repository_program(record, pg_connection(record, self.platform, settings.pg_dsn), dimension,
