@@ -108,7 +108,7 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.audit = audit_log_for(platform.tables.audit)
+        app.state.audit = audit_log_for(platform.tables.audit, refusals_per_minute=settings.audit_refusals_per_minute)
         app.state.audit.start()
         engine = build_engine(platform, settings)
         app.state.engine = engine

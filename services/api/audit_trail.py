@@ -25,13 +25,13 @@ def source_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def audit_log_for(table_name: str) -> AuditLog:
+def audit_log_for(table_name: str, *, refusals_per_minute: int = 20) -> AuditLog:
     table = Table(table_name)
 
     async def write(items: list[dict[str, Any]]) -> None:
         await asyncio.to_thread(lambda: table.batch_write(puts=items))
 
-    return AuditLog(write)
+    return AuditLog(write, refusals_per_minute=refusals_per_minute)
 
 
 def audit(request: Request, principal: Principal | None, action: str, target: str | None = None, *,

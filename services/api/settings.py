@@ -67,6 +67,9 @@ class ApiSettings(BaseSettings):
     # `auto`: `clock` against an emulator (nothing fires there), else `eventbridge`.
     model_scheduler: Literal["auto", "clock", "eventbridge"] = "auto"
     model_scheduler_tick_s: float = Field(default=30.0, gt=0, le=3600)
+    # Refusals written to the audit log per source and action each minute; the rest of the minute becomes one
+    # `suppressed` summary (services/governance/audit.py).
+    audit_refusals_per_minute: int = Field(default=20, ge=1, le=100_000)
     # How long a job retries AWS calls that fail transiently (throttles, 5xx, lost connections) before the model
     # is settled Failed with the reason.
     engine_aws_retry_s: float = Field(default=120.0, gt=0, le=3600)

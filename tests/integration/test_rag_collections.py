@@ -281,8 +281,8 @@ def test_collection_changes_are_audited_with_who_what_and_outcome(api, default_c
         assert event["sourceIp"] == "127.0.0.1", action
     assert events["collection.create"]["details"] == {"embeddingModel": "minilm"}
     assert events["collection.update"]["details"] == {"changes": ["description"]}
-    # alice's refused delete is not looked for here: refusals are rate-limited per source in the log itself (20 a
-    # minute), and the suite's other refusal tests share this source (test_governance_reads covers refusals).
+    refused = audited(api_server, admin, "authz.refused", f"DELETE /repository/{PG}/collection/{name}", started)
+    assert (refused["actorName"], refused["outcome"]) == ("alice", "denied")
     assert all(token not in audit_since(api_server, admin, started) for token in user_tokens.values())
 
 
