@@ -1,5 +1,5 @@
 /** The user's saved sessions, shared by the sidebar and the chat screen; the chat screen's changes show at once. */
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { type QueryClient, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo } from "react";
 import { keys, queryError, sessionsQuery } from "../app/queries";
 import { useServices } from "../app/services";
@@ -8,6 +8,16 @@ import type { SessionSummary } from "../api/clients";
 import { upsertSummary } from "./sessionRecords";
 
 const NONE: SessionSummary[] = [];
+
+/**
+ * Apply a change the server has acknowledged to the cached list. A list fetch still in flight was answered before
+ * the change reached the server and would overwrite it when it lands (a busy api: the new session vanished from the
+ * sidebar, a rename reverted), so it is replaced by a fresh one.
+ */
+export function changeSessions(client: QueryClient, edit: (list: SessionSummary[]) => SessionSummary[]): void {
+  client.setQueryData(keys.sessions, (list: SessionSummary[] = []) => edit(list));
+  if (client.isFetching({ queryKey: keys.sessions }) > 0) void client.invalidateQueries({ queryKey: keys.sessions });
+}
 
 export interface SessionsState {
   sessions: SessionSummary[];
@@ -25,8 +35,7 @@ export function useSessions(): SessionsState {
   const { data, isPending } = query;
   const error = queryError(query);
   return useMemo(() => {
-    const change = (edit: (list: SessionSummary[]) => SessionSummary[]) =>
-      client.setQueryData(keys.sessions, (list: SessionSummary[] = []) => edit(list));
+    const change = (edit: (list: SessionSummary[]) => SessionSummary[]) => changeSessions(client, edit);
     return {
       sessions: data ?? NONE,
       loaded: !isPending,
