@@ -6,7 +6,7 @@ the docstrings of the stdlib's modules, classes and functions), the API document
 characters, no overlap), exact duplicates dropped, shuffled with a fixed seed. Queries are held-out chunks (never
 indexed), cut to what a person types: their first ~60 characters (~12 words) and, as a second set, ~120 (~25).
 The embedded corpus is cached under ~/.cache/lisa/bench (LISA_BENCH_CACHE): the first 100k run embeds ~100k
-chunks (about 25-45 min on 2 cores), later runs take minutes.
+chunks (about 80 min on 2 quiet cores, ~20 chunks/s), later runs take minutes.
 
 Measured, in one run:
 - embedding model throughput (in-process MiniLM, calls of 32 texts as ingest sends them) = the reference for ingest;
@@ -415,7 +415,12 @@ def bench_api_search(api: str, serve: str, session: requests.Session, model, dsn
         serve_embed(text)
         store.search(model.embed([text]).vectors[0], 10)
     api_ms, model_ms, serve_ms, store_ms, added, own, recalls = [], [], [], [], [], [], []
+    floors: dict[str, list[float]] = {"api": [], "serve": []}  # GET /health through the same client: each app's floor
     for text in query_texts:
+        for name, base in (("api", api), ("serve", serve)):
+            started = time.perf_counter()
+            session.get(f"{base}/health", timeout=30).raise_for_status()
+            floors[name].append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         response = session.get(url, params={"query": text, "topK": 10, "modelName": MODEL}, timeout=30)
         api_ms.append((time.perf_counter() - started) * 1000)
@@ -435,7 +440,8 @@ def bench_api_search(api: str, serve: str, session: requests.Session, model, dsn
         recalls.append(recall_at_10(found, exact_top10(matrix, vector)))
     pool.close()
     return {"p50": pct(api_ms, 50), "p99": pct(api_ms, 99), "model": pct(model_ms, 50), "serve": pct(serve_ms, 50),
-            "store": pct(store_ms, 50), "added": pct(added, 50), "own": pct(own, 50), "recall": statistics.mean(recalls)}
+            "store": pct(store_ms, 50), "added": pct(added, 50), "own": pct(own, 50), "recall": statistics.mean(recalls),
+            "api_floor": pct(floors["api"], 50), "serve_floor": pct(floors["serve"], 50)}
 
 
 # Retrieval quality and filters ---------------------------------------------------------------------------------------
@@ -613,6 +619,8 @@ def main() -> None:
                 print(f"    same queries: embedding through serve p50 {r['serve']:.2f} ms; the api's own share "
                       f"(api - serve embedding - store, per query) p50 {r['own']:.2f} ms; goal api p50 <= serve "
                       f"embedding p50 + store p50 + 2 = {budget:.2f} ms: {'met' if r['p50'] <= budget else 'NOT met'}")
+                print(f"    each app's floor through the same client (GET /health p50): api {r['api_floor']:.2f} ms, "
+                      f"serve {r['serve_floor']:.2f} ms")
             print(f"  retrieval quality, {quality['queries']} sentences of known indexed chunks (ef_search={args.ef_search})")
             for kind in ("exact", "reworded"):
                 v, h = quality[(kind, "vector")], quality[(kind, "hybrid")]
