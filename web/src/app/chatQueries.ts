@@ -2,9 +2,17 @@
  * Server data of the chat features (api/chatApi.ts) as TanStack Query options and hooks: MCP connections, prompt
  * templates, projects, preferences and the admin configuration (whose switches hide what is off, as LISA's do).
  */
-import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import {
+  mutationOptions,
+  type QueryClient,
+  queryOptions,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from "@tanstack/react-query";
 import { useMemo } from "react";
 import type { ChatApiClient, Configuration, Preferences } from "../api/chatApi";
+import { acknowledgeChange } from "./queries";
 import { useServices } from "./services";
 
 export const chatKeys = {
@@ -65,15 +73,34 @@ export function useConfiguration() {
   );
 }
 
+/**
+ * Saving the preferences shows them at once. A preferences fetch in flight is cancelled first, or its older answer
+ * would land over the change (a theme switched back under a busy api); once the server acknowledges the save, the
+ * saved preferences are what the cache holds, unless a later save is still on its way. A failed save shows the
+ * server's again.
+ */
+export function savePreferencesMutation(chat: ChatApiClient, client: QueryClient) {
+  return mutationOptions({
+    mutationKey: chatKeys.preferences,
+    mutationFn: (preferences: Preferences) => chat.savePreferences(preferences),
+    onMutate: async (preferences: Preferences) => {
+      await client.cancelQueries({ queryKey: chatKeys.preferences }); // reverts it to what it held before: set after
+      client.setQueryData(chatKeys.preferences, preferences);
+    },
+    onSuccess: (_answer: unknown, preferences: Preferences) => {
+      if (client.isMutating({ mutationKey: chatKeys.preferences }) <= 1)
+        acknowledgeChange(client, chatKeys.preferences, () => preferences);
+    },
+    onError: () => client.invalidateQueries({ queryKey: chatKeys.preferences }),
+  });
+}
+
 /** The user's preferences and a `save(change)` that merges the change in and stores the result server-side. */
 export function usePreferences() {
   const { chat } = useServices();
   const client = useQueryClient();
   const query = useQuery(preferencesQuery(chat));
-  const mutation = useMutation({
-    mutationFn: (preferences: Preferences) => chat.savePreferences(preferences),
-    onMutate: (preferences) => client.setQueryData(chatKeys.preferences, preferences),
-  });
+  const mutation = useMutation(savePreferencesMutation(chat, client));
   const { mutate } = mutation;
   return useMemo(
     () => ({

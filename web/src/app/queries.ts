@@ -4,7 +4,7 @@
  * change keeps its object (no re-render). Polling follows the data: fast while the server is changing something,
  * slow or not at all otherwise, and never while the tab is hidden.
  */
-import { keepPreviousData, QueryClient, queryOptions } from "@tanstack/react-query";
+import { keepPreviousData, QueryClient, type QueryKey, queryOptions } from "@tanstack/react-query";
 import type { DocumentPageKey, LisaApiClient, RagDocument, IngestJob, ServeClient } from "../api/clients";
 import { fetchAudit, fetchUsage, type AuditQuery, type UsageQuery } from "../api/governance";
 import { describeError } from "../api/errors";
@@ -43,6 +43,20 @@ export function createQueryClient(): QueryClient {
       queries: { retry: false, refetchOnWindowFocus: false },
     },
   });
+}
+
+/**
+ * Put a change the server has acknowledged into the cache. A fetch of the same data still in flight may have been
+ * answered before the change reached the server and would overwrite it when it lands (under a busy api a new session
+ * vanished from the sidebar, a rename or a theme reverted), so it is replaced by a fresh one.
+ */
+export function acknowledgeChange<T>(
+  client: QueryClient,
+  queryKey: QueryKey,
+  edit: (cached: T | undefined) => T,
+): void {
+  client.setQueryData<T>(queryKey, edit);
+  if (client.isFetching({ queryKey }) > 0) void client.invalidateQueries({ queryKey });
 }
 
 /** The message to show for a query that failed, or null. */

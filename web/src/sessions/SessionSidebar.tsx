@@ -10,7 +10,7 @@ import { ConfirmDeleteButton } from "../ui/ConfirmDeleteButton";
 import { useAction } from "../ui/useAction";
 import { groupSessions } from "./sessionGroups";
 import { searchByTitle, sessionTitle } from "./sessionRecords";
-import { useSessions } from "./useSessions";
+import { changeSessions, useSessions } from "./useSessions";
 
 function when(iso: string | null | undefined): string {
   const date = new Date(iso ?? "");
@@ -48,9 +48,7 @@ export function SessionSidebar(props: {
   const groups = groupSessions(shown, projects, withProjects);
 
   const patch = (sessionId: string, change: Partial<SessionSummary>) =>
-    client.setQueryData(keys.sessions, (list: SessionSummary[] = []) =>
-      list.map((s) => (s.sessionId === sessionId ? { ...s, ...change } : s)),
-    );
+    changeSessions(client, (list) => list.map((s) => (s.sessionId === sessionId ? { ...s, ...change } : s)));
 
   const act = (what: string, action: () => Promise<void>) => run(action, what);
 
@@ -95,7 +93,7 @@ export function SessionSidebar(props: {
   const deleteAll = () =>
     act("Could not delete the sessions", async () => {
       await chat.deleteAllSessions();
-      client.setQueryData(keys.sessions, []);
+      changeSessions(client, () => []);
       setDeleteAllOpen(false);
       props.onDeletedAll();
     });

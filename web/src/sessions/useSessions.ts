@@ -1,7 +1,7 @@
 /** The user's saved sessions, shared by the sidebar and the chat screen; the chat screen's changes show at once. */
 import { type QueryClient, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo } from "react";
-import { keys, queryError, sessionsQuery } from "../app/queries";
+import { acknowledgeChange, keys, queryError, sessionsQuery } from "../app/queries";
 import { useServices } from "../app/services";
 import type { Conversation } from "../chat/conversation";
 import type { SessionSummary } from "../api/clients";
@@ -9,14 +9,9 @@ import { upsertSummary } from "./sessionRecords";
 
 const NONE: SessionSummary[] = [];
 
-/**
- * Apply a change the server has acknowledged to the cached list. A list fetch still in flight was answered before
- * the change reached the server and would overwrite it when it lands (a busy api: the new session vanished from the
- * sidebar, a rename reverted), so it is replaced by a fresh one.
- */
+/** Apply a change the server has acknowledged to the cached list (a list fetch in flight is sent again). */
 export function changeSessions(client: QueryClient, edit: (list: SessionSummary[]) => SessionSummary[]): void {
-  client.setQueryData(keys.sessions, (list: SessionSummary[] = []) => edit(list));
-  if (client.isFetching({ queryKey: keys.sessions }) > 0) void client.invalidateQueries({ queryKey: keys.sessions });
+  acknowledgeChange<SessionSummary[]>(client, keys.sessions, (list = []) => edit(list));
 }
 
 export interface SessionsState {
