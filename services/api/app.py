@@ -150,9 +150,10 @@ def create_app(platform: PlatformOutputs | None = None, settings: ApiSettings | 
     app.add_exception_handler(Exception, _unexpected_error)
 
     @app.get("/health", include_in_schema=False)
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:  # the load balancer asks often: no threadpool hop
         return {"status": "ok"}
 
+    app.include_router(repositories.search_router)  # first: the busiest read (no other route matches its paths)
     app.include_router(models.router)
     app.include_router(model_schedules.router)
     app.include_router(sessions.router)

@@ -322,6 +322,19 @@ def test_top_k_out_of_range_is_a_422(api, repo, corpus, top_k):
     assert response.status_code == 422 and "topK" in response.json()["message"]
 
 
+@pytest.mark.parametrize("params, field", [({"searchType": "fuzzy"}, "searchType"),
+                                           ({"collectionId": "c" * 129}, "collectionId"),
+                                           ({"filter": "{not json"}, "filter")])
+@only_pgvector
+def test_a_search_parameter_that_breaks_its_rule_is_a_422_naming_it_and_a_stranger_learns_nothing(
+        api, api_server, repo, corpus, params, field):
+    response = search(api, repo, "bread", **params)
+    assert response.status_code == 422 and field in response.json()["message"]
+    stranger = requests.get(f"{api_server}/repository/{repo}/similaritySearch", params={"query": "x", **params},
+                            timeout=10)
+    assert stranger.status_code == 401
+
+
 @pytest.mark.parametrize("length", [0, 100_000])
 @only_pgvector
 def test_a_query_of_0_or_100k_characters_is_a_422(api, repo, corpus, length):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from services.api.body_limit import BodyLimits
 from services.api.contract import ErrorBody, errors
 
@@ -45,3 +47,26 @@ def test_allow_names_a_concrete_paths_methods_not_a_templates_it_also_matches():
     # /repository/{repositoryId}/bulk (one parameter) before /repository/{repositoryId}/{documentId} (two)
     response = TestClient(api_document_app()).request("OPTIONS", "/repository/some-repository/bulk")
     assert response.headers["allow"] == "POST"
+
+
+def test_a_route_that_validates_its_query_itself_documents_each_parameter_with_its_rule():
+    from fastapi import FastAPI
+    from pydantic import BaseModel, Field
+
+    from services.api.contract import query_parameters
+
+    class Query(BaseModel):
+        name: str | None = Field(default=None, max_length=8, description="who")
+        kind: Literal["a", "b"]
+
+    app = FastAPI()
+
+    @app.get("/thing/{thingId}", openapi_extra={"parameters": query_parameters(Query)})
+    async def thing(thingId: str) -> None: ...
+
+    parameters = {p["name"]: p for p in app.openapi()["paths"]["/thing/{thingId}"]["get"]["parameters"]}
+    assert set(parameters) == {"thingId", "name", "kind"} and parameters["thingId"]["in"] == "path"
+    assert (parameters["name"]["in"], parameters["name"]["required"], parameters["name"]["description"]) == (
+        "query", False, "who")
+    assert parameters["name"]["schema"]["anyOf"][0]["maxLength"] == 8
+    assert parameters["kind"]["required"] is True and parameters["kind"]["schema"]["enum"] == ["a", "b"]
