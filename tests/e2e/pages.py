@@ -53,6 +53,17 @@ def pick_model(page: Page, model: str, timeout: float = 30.0) -> None:
     model_picker(page).select_option(model)
 
 
+def new_chat(page: Page) -> str:
+    """Starts a new chat and waits until its page is on screen; its id. React renders a navigation in a transition, so
+    text typed before that lands in the previous page's composer and is gone with it (a busy box showed this)."""
+    before = page.url
+    page.get_by_role("button", name="New chat").click()
+    page.wait_for_url(lambda url: url != before)
+    session_id = chat_id(page)
+    expect(page.locator(f'section.chat[data-session-id="{session_id}"]')).to_be_visible()
+    return session_id
+
+
 def send(page: Page, text: str) -> None:
     composer(page).fill(text)
     composer(page).press("Enter")

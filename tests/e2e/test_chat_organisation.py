@@ -13,7 +13,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.pages import composer, id_token, nav, pick_model, send, session_item, sign_in, unique, wait_answer
+from tests.e2e.pages import (composer, id_token, nav, new_chat, pick_model, send, session_item, sign_in, unique,
+                             wait_answer)
 from tests.e2e.stack import FAST_MODEL, LocalStack, User, add_plain_user, cognito_id_token
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +31,7 @@ def group(page, title: str):
 
 
 def ask(page, question: str) -> None:
-    page.get_by_role("button", name="New chat").click()
+    new_chat(page)
     send(page, question)
     wait_answer(page, f"Echo: {question}")
     expect(session_item(page, question)).to_be_visible()

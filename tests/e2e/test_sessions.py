@@ -6,7 +6,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.pages import chat_id, id_token, pick_model, send, session_item, sign_in, unique, wait_answer
+from tests.e2e.pages import chat_id, id_token, new_chat, pick_model, send, session_item, sign_in, unique, wait_answer
 from tests.e2e.stack import FAST_MODEL
 
 pytestmark = pytest.mark.e2e
@@ -27,9 +27,8 @@ def test_a_session_survives_reload_and_back_forward_then_is_renamed_exported_and
     expect(page.get_by_test_id("assistant-message")).to_contain_text(f"Echo: {question}")
     expect(session_item(page, question)).to_have_attribute("class", "current")
 
-    page.get_by_role("button", name="New chat").click()
+    assert new_chat(page) != session_id
     expect(page.get_by_text("Ask a question to start.")).to_be_visible()
-    assert chat_id(page) != session_id
     page.go_back()
     expect(page.get_by_test_id("assistant-message")).to_contain_text(f"Echo: {question}")
     assert chat_id(page) == session_id
@@ -74,7 +73,7 @@ def test_the_session_list_is_newest_first(new_page, local_stack):
     pick_model(page, FAST_MODEL)
     older, newer = unique("older session question"), unique("newer session question")
     for title in (older, newer):
-        page.get_by_role("button", name="New chat").click()
+        new_chat(page)
         send(page, title)
         wait_answer(page, f"Echo: {title}")
         expect(session_item(page, title)).to_be_visible()

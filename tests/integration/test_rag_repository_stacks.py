@@ -24,19 +24,30 @@ def api(api_server, as_user):
     return call
 
 
-def status_of(api, repository_id: str) -> str | None:
+def described(api, repository_id: str) -> dict | None:
     response = api("GET", f"/repository/{repository_id}")
-    return None if response.status_code == 404 else response.json()["status"]
+    return None if response.status_code == 404 else response.json()
+
+
+def status_of(api, repository_id: str) -> str | None:
+    repository = described(api, repository_id)
+    return repository and repository["status"]
 
 
 def wait_status(api, repository_id: str, wanted: str | None) -> None:
-    seen = []
+    """Until the repository has `wanted` (None: gone); waiting for a *_COMPLETE, a failure it settles in instead ends
+    the wait with its reason."""
+    seen: list[dict | None] = []
 
     def reached() -> bool:
-        seen[:] = [status_of(api, repository_id)]
-        return seen[0] == wanted
+        seen[:] = [described(api, repository_id)]
+        status = seen[0] and seen[0]["status"]
+        assert not (wanted or "").endswith("_COMPLETE") or not (status or "").endswith("_FAILED"), (
+            f"repository {repository_id} settled in {status}, not {wanted}: {seen[0].get('statusReason')}")
+        return status == wanted
 
-    eventually(reached, 240, lambda: f"repository {repository_id} {wanted} (still {seen and seen[0]})")
+    eventually(reached, 240, lambda: f"repository {repository_id} {wanted} (still {seen and seen[0]})", ignore=(
+        requests.RequestException, ValueError))
 
 
 def pg_objects(pg_dsn: str, repository_id: str) -> tuple[bool, bool]:

@@ -267,15 +267,18 @@ class CallerCheck:
         self._admitted: set[int] = set()
         self._lock = threading.Lock()
 
-    def admits(self, peer: str, *, attempts: int = 5, pause: float = 0.02) -> bool:
+    def admits(self, peer: str, *, attempts: int = 8, pause: float = 0.02, max_pause: float = 0.25) -> bool:
         """A read of /proc/net/tcp is not atomic: with sockets opening and closing meanwhile (ten CLI runs at once)
         it can skip the caller's line, and a just-started caller may not be listed as the api's child yet. So a
-        caller not found is looked for again a few times before it is refused; a stranger is refused all the same."""
+        caller not found is looked for again, backing off over about a second (a busy box starves the reads) before
+        it is refused; a stranger is refused all the same, a second later."""
         for attempt in range(attempts):
             if self._admits_once(peer):
                 return True
             if attempt + 1 < attempts:
                 time.sleep(pause)
+                pause = min(pause * 2, max_pause)
+        log.warning("provider host: refused a call from %s (not a process the api started)", peer)
         return False
 
     def _admits_once(self, peer: str) -> bool:

@@ -407,7 +407,7 @@ function ChatSession(props: { sessionId: string; sidebarSearch: string; onSideba
         search={props.sidebarSearch}
         onSearch={props.onSidebarSearch}
       />
-      <section className="chat" aria-labelledby="chat-title">
+      <section className="chat" aria-labelledby="chat-title" data-session-id={sessionId}>
         <div className="chat-toolbar">
           <button type="button" className="mobile-only" onClick={() => setSidebarOpen(true)} aria-label="Show sessions">
             ☰
